@@ -1,0 +1,170 @@
+"""JobSpec: the validated description of a training job.
+
+The same model validates YAML files (CLI), API JSON (daemon) and the GUI's
+wizard fields, so every client gets the same messages. Unknown fields are
+errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+BUILTIN_MODELS = ("tiny-gpt2",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class ModelSpec(_Strict):
+    builtin: Literal["tiny-gpt2"] | None = Field(None, description="a model built from a config, no download")
+    path: str | None = Field(None, description="a local Hugging Face model folder")
+    hub_id: str | None = Field(None, description="a Hugging Face hub id (downloaded with the keyring's HF token)")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ModelSpec:
+        given = [k for k in ("builtin", "path", "hub_id") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of builtin, path or hub_id")
+        return self
+
+
+class LoraSpec(_Strict):
+    r: int = Field(8, gt=0, le=1024)
+    alpha: float = Field(16.0, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | None = None
+
+
+class DatasetSpec(_Strict):
+    path: str = Field(..., min_length=1, description="a .txt file or a .jsonl file with a 'text' field")
+    text_field: str = "text"
+    eval_fraction: float = Field(0.1, gt=0, lt=1)
+
+
+class TrainSpec(_Strict):
+    max_steps: int = Field(..., gt=0, le=10_000_000)
+    batch_size: int = Field(8, gt=0, le=65536)
+    seq_len: int = Field(64, gt=1, le=131072)
+    lr: float = Field(3e-4, gt=0, lt=10)
+    seed: int = Field(0, ge=0)
+    warmup_steps: int = Field(0, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    eval_every: int = Field(50, ge=0, description="0 = only at the end")
+    eval_batches: int = Field(8, gt=0)
+    checkpoint_every: int = Field(0, ge=0, description="0 = only at pause and at the end")
+    log_every: int = Field(1, gt=0)
+
+
+class ResourcesSpec(_Strict):
+    devices: int = Field(1, ge=1, le=64, description="processes (CPU) or whole GPUs; >1 runs DDP via torchrun")
+    memory_gb: float | None = Field(None, gt=0)
+
+
+class JobSpec(_Strict):
+    name: str
+    recipe: Literal["causal-lm"] = "causal-lm"
+    model: ModelSpec
+    method: Literal["full", "lora"] = "lora"
+    lora: LoraSpec | None = None
+    dataset: DatasetSpec
+    train: TrainSpec
+    resources: ResourcesSpec = ResourcesSpec()
+    priority: int = Field(0, ge=-100, le=100, description="higher runs first")
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError("use 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return v
+
+    @model_validator(mode="after")
+    def _lora_defaults(self) -> JobSpec:
+        if self.method == "lora" and self.lora is None:
+            object.__setattr__(self, "lora", LoraSpec())
+        if self.method == "full" and self.lora is not None:
+            raise ValueError("'lora' settings are given but method is 'full'")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class SpecError(ValueError):
+    """A spec that failed validation; ``problems`` maps a dotted field path to a message."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {msg}" if field else msg for field, msg in problems))
+
+
+def _problems(err: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        out.append((loc, msg))
+    return out
+
+
+def parse_spec(data: Any) -> JobSpec:
+    """Validate a mapping (from YAML or JSON) into a JobSpec, raising SpecError."""
+    if not isinstance(data, dict):
+        raise SpecError([("", f"a job spec must be a mapping of fields, not {type(data).__name__}")])
+    try:
+        return JobSpec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(_problems(err)) from None
+
+
+def load_spec_file(path: str | Path) -> JobSpec:
+    """Read a YAML (or JSON) spec file. Relative dataset/model paths resolve against the file's folder."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([("", f"spec file not found: {p}")]) from None
+    except UnicodeDecodeError:
+        raise SpecError([("", f"spec file is not UTF-8 text: {p}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise SpecError([("", f"spec file is not valid YAML: {err}")]) from None
+    if isinstance(data, dict):
+        data = resolve_paths(data, p.resolve().parent)
+    return parse_spec(data)
+
+
+def resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make relative dataset and model paths absolute against ``base`` (or the cwd)."""
+    data = dict(data)
+    for section in ("dataset", "model"):
+        sub = data.get(section)
+        if isinstance(sub, dict) and isinstance(sub.get("path"), str):
+            candidate = Path(sub["path"]).expanduser()
+            if not candidate.is_absolute():
+                for root in (base, Path.cwd()):
+                    if (root / candidate).exists():
+                        candidate = root / candidate
+                        break
+                else:
+                    candidate = base / candidate
+            data[section] = {**sub, "path": str(candidate.resolve())}
+    return data
+
+
+def dump_spec_yaml(spec: JobSpec) -> str:
+    return yaml.safe_dump(spec.to_dict(), sort_keys=False)
