@@ -70,6 +70,7 @@ class ResourcesSpec(_Strict):
 
 class JobSpec(_Strict):
     name: str
+    experiment: str = Field("default", min_length=1, max_length=200, description="MLflow experiment / grouping")
     recipe: Literal["causal-lm"] = "causal-lm"
     model: ModelSpec
     method: Literal["full", "lora"] = "lora"

@@ -1,0 +1,138 @@
+"""Plain dataclasses handed out by the store (ORM objects never leave it)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() + "Z" if dt else None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    name: str
+    experiment: str
+    state: str
+    attempt: int
+    priority: int
+    reason: str | None
+    devices: list[str]
+    spec: dict[str, Any]
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    pid: int | None
+    pid_create_time: float | None
+    events_offset: int
+    step: int
+    total_steps: int
+    resume_from: str | None
+    pending_action: str | None
+    mlflow_run_id: str | None
+    mlflow_metric_cursor: int
+    mlflow_done: bool
+    mlflow_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("created_at", "queued_at", "started_at", "finished_at"):
+            d[k] = _iso(d[k])
+        for k in ("pid_create_time", "events_offset", "mlflow_metric_cursor"):
+            d.pop(k)
+        return d
+
+
+@dataclass(frozen=True)
+class Transition:
+    attempt: int
+    from_state: str | None
+    to_state: str
+    reason: str
+    at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "at": _iso(self.at)}
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    id: int
+    key: str
+    step: int
+    value: float
+    time: float
+    attempt: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "step": self.step, "value": self.value, "time": self.time}
+
+
+@dataclass(frozen=True)
+class Summary:
+    key: str
+    last: float
+    last_step: int
+    min: float
+    max: float
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    kind: str
+    path: str
+    step: int
+    attempt: int
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "created_at": _iso(self.created_at)}
+
+
+@dataclass
+class Ingest:
+    """What one pass over a job's events.jsonl produced, stored in one transaction."""
+
+    new_offset: int
+    metrics: list[tuple[str, int, float, float]] = field(default_factory=list)  # key, step, value, time
+    artifacts: list[tuple[str, str, int]] = field(default_factory=list)  # kind, abs path, step
+    step: int | None = None
+    total_steps: int | None = None
+
+
+def job_info(row: Any, experiment: str) -> JobInfo:
+    return JobInfo(
+        id=row.id,
+        name=row.name,
+        experiment=experiment,
+        state=row.state,
+        attempt=row.attempt,
+        priority=row.priority,
+        reason=row.reason,
+        devices=json.loads(row.devices) if row.devices else [],
+        spec=json.loads(row.spec_json),
+        created_at=row.created_at,
+        queued_at=row.queued_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        pid=row.pid,
+        pid_create_time=row.pid_create_time,
+        events_offset=row.events_offset,
+        step=row.step,
+        total_steps=row.total_steps,
+        resume_from=row.resume_from,
+        pending_action=row.pending_action,
+        mlflow_run_id=row.mlflow_run_id,
+        mlflow_metric_cursor=row.mlflow_metric_cursor,
+        mlflow_done=row.mlflow_done,
+        mlflow_error=row.mlflow_error,
+    )

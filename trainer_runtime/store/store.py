@@ -1,0 +1,327 @@
+"""The store: every read and write of runtime state goes through here."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from trainer_runtime.jobs.state import IllegalTransition, JobState
+from trainer_runtime.store import db
+from trainer_runtime.store.models import (
+    Artifact,
+    Experiment,
+    Job,
+    JobStatusTransition,
+    MetricPoint,
+    MetricSummary,
+    Project,
+    utcnow,
+)
+from trainer_runtime.store.records import (
+    ArtifactInfo,
+    Ingest,
+    JobInfo,
+    MetricRecord,
+    Summary,
+    Transition,
+    job_info,
+)
+
+DEFAULT_PROJECT = "default"
+
+
+class JobNotFound(KeyError):
+    def __init__(self, job_id: str):
+        super().__init__(job_id)
+        self.job_id = job_id
+
+    def __str__(self) -> str:
+        return f"no job with id '{self.job_id}'"
+
+
+def _insert(engine: Engine):  # noqa: ANN202
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+class Store:
+    def __init__(self, url: str, migrate: bool = True):
+        self.engine = db.make_engine(url)
+        if migrate:
+            db.upgrade(self.engine)
+        self._sessions = db.session_factory(self.engine)
+        self._insert = _insert(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ----------------------------------------------------------------- helpers
+    def _session(self) -> Session:
+        return self._sessions()
+
+    @staticmethod
+    def _job(s: Session, job_id: str) -> Job:
+        row = s.get(Job, job_id)
+        if row is None:
+            raise JobNotFound(job_id)
+        return row
+
+    @staticmethod
+    def _info(s: Session, row: Job) -> JobInfo:
+        exp = s.get(Experiment, row.experiment_id)
+        return job_info(row, exp.name if exp else "")
+
+    def _experiment_id(self, s: Session, name: str) -> int:
+        project = s.scalar(select(Project).where(Project.name == DEFAULT_PROJECT))
+        if project is None:
+            project = Project(name=DEFAULT_PROJECT)
+            s.add(project)
+            s.flush()
+        exp = s.scalar(select(Experiment).where(Experiment.project_id == project.id, Experiment.name == name))
+        if exp is None:
+            exp = Experiment(project_id=project.id, name=name)
+            s.add(exp)
+            s.flush()
+        return exp.id
+
+    @staticmethod
+    def _audit(s: Session, row: Job, from_state: str | None, to_state: str, reason: str) -> None:
+        s.add(
+            JobStatusTransition(
+                job_id=row.id, attempt=row.attempt, from_state=from_state, to_state=to_state, reason=reason
+            )
+        )
+
+    # -------------------------------------------------------------------- jobs
+    def create_job(self, spec: dict[str, Any], reason: str = "submitted") -> JobInfo:
+        with self._session() as s, s.begin():
+            row = Job(
+                id=uuid.uuid4().hex[:12],
+                experiment_id=self._experiment_id(s, spec.get("experiment", "default")),
+                name=spec["name"],
+                spec_json=json.dumps(spec, sort_keys=True),
+                state=JobState.PENDING,
+                attempt=1,
+                priority=int(spec.get("priority", 0)),
+            )
+            s.add(row)
+            s.flush()
+            self._audit(s, row, None, JobState.PENDING, reason)
+            return self._info(s, row)
+
+    def get_job(self, job_id: str) -> JobInfo:
+        with self._session() as s:
+            return self._info(s, self._job(s, job_id))
+
+    def list_jobs(self, states: Iterable[str] | None = None) -> list[JobInfo]:
+        with self._session() as s:
+            q = select(Job).order_by(Job.created_at)
+            if states is not None:
+                q = q.where(Job.state.in_(list(states)))
+            return [self._info(s, r) for r in s.scalars(q)]
+
+    def transition(
+        self, job_id: str, target: JobState, reason: str, action: str | None = None, **fields: Any
+    ) -> JobInfo:
+        """Move a job to ``target`` (raises IllegalTransition), audit it, and set ``fields``."""
+        with self._session() as s, s.begin():
+            row = self._job(s, job_id)
+            current = JobState(row.state)
+            if not current.can_go_to(target):
+                raise IllegalTransition(job_id, current, target, action)
+            row.state = target
+            row.reason = reason
+            now = utcnow()
+            if target == JobState.QUEUED:
+                row.queued_at = now
+            elif target == JobState.RUNNING:
+                row.started_at = row.started_at or now
+            if target.is_terminal():
+                row.finished_at = now
+            if target != JobState.RUNNING:
+                row.pid = row.pid_create_time = None
+                row.pending_action = None
+            for k, v in fields.items():
+                setattr(row, k, v)
+            self._audit(s, row, current, target, reason)
+            return self._info(s, row)
+
+    def new_attempt(self, job_id: str, reason: str) -> JobInfo:
+        """Restart: a finished job gets a new attempt that starts at PENDING."""
+        with self._session() as s, s.begin():
+            row = self._job(s, job_id)
+            current = JobState(row.state)
+            if not current.is_terminal():
+                raise IllegalTransition(job_id, current, JobState.PENDING, "restart")
+            row.attempt += 1
+            row.state = JobState.PENDING
+            row.reason = reason
+            row.devices = None
+            row.started_at = row.finished_at = row.queued_at = None
+            row.events_offset = 0
+            row.step = 0
+            row.resume_from = None
+            row.pending_action = None
+            row.mlflow_run_id = None
+            row.mlflow_done = False
+            row.mlflow_error = None
+            self._audit(s, row, current, JobState.PENDING, reason)
+            return self._info(s, row)
+
+    def update_job(self, job_id: str, **fields: Any) -> JobInfo:
+        with self._session() as s, s.begin():
+            row = self._job(s, job_id)
+            for k, v in fields.items():
+                if k == "devices":
+                    v = json.dumps(v) if v is not None else None
+                setattr(row, k, v)
+            return self._info(s, row)
+
+    def delete_job(self, job_id: str) -> None:
+        with self._session() as s, s.begin():
+            row = self._job(s, job_id)
+            if not JobState(row.state).is_terminal():
+                raise IllegalTransition(job_id, JobState(row.state), JobState.CANCELLED, "delete")
+            for model in (MetricPoint, MetricSummary, Artifact, JobStatusTransition):
+                s.execute(delete(model).where(model.job_id == job_id))
+            s.delete(row)
+
+    def transitions(self, job_id: str) -> list[Transition]:
+        with self._session() as s:
+            self._job(s, job_id)
+            rows = s.scalars(
+                select(JobStatusTransition)
+                .where(JobStatusTransition.job_id == job_id)
+                .order_by(JobStatusTransition.id)
+            )
+            return [Transition(r.attempt, r.from_state, r.to_state, r.reason, r.at) for r in rows]
+
+    # ----------------------------------------------------------------- metrics
+    def ingest(self, job_id: str, attempt: int, batch: Ingest) -> list[MetricRecord]:
+        """Store one pass over events.jsonl atomically with its new byte offset.
+
+        Returns the metric points that were new (a replayed line is ignored by
+        the unique key, so nothing is ever counted twice)."""
+        with self._session() as s, s.begin():
+            row = self._job(s, job_id)
+            if row.attempt != attempt:
+                return []
+            inserted: list[MetricRecord] = []
+            values = [
+                {"job_id": job_id, "attempt": attempt, "key": k, "step": st, "value": v, "time": t}
+                for k, st, v, t in batch.metrics
+                if isinstance(v, int | float) and not math.isnan(v)
+            ]
+            for chunk_start in range(0, len(values), 500):
+                chunk = values[chunk_start : chunk_start + 500]
+                stmt = (
+                    self._insert(MetricPoint)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .returning(
+                        MetricPoint.id, MetricPoint.key, MetricPoint.step, MetricPoint.value, MetricPoint.time
+                    )
+                )
+                inserted.extend(MetricRecord(*r, attempt=attempt) for r in s.execute(stmt))
+            inserted.sort(key=lambda m: m.id)
+            self._update_summaries(s, job_id, attempt, inserted)
+            for kind, path, step in batch.artifacts:
+                s.add(Artifact(job_id=job_id, attempt=attempt, kind=kind, path=path, step=step))
+            row.events_offset = batch.new_offset
+            if batch.step is not None:
+                row.step = max(row.step, batch.step)
+            if batch.total_steps:
+                row.total_steps = batch.total_steps
+            return inserted
+
+    @staticmethod
+    def _update_summaries(s: Session, job_id: str, attempt: int, points: list[MetricRecord]) -> None:
+        by_key: dict[str, list[MetricRecord]] = {}
+        for p in points:
+            by_key.setdefault(p.key, []).append(p)
+        for key, pts in by_key.items():
+            summ = s.get(MetricSummary, (job_id, attempt, key))
+            vals = [p.value for p in pts]
+            last = max(pts, key=lambda p: p.step)
+            if summ is None:
+                s.add(
+                    MetricSummary(
+                        job_id=job_id,
+                        attempt=attempt,
+                        key=key,
+                        last=last.value,
+                        last_step=last.step,
+                        min=min(vals),
+                        max=max(vals),
+                        count=len(vals),
+                    )
+                )
+                continue
+            summ.min = min(summ.min, *vals)
+            summ.max = max(summ.max, *vals)
+            summ.count += len(vals)
+            if last.step >= summ.last_step:
+                summ.last, summ.last_step = last.value, last.step
+
+    def metrics(
+        self,
+        job_id: str,
+        key: str | None = None,
+        attempt: int | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[MetricRecord]:
+        with self._session() as s:
+            row = self._job(s, job_id)
+            q = select(MetricPoint).where(MetricPoint.job_id == job_id, MetricPoint.id > after_id)
+            q = q.where(MetricPoint.attempt == (attempt or row.attempt))
+            if key:
+                q = q.where(MetricPoint.key == key)
+            q = q.order_by(MetricPoint.id)
+            if limit:
+                q = q.limit(limit)
+            return [MetricRecord(r.id, r.key, r.step, r.value, r.time, r.attempt) for r in s.scalars(q)]
+
+    def summaries(self, job_id: str, attempt: int | None = None) -> list[Summary]:
+        with self._session() as s:
+            row = self._job(s, job_id)
+            q = select(MetricSummary).where(
+                MetricSummary.job_id == job_id, MetricSummary.attempt == (attempt or row.attempt)
+            )
+            return [
+                Summary(r.key, r.last, r.last_step, r.min, r.max, r.count)
+                for r in s.scalars(q.order_by(MetricSummary.key))
+            ]
+
+    def metric_count(self, job_id: str) -> int:
+        with self._session() as s:
+            return (
+                s.scalar(select(func.count()).select_from(MetricPoint).where(MetricPoint.job_id == job_id))
+                or 0
+            )
+
+    def artifacts(self, job_id: str) -> list[ArtifactInfo]:
+        with self._session() as s:
+            self._job(s, job_id)
+            rows = s.scalars(select(Artifact).where(Artifact.job_id == job_id).order_by(Artifact.id))
+            return [ArtifactInfo(r.kind, r.path, r.step, r.attempt, r.created_at) for r in rows]
+
+    # ------------------------------------------------------------------ mlflow
+    def jobs_to_mirror(self) -> list[JobInfo]:
+        with self._session() as s:
+            rows = s.scalars(select(Job).where(Job.mlflow_done.is_(False), Job.state != JobState.PENDING))
+            return [self._info(s, r) for r in rows]
+
+    def set_mlflow(self, job_id: str, attempt: int, **fields: Any) -> None:
+        with self._session() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job_id, Job.attempt == attempt).values(**fields))
