@@ -19,13 +19,17 @@ def check_dataset_file(path: str | Path, text_field: str = "text") -> None:
     if p.is_dir():
         raise SpecError([(where, f"dataset path is a folder, expected a .txt or .jsonl file: {p}")])
     if p.suffix.lower() not in (".txt", ".jsonl"):
-        raise SpecError([(where, f"unsupported dataset format '{p.suffix or p.name}': use a .txt or .jsonl file")])
+        raise SpecError(
+            [(where, f"unsupported dataset format '{p.suffix or p.name}': use a .txt or .jsonl file")]
+        )
     if p.stat().st_size == 0:
         raise SpecError([(where, f"dataset file is empty: {p}")])
     with p.open("rb") as fh:
         head = fh.read(MAX_PROBE)
     if b"\x00" in head:
-        raise SpecError([(where, f"dataset file looks binary (contains NUL bytes), expected UTF-8 text: {p}")])
+        raise SpecError(
+            [(where, f"dataset file looks binary (contains NUL bytes), expected UTF-8 text: {p}")]
+        )
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -25,7 +25,9 @@ class _Strict(BaseModel):
 class ModelSpec(_Strict):
     builtin: Literal["tiny-gpt2"] | None = Field(None, description="a model built from a config, no download")
     path: str | None = Field(None, description="a local Hugging Face model folder")
-    hub_id: str | None = Field(None, description="a Hugging Face hub id (downloaded with the keyring's HF token)")
+    hub_id: str | None = Field(
+        None, description="a Hugging Face hub id (downloaded with the keyring's HF token)"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ModelSpec:
@@ -64,13 +66,17 @@ class TrainSpec(_Strict):
 
 
 class ResourcesSpec(_Strict):
-    devices: int = Field(1, ge=1, le=64, description="processes (CPU) or whole GPUs; >1 runs DDP via torchrun")
+    devices: int = Field(
+        1, ge=1, le=64, description="processes (CPU) or whole GPUs; >1 runs DDP via torchrun"
+    )
     memory_gb: float | None = Field(None, gt=0)
 
 
 class JobSpec(_Strict):
     name: str
-    experiment: str = Field("default", min_length=1, max_length=200, description="MLflow experiment / grouping")
+    experiment: str = Field(
+        "default", min_length=1, max_length=200, description="MLflow experiment / grouping"
+    )
     recipe: Literal["causal-lm"] = "causal-lm"
     model: ModelSpec
     method: Literal["full", "lora"] = "lora"

@@ -46,4 +46,6 @@ class IllegalTransition(ValueError):
         self.current, self.target = current, target
         what = action or f"move to {target}"
         allowed = ", ".join(sorted(_ALLOWED[current])) or "nothing (it is finished; use restart)"
-        super().__init__(f"cannot {what} job {job_id}: it is {current}; from {current} it can go to {allowed}")
+        super().__init__(
+            f"cannot {what} job {job_id}: it is {current}; from {current} it can go to {allowed}"
+        )

@@ -1,0 +1,212 @@
+"""The one client of the daemon's API, used by the CLI and the GUI.
+
+Plain ``http.client`` over a Unix socket: no heavy imports, so the CLI and the
+GUI start fast. ``ensure_daemon`` starts the daemon when it is not running."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from trainer_runtime.paths import DataDir
+
+START_TIMEOUT_S = 60.0
+
+
+class ApiError(Exception):
+    """The daemon answered with an error; ``problems`` lists (field, message)."""
+
+    def __init__(self, status: int, message: str, problems: list[dict[str, str]] | None = None):
+        self.status, self.message, self.problems = status, message, problems or []
+        detail = "".join(f"\n  {p['field'] or '(spec)'}: {p['message']}" for p in self.problems)
+        super().__init__(message + detail)
+
+
+class DaemonUnavailable(Exception):
+    pass
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float | None):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if self.timeout is not None:
+            sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class Client:
+    def __init__(self, data: DataDir | None = None, timeout: float = 30.0):
+        self.data = data or DataDir.default()
+        self.timeout = timeout
+
+    @property
+    def socket_path(self) -> str:
+        return str(self.data.socket_path)
+
+    # ------------------------------------------------------------ transport
+    def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
+        if query:
+            clean = {
+                k: (",".join(map(str, v)) if isinstance(v, list | tuple) else v)
+                for k, v in query.items()
+                if v is not None
+            }
+            path = f"{path}?{urlencode(clean)}" if clean else path
+        conn = _UnixConnection(self.socket_path, self.timeout)
+        try:
+            payload = json.dumps(body).encode() if body is not None else None
+            headers = {"Content-Type": "application/json"} if payload is not None else {}
+            conn.request(method, path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (FileNotFoundError, ConnectionRefusedError) as err:
+            raise DaemonUnavailable(
+                f"the SparkTrainer daemon is not running for {self.data.root} ({err.strerror})"
+            ) from None
+        except (OSError, http.client.HTTPException) as err:
+            raise DaemonUnavailable(f"lost the connection to the daemon: {err}") from None
+        finally:
+            conn.close()
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            raise ApiError(resp.status, f"the daemon answered with non-JSON ({resp.status})") from None
+        if resp.status >= 400:
+            raise ApiError(resp.status, data.get("error", f"HTTP {resp.status}"), data.get("problems"))
+        return data
+
+    def ping(self) -> bool:
+        try:
+            self.request("GET", "/v1/status")
+            return True
+        except DaemonUnavailable:
+            return False
+
+    # ------------------------------------------------------------------ api
+    def status(self) -> dict[str, Any]:
+        return self.request("GET", "/v1/status")
+
+    def shutdown(self) -> None:
+        self.request("POST", "/v1/shutdown")
+
+    def submit(self, spec: dict[str, Any], base_dir: str | None = None) -> dict[str, Any]:
+        return self.request("POST", "/v1/jobs", {"spec": spec, "base_dir": base_dir})["job"]
+
+    def validate(self, spec: dict[str, Any], base_dir: str | None = None) -> dict[str, Any]:
+        return self.request("POST", "/v1/specs/validate", {"spec": spec, "base_dir": base_dir})
+
+    def jobs(self, states: list[str] | None = None) -> list[dict[str, Any]]:
+        return self.request("GET", "/v1/jobs", query={"state": states})["jobs"]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/v1/jobs/{job_id}")["job"]
+
+    def action(self, job_id: str, action: str) -> dict[str, Any]:
+        return self.request("POST", f"/v1/jobs/{job_id}/{action}")["job"]
+
+    def delete(self, job_id: str) -> None:
+        self.request("DELETE", f"/v1/jobs/{job_id}")
+
+    def metrics(
+        self, job_id: str, key: str | None = None, after_id: int = 0, attempt: int | None = None
+    ) -> dict[str, Any]:
+        return self.request(
+            "GET", f"/v1/jobs/{job_id}/metrics", query={"key": key, "after_id": after_id, "attempt": attempt}
+        )
+
+    def transitions(self, job_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/v1/jobs/{job_id}/transitions")["transitions"]
+
+    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/v1/jobs/{job_id}/artifacts")["artifacts"]
+
+    def logs(self, job_id: str, offset: int = 0, attempt: int | None = None) -> dict[str, Any]:
+        return self.request("GET", f"/v1/jobs/{job_id}/logs", query={"offset": offset, "attempt": attempt})
+
+    def events(self, types: list[str] | None = None, job_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Yield events from the daemon's stream until the connection closes."""
+        query = urlencode({k: v for k, v in {"types": ",".join(types or []), "job_id": job_id}.items() if v})
+        conn = _UnixConnection(self.socket_path, None)
+        try:
+            conn.request("GET", "/v1/events" + (f"?{query}" if query else ""))
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raise ApiError(resp.status, resp.read().decode(errors="replace"))
+            while True:
+                line = resp.readline()
+                if not line:
+                    return
+                yield json.loads(line)
+        except (FileNotFoundError, ConnectionRefusedError) as err:
+            raise DaemonUnavailable(f"the daemon is not running ({err.strerror})") from None
+        finally:
+            conn.close()
+
+    def wait(self, job_id: str, timeout: float | None = None, poll_s: float = 0.5) -> dict[str, Any]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job["state"] in ("COMPLETED", "FAILED", "CANCELLED"):
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"job {job_id} is still {job['state']} after {timeout:g}s")
+            time.sleep(poll_s)
+
+
+def start_daemon(data: DataDir, timeout: float = START_TIMEOUT_S) -> int:
+    """Start a detached daemon for ``data`` and wait until it answers. Returns its pid."""
+    data.ensure()
+    env = {**os.environ, "SPARKTRAINER_HOME": str(data.root)}
+    with open(data.daemon_log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trainer_runtime.daemon"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, env=env, cwd=str(data.root),
+        )  # fmt: skip
+    client = Client(data, timeout=5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.ping():
+            return proc.pid
+        rc = proc.poll()
+        if rc is not None:
+            if rc == 3 and client.ping():  # another client started one at the same moment
+                return int(json.loads(data.pointer_file.read_text())["pid"])
+            raise DaemonUnavailable(
+                f"the daemon exited at start-up (code {rc}); see {data.daemon_log}:\n{_tail(data.daemon_log)}"
+            )
+        time.sleep(0.1)
+    raise DaemonUnavailable(f"the daemon did not answer within {timeout:.0f}s; see {data.daemon_log}")
+
+
+def ensure_daemon(data: DataDir | None = None) -> Client:
+    data = data or DataDir.default()
+    client = Client(data)
+    if not client.ping():
+        start_daemon(data)
+    return client
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

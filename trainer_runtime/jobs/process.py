@@ -1,0 +1,111 @@
+"""Worker processes: spawning in a new session, finding them again after a daemon
+restart (pid + start time, so a reused pid is never mistaken for our worker),
+stopping the whole group, and naming how they ended."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+
+def signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def process_start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker_command(job_dir: Path, nproc: int) -> list[str]:
+    if nproc <= 1:
+        return [sys.executable, "-m", "trainer_runtime.worker", str(job_dir)]
+    return [
+        sys.executable, "-m", "torch.distributed.run",
+        f"--nproc_per_node={nproc}", "--nnodes=1",
+        "--master_addr=127.0.0.1", f"--master_port={free_port()}",
+        "-m", "trainer_runtime.worker", str(job_dir),
+    ]  # fmt: skip
+
+
+@dataclass
+class WorkerHandle:
+    job_id: str
+    attempt: int
+    job_dir: Path
+    pid: int
+    create_time: float | None
+    popen: subprocess.Popen | None = None  # None when re-attached after a daemon restart
+    term_sent_at: float | None = None
+    log_offset: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def poll(self) -> tuple[bool, int | None]:
+        """(exited, returncode); returncode is None when it cannot be known (not our child)."""
+        if self.popen is not None:
+            rc = self.popen.poll()
+            return rc is not None, rc
+        try:
+            proc = psutil.Process(self.pid)
+            if self.create_time is not None and abs(proc.create_time() - self.create_time) > 0.01:
+                return True, None  # the pid was reused by another process
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True, None
+            return False, None
+        except psutil.NoSuchProcess:
+            return True, None
+
+    def signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            os.kill(self.pid, sig)
+
+
+def spawn_worker(job_dir: Path, nproc: int, env: dict[str, str]) -> subprocess.Popen:
+    log = (job_dir / "log.txt").open("ab")
+    try:
+        return subprocess.Popen(
+            worker_command(job_dir, nproc),
+            cwd=job_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        log.close()
+
+
+def attach(
+    job_id: str, attempt: int, job_dir: Path, pid: int, create_time: float | None
+) -> WorkerHandle | None:
+    """A handle on a worker started by an earlier daemon, if that very process still lives."""
+    now = process_start_time(pid)
+    if now is None or create_time is None or abs(now - create_time) > 0.01:
+        return None
+    handle = WorkerHandle(job_id, attempt, job_dir, pid, create_time)
+    exited, _ = handle.poll()
+    return None if exited else handle

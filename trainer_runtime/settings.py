@@ -1,0 +1,55 @@
+"""Runtime settings, kept in ``<data dir>/settings.json`` (environment variables win)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from trainer_runtime.paths import DataDir
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default: a SQLite store in the data dir"
+    )
+    cpu_slots: int | None = Field(
+        None, ge=1, le=1024, description="concurrent CPU job processes; default: CPU count"
+    )
+    cancel_timeout_s: float = Field(10.0, gt=0, le=600)
+    mlflow_sync_interval_s: float = Field(2.0, gt=0, le=3600)
+
+    def effective_tracking_uri(self, data: DataDir) -> str:
+        return os.environ.get("SPARKTRAINER_TRACKING_URI") or self.tracking_uri or data.default_tracking_uri
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load_settings(data: DataDir) -> Settings:
+    path: Path = data.settings_file
+    raw: dict = {}
+    if path.exists():
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise SettingsError(f"{path} is not valid JSON ({err}); fix or delete it") from None
+    if os.environ.get("SPARKTRAINER_CPU_SLOTS"):
+        raw["cpu_slots"] = os.environ["SPARKTRAINER_CPU_SLOTS"]
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise SettingsError(f"invalid settings in {path}: {problems}") from None
+
+
+def save_settings(data: DataDir, settings: Settings) -> None:
+    path = data.settings_file
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(settings.model_dump_json(indent=2, exclude_none=True), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,125 @@
+"""The daemon's MLflow mirror loop: a background thread that turns stored jobs
+into MLflow runs. Bookkeeping (run id, the last metric row sent) lives in the
+store, so an MLflow outage only delays the mirror and a daemon restart resumes it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from trainer_runtime.jobs.state import JobState
+from trainer_runtime.paths import DataDir
+from trainer_runtime.secrets.redact import Redactor
+from trainer_runtime.store.records import JobInfo
+from trainer_runtime.store.store import JobNotFound, Store
+from trainer_runtime.tracking.mlflow_mirror import MirrorUnavailable, MlflowMirror
+
+log = logging.getLogger(__name__)
+BATCH_ROWS = 5000
+MAX_BACKOFF_S = 60.0
+MLFLOW_STATUS = {JobState.COMPLETED: "FINISHED", JobState.FAILED: "FAILED", JobState.CANCELLED: "KILLED"}
+
+
+class MirrorThread:
+    def __init__(
+        self, store: Store, data: DataDir, tracking_uri: str, interval_s: float = 2.0,
+        redactor: Callable[[], Redactor] = Redactor,
+    ):  # fmt: skip
+        self.store, self.data, self.interval = store, data, interval_s
+        self.mirror = MlflowMirror(tracking_uri, data.mlflow_artifacts, redactor())
+        self._redactor = redactor
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mlflow-mirror", daemon=True)
+        self.last_error: str | None = None
+        self.last_sync: float | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "enabled": True,
+            "tracking_uri": self.mirror.tracking_uri,
+            "last_sync": self.last_sync,
+            "last_error": self.last_error,
+        }
+
+    def _run(self) -> None:
+        delay = self.interval
+        while not self._stop.wait(delay):
+            try:
+                self.sync_once()
+                self.last_error = None
+                self.last_sync = time.time()
+                delay = self.interval
+            except MirrorUnavailable as err:
+                self.last_error = str(err)
+                delay = min(MAX_BACKOFF_S, delay * 2)
+                log.warning("MLflow mirror is behind, retrying in %.0fs: %s", delay, err)
+            except Exception:  # the mirror must never take the daemon down; the log has the traceback
+                log.exception("MLflow mirror pass failed")
+                delay = min(MAX_BACKOFF_S, delay * 2)
+        try:
+            self.sync_once()
+        except MirrorUnavailable as err:
+            log.warning("MLflow mirror left behind at shutdown (it catches up at next start): %s", err)
+
+    def sync_once(self) -> None:
+        for job in self.store.jobs_to_mirror():
+            if self._stop.is_set() and not JobState(job.state).is_terminal():
+                continue
+            try:
+                self._sync_job(job)
+            except JobNotFound:
+                continue  # deleted while we worked
+            except MirrorUnavailable as err:
+                self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err))
+                raise
+
+    def _sync_job(self, job: JobInfo) -> None:
+        self.mirror._redact = self._redactor()
+        run_id, cursor = job.mlflow_run_id, job.mlflow_metric_cursor
+        if run_id is None:
+            spec = job.spec
+            run_id = self.mirror.ensure_run(
+                experiment=job.experiment, run_name=job.name, job_id=job.id, attempt=job.attempt,
+                params={k: v for k, v in spec.items() if k not in ("name", "experiment", "tags")},
+                tags={**spec.get("tags", {}), "sparktrainer.recipe": spec.get("recipe", ""),
+                      "sparktrainer.method": spec.get("method", "")},
+            )  # fmt: skip
+            cursor = 0
+            self.store.set_mlflow(job.id, job.attempt, mlflow_run_id=run_id, mlflow_metric_cursor=0)
+        while True:
+            points = self.store.metrics(job.id, attempt=job.attempt, after_id=cursor, limit=BATCH_ROWS)
+            if not points:
+                break
+            self.mirror.log_metrics(run_id, [(p.key, p.value, p.step, int(p.time * 1000)) for p in points])
+            cursor = points[-1].id
+            self.store.set_mlflow(job.id, job.attempt, mlflow_metric_cursor=cursor, mlflow_error=None)
+        state = JobState(job.state)
+        if state.is_terminal():
+            job_dir = self.data.job_dir(job.id, job.attempt)
+            if (job_dir / "spec.json").exists():
+                self.mirror.log_artifacts(run_id, job_dir / "spec.json")
+            final = job_dir / "final"
+            if state == JobState.COMPLETED and final.is_dir():
+                self.mirror.log_artifacts(run_id, final, _artifact_name(job))
+            self.mirror.set_tags(
+                run_id, {"sparktrainer.state": state.value, "sparktrainer.reason": job.reason or ""}
+            )
+            self.mirror.finish(run_id, MLFLOW_STATUS[state])
+            self.store.set_mlflow(job.id, job.attempt, mlflow_done=True, mlflow_error=None)
+
+
+def _artifact_name(job: JobInfo) -> str:
+    return "adapter" if job.spec.get("method") == "lora" else "model"
+
+
+__all__ = ["MirrorThread"]
