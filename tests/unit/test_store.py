@@ -1,0 +1,79 @@
+"""The store on a real SQLite file: migrations, audited transitions, idempotent ingest."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from trainer_runtime.jobs.state import IllegalTransition, JobState
+from trainer_runtime.store.records import Ingest
+from trainer_runtime.store.store import JobNotFound, Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'st.db'}")
+
+
+def test_migrations_create_schema_in_wal_mode(tmp_path: Path, store: Store):
+    con = sqlite3.connect(tmp_path / "st.db")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    assert {
+        "projects",
+        "experiments",
+        "jobs",
+        "job_transitions",
+        "metric_points",
+        "metric_summaries",
+        "artifacts",
+    } <= tables
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0001"
+    Store(f"sqlite:///{tmp_path / 'st.db'}")  # upgrading again is a no-op
+
+
+def test_transitions_are_audited_and_illegal_ones_rejected(store: Store):
+    job = store.create_job({"name": "a", "experiment": "exp1"})
+    assert job.experiment == "exp1" and job.state == "PENDING"
+    store.transition(job.id, JobState.QUEUED, "validated")
+    store.transition(job.id, JobState.RUNNING, "started")
+    store.transition(job.id, JobState.COMPLETED, "done")
+    with pytest.raises(IllegalTransition, match="cannot pause job .*: it is COMPLETED"):
+        store.transition(job.id, JobState.PAUSED, "x", action="pause")
+    hist = [(t.from_state, t.to_state, t.reason) for t in store.transitions(job.id)]
+    assert hist == [(None, "PENDING", "submitted"), ("PENDING", "QUEUED", "validated"),
+                    ("QUEUED", "RUNNING", "started"), ("RUNNING", "COMPLETED", "done")]  # fmt: skip
+    again = store.new_attempt(job.id, "restart requested")
+    assert again.attempt == 2 and again.state == "PENDING"
+
+
+def test_ingest_is_idempotent_and_keeps_summaries(store: Store):
+    job = store.create_job({"name": "a"})
+    batch = Ingest(100, [("loss", s, 10.0 - s, 0.0) for s in range(1, 6)], step=5, total_steps=10)
+    assert len(store.ingest(job.id, 1, batch)) == 5
+    # The same lines replayed (e.g. after a crash between read and commit) add nothing.
+    assert store.ingest(job.id, 1, Ingest(100, batch.metrics)) == []
+    store.ingest(job.id, 1, Ingest(150, [("loss", 6, 0.5, 0.0), ("eval_loss", 6, 3.0, 0.0)], step=6))
+    summ = {s.key: s for s in store.summaries(job.id)}
+    assert summ["loss"].count == 6 and summ["loss"].min == 0.5 and summ["loss"].max == 9.0
+    assert summ["loss"].last == 0.5 and summ["loss"].last_step == 6
+    assert [p.step for p in store.metrics(job.id, key="loss")] == [1, 2, 3, 4, 5, 6]
+    info = store.get_job(job.id)
+    assert info.events_offset == 150 and info.step == 6 and info.total_steps == 10
+
+
+def test_unknown_job(store: Store):
+    with pytest.raises(JobNotFound, match="no job with id 'zzz'"):
+        store.get_job("zzz")
+
+
+def test_delete_only_finished_jobs(store: Store):
+    job = store.create_job({"name": "a"})
+    with pytest.raises(IllegalTransition):
+        store.delete_job(job.id)
+    store.transition(job.id, JobState.CANCELLED, "user")
+    store.ingest(job.id, 1, Ingest(1, [("loss", 1, 1.0, 0.0)]))
+    store.delete_job(job.id)
+    assert store.list_jobs() == [] and store.metric_count(job.id) == 0
