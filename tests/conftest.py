@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_CORPUS = ROOT / "resources" / "samples" / "corpus.txt"
+from tests.helpers import SAMPLE_CORPUS, make_spec, stop_everything
 
 
 @pytest.fixture
@@ -34,47 +28,12 @@ def corpus(tmp_path: Path) -> Path:
     return p
 
 
-def make_spec(path: Path, dataset: Path, **overrides) -> Path:
-    spec = {
-        "name": "tiny",
-        "recipe": "causal-lm",
-        "model": {"builtin": "tiny-gpt2"},
-        "method": "lora",
-        "dataset": {"path": str(dataset)},
-        "train": {"max_steps": 30, "batch_size": 4, "seq_len": 32, "lr": 3e-3, "seed": 0, "eval_every": 10},
-    }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(spec.get(key), dict):
-            spec[key] = {**spec[key], **value}
-        elif value is None:
-            spec.pop(key, None)
-        else:
-            spec[key] = value
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def spec_file(tmp_path: Path, corpus: Path):
     def _make(name: str = "spec.yaml", **overrides) -> Path:
         return make_spec(tmp_path / name, corpus, **overrides)
 
     return _make
-
-
-def cli(
-    *args: str, timeout: float = 300, check: bool = False, input: str | None = None
-) -> subprocess.CompletedProcess:
-    """Run the real ``sparktrainer`` command in a subprocess (inherits SPARKTRAINER_HOME)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "trainer_runtime.cli.main", *args],
-        capture_output=True, text=True, timeout=timeout, input=input, cwd=ROOT,
-    )  # fmt: skip
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"sparktrainer {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
 
 
 @pytest.fixture
@@ -88,20 +47,3 @@ def daemon(home: Path) -> Iterator:
     client = Client(data)
     yield client
     stop_everything(home)
-
-
-def stop_everything(home: Path) -> None:
-    """Kill every process that belongs to this data dir (daemon and workers)."""
-    me = os.getpid()
-    for p in psutil.process_iter(["pid", "environ", "cmdline"]):
-        try:
-            env = p.info["environ"] or {}
-        except (psutil.AccessDenied, psutil.NoSuchProcess):
-            continue
-        if p.info["pid"] != me and env.get("SPARKTRAINER_HOME") == str(home):
-            try:
-                os.killpg(p.info["pid"], signal.SIGKILL) if os.getpgid(p.info["pid"]) == p.info[
-                    "pid"
-                ] else p.kill()
-            except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
-                continue

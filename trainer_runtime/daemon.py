@@ -202,6 +202,10 @@ class Daemon:
 
 def main(argv: list[str] | None = None) -> int:
     data = DataDir.default().ensure()
+    # MLflow's HTTP client retries for minutes by default; the mirror has its own backoff.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -80,6 +80,11 @@ class MirrorThread:
             except JobNotFound:
                 continue  # deleted while we worked
             except MirrorUnavailable as err:
+                if not err.retryable:
+                    # MLflow refused the request itself; retrying cannot help. Stop, and say why.
+                    log.error("job %s is not mirrored to MLflow: %s", job.id, err)
+                    self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err), mlflow_done=True)
+                    continue
                 self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err))
                 raise
 
