@@ -30,8 +30,8 @@ def corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def spec_file(tmp_path: Path, corpus: Path):
-    def _make(name: str = "spec.yaml", **overrides) -> Path:
-        return make_spec(tmp_path / name, corpus, **overrides)
+    def _make(filename: str = "spec.yaml", **overrides) -> Path:
+        return make_spec(tmp_path / filename, corpus, **overrides)
 
     return _make
 

@@ -117,7 +117,7 @@ def _all_operations(store: SecretStore):
     [
         (fail.Keyring(), ["keyring.backends.fail.Keyring", "cannot store"]),
         (null.Keyring(), ["keyring.backends.null.Keyring", "cannot store"]),
-        (chainer_of(), ["chainer", "only nothing"]),
+        (chainer_of(), ["chainer", "no keyring backend at all"]),
     ],
     ids=["fail", "null", "empty-chainer"],
 )

@@ -68,7 +68,7 @@ class Supervisor:
     # ------------------------------------------------------------------- API
     def submit(self, spec: JobSpec) -> JobInfo:
         check_inputs(spec)
-        job = self.store.create_job(spec.to_dict())
+        job = self._publish(self.store.create_job(spec.to_dict()))
         if not self.devices.fits_ever(spec.resources.devices):
             # Unreachable on CPU (need() caps it); on GPUs a job larger than the machine.
             return self._set(
