@@ -11,6 +11,20 @@ import pytest
 from tests.helpers import SAMPLE_CORPUS, make_spec, stop_everything
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_from_the_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test may touch the user's real data dir or keyring entries."""
+    saved = {k: os.environ.get(k) for k in ("SPARKTRAINER_HOME", "SPARKTRAINER_KEYRING_SERVICE")}
+    os.environ["SPARKTRAINER_HOME"] = str(tmp_path_factory.mktemp("default-home"))
+    os.environ["SPARKTRAINER_KEYRING_SERVICE"] = f"sparktrainer-tests-{os.getpid()}"
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh data dir used by every client and daemon in this test."""
@@ -37,13 +51,26 @@ def spec_file(tmp_path: Path, corpus: Path):
 
 
 @pytest.fixture
-def daemon(home: Path) -> Iterator:
-    """A real daemon on the test's data dir; stopped, and its workers killed, afterwards."""
+def daemon_with(home: Path) -> Iterator:
+    """Start a real daemon with the given settings.json content; everything of the
+    data dir (daemon and workers) is killed afterwards."""
+    import json
+
     from trainer_runtime.client.client import Client, start_daemon
     from trainer_runtime.paths import DataDir
 
-    data = DataDir.default()
-    start_daemon(data)
-    client = Client(data)
-    yield client
+    def _start(**settings) -> Client:
+        data = DataDir.default().ensure()
+        if settings:
+            data.settings_file.write_text(json.dumps(settings))
+        start_daemon(data)
+        return Client(data)
+
+    yield _start
     stop_everything(home)
+
+
+@pytest.fixture
+def daemon(daemon_with):
+    """A real daemon on the test's data dir, with default settings."""
+    return daemon_with()

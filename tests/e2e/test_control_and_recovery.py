@@ -31,7 +31,9 @@ def wait_for(client: Client, job_id: str, cond, timeout: float = 300) -> dict:
         assert time.monotonic() < deadline, (
             f"timed out; job is {job['state']} at step {job['step']}: {job['reason']}"
         )
-        assert job["state"] not in ("COMPLETED", "FAILED", "CANCELLED"), f"job ended: {job['state']} {job['reason']}"
+        assert job["state"] not in ("COMPLETED", "FAILED", "CANCELLED"), (
+            f"job ended: {job['state']} {job['reason']}"
+        )
         time.sleep(0.1)
 
 

@@ -86,17 +86,24 @@ def test_job_completes_and_follows_the_events_contract(tmp_path: Path, corpus: P
     assert not (job / "error.json").exists()
 
 
-def test_pause_and_resume_give_exactly_the_uninterrupted_losses(tmp_path: Path, corpus: Path):
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_pause_and_resume_give_exactly_the_uninterrupted_losses(tmp_path: Path, corpus: Path, method: str):
     """Pause once by control/pause and once by SIGUSR1, at steps chosen by timing; resume each time.
 
     The metrics of the three segments together equal those of an uninterrupted run, value for
     value (loss, lr, grad_norm, eval_loss), and no step is logged twice.
     """
     steps = 400
-    spec = tiny_spec(
-        corpus, method="lora", max_steps=steps, eval_every=25, checkpoint_every=150, warmup_steps=10
-    )
-    spec["lora"] = {"r": 4, "alpha": 8, "dropout": 0.1}  # dropout: the RNG state must resume too
+    train = {
+        "max_steps": steps,
+        "eval_every": 25,
+        "checkpoint_every": 150,
+        "warmup_steps": 10,
+        "weight_decay": 0.01,
+    }
+    spec = tiny_spec(corpus, method=method, **train)
+    if method == "lora":
+        spec["lora"] = {"r": 4, "alpha": 8, "dropout": 0.1}  # dropout: the RNG state must resume too
     ref = write_job(tmp_path / "ref", spec)
     job = write_job(tmp_path / "job", spec)
     reference = start_worker(ref)  # runs alongside the paused job

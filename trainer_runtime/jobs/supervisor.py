@@ -22,7 +22,7 @@ from trainer_runtime.jobs.lifecycle import final_state, last_lifecycle_event
 from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec
 from trainer_runtime.jobs.state import IllegalTransition, JobState
 from trainer_runtime.paths import DataDir
-from trainer_runtime.secrets.redact import Redactor
+from trainer_runtime.secrets.redact import SECRET_NAMES_ENV, Redactor
 from trainer_runtime.store.records import JobInfo
 from trainer_runtime.store.store import Store
 
@@ -48,6 +48,7 @@ class Supervisor:
         self.secrets_env, self.spawner, self.clock = secrets_env, spawner, clock
         self.cancel_timeout = cancel_timeout
         self.handles: dict[str, proc.WorkerHandle] = {}
+        self._seen_secrets: set[str] = set()
         self.redactor = Redactor()
 
     # --------------------------------------------------------------- start-up
@@ -68,7 +69,9 @@ class Supervisor:
     # ------------------------------------------------------------------- API
     def submit(self, spec: JobSpec) -> JobInfo:
         check_inputs(spec)
-        job = self._publish(self.store.create_job(spec.to_dict()))
+        self._refresh_redactor(self.secrets_env())
+        # A credential pasted into a spec (a tag, a path) is masked before anything is stored.
+        job = self._publish(self.store.create_job(self.redactor.redact_obj(spec.to_dict())))
         if not self.devices.fits_ever(spec.resources.devices):
             # Unreachable on CPU (need() caps it); on GPUs a job larger than the machine.
             return self._set(
@@ -147,6 +150,11 @@ class Supervisor:
             self._tail(handle, final=False)
 
     # -------------------------------------------------------------- internals
+    def _refresh_redactor(self, secrets: dict[str, str]) -> None:
+        """Mask every credential seen by this daemon (old values too: they may be in old logs)."""
+        self._seen_secrets.update(_secret_values(secrets))
+        self.redactor = Redactor(self._seen_secrets)
+
     def _set(
         self, job_id: str, state: JobState, reason: str, action: str | None = None, **fields: Any
     ) -> JobInfo:
@@ -225,9 +233,7 @@ class Supervisor:
             job_dir / "run.json", {"job_id": job.id, "attempt": job.attempt, "resume_from": job.resume_from}
         )
         secrets = self.secrets_env()
-        self.redactor = Redactor(
-            [*self.redactor._values, *(v for k, v in secrets.items() if k != "SPARKTRAINER_SECRET_NAMES")]
-        )
+        self._refresh_redactor(secrets)
         env = {**os.environ, **secrets, "PYTHONUNBUFFERED": "1", "SPARKTRAINER_JOB_ID": job.id}
         if self.devices.kind == "gpu":
             env["CUDA_VISIBLE_DEVICES"] = ",".join(device_ids)
@@ -248,6 +254,10 @@ class Supervisor:
             job.id, JobState.RUNNING, f"worker pid {popen.pid} started on {where}",
             pid=popen.pid, pid_create_time=handle.create_time, devices=json.dumps(device_ids),
         )  # fmt: skip
+
+
+def _secret_values(env: dict[str, str]) -> list[str]:
+    return [v for k, v in env.items() if k != SECRET_NAMES_ENV]
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -35,6 +35,7 @@ class MirrorThread:
         self._thread = threading.Thread(target=self._run, name="mlflow-mirror", daemon=True)
         self.last_error: str | None = None
         self.last_sync: float | None = None
+        self.max_backoff = min(MAX_BACKOFF_S, interval_s * 16)
 
     def start(self) -> None:
         self._thread.start()
@@ -61,11 +62,11 @@ class MirrorThread:
                 delay = self.interval
             except MirrorUnavailable as err:
                 self.last_error = str(err)
-                delay = min(MAX_BACKOFF_S, delay * 2)
+                delay = min(self.max_backoff, delay * 2)
                 log.warning("MLflow mirror is behind, retrying in %.0fs: %s", delay, err)
             except Exception:  # the mirror must never take the daemon down; the log has the traceback
                 log.exception("MLflow mirror pass failed")
-                delay = min(MAX_BACKOFF_S, delay * 2)
+                delay = min(self.max_backoff, delay * 2)
         try:
             self.sync_once()
         except MirrorUnavailable as err:
