@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -29,19 +28,12 @@ def process_start_time(pid: int) -> float | None:
         return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def worker_command(job_dir: Path, nproc: int) -> list[str]:
     if nproc <= 1:
         return [sys.executable, "-m", "trainer_runtime.worker", str(job_dir)]
+    # --standalone: torchrun binds its own free rendezvous port, so two jobs never race for one.
     return [
-        sys.executable, "-m", "torch.distributed.run",
-        f"--nproc_per_node={nproc}", "--nnodes=1",
-        "--master_addr=127.0.0.1", f"--master_port={free_port()}",
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
         "-m", "trainer_runtime.worker", str(job_dir),
     ]  # fmt: skip
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +77,11 @@ def worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def worker_cmd(job_dir: Path, nproc: int = 1, port: int | None = None) -> list[str]:
-    if nproc == 1:
-        return [sys.executable, "-m", "trainer_runtime.worker", str(job_dir)]
-    return [
-        sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-        "--master_addr", "127.0.0.1", f"--master_port={port or free_port()}",
-        "-m", "trainer_runtime.worker", str(job_dir),
-    ]  # fmt: skip
+def worker_cmd(job_dir: Path, nproc: int = 1) -> list[str]:
+    """The same command line the daemon uses (torchrun --standalone for nproc > 1)."""
+    from trainer_runtime.jobs.process import worker_command
+
+    return worker_command(job_dir, nproc)
 
 
 def start_worker(job_dir: Path, nproc: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -109,12 +104,6 @@ def run_worker(job_dir: Path, nproc: int = 1, env: dict[str, str] | None = None,
         p.kill()
         p.wait()
         raise
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_events(job_dir: Path) -> list[dict]:
