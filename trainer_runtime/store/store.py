@@ -46,12 +46,15 @@ class JobNotFound(KeyError):
         return f"no job with id '{self.job_id}'"
 
 
-def _insert(engine: Engine):  # noqa: ANN202
+def _insert(engine: Engine) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
     if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 class Store:
@@ -232,7 +235,7 @@ class Store:
                         MetricPoint.id, MetricPoint.key, MetricPoint.step, MetricPoint.value, MetricPoint.time
                     )
                 )
-                inserted.extend(MetricRecord(*r, attempt=attempt) for r in s.execute(stmt))
+                inserted.extend(MetricRecord(r[0], r[1], r[2], r[3], r[4], attempt) for r in s.execute(stmt))
             inserted.sort(key=lambda m: m.id)
             self._update_summaries(s, job_id, attempt, inserted)
             for kind, path, step in batch.artifacts:
