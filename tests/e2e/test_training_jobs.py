@@ -91,3 +91,15 @@ def test_sample_spec_is_valid_and_runs_short(daemon, tmp_path: Path):
     wait_ok(job_id)
     ckpts = [a for a in daemon.artifacts(job_id) if a["kind"] == "checkpoint"]
     assert [a["step"] for a in ckpts] == [10, 20]
+
+
+def test_logs_follow_ends_with_the_job_and_list_filters_by_state(daemon, spec_file):
+    job_id = submit(spec_file(train={"max_steps": 300, "eval_every": 100}))
+    out = cli("jobs", "logs", job_id, "-f", timeout=300)  # returns once the job has ended
+    assert out.returncode == 0
+    assert "completed at step 300" in out.stdout and "worker finished: completed" in out.stdout
+    done = json.loads(cli("jobs", "list", "--state", "COMPLETED", "--json", check=True).stdout)
+    assert [j["id"] for j in done] == [job_id]
+    assert json.loads(cli("jobs", "list", "--state", "RUNNING", "--json", check=True).stdout) == []
+    table = cli("jobs", "list", check=True).stdout
+    assert job_id in table and "COMPLETED" in table and "100%" in table
