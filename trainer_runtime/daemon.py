@@ -25,7 +25,7 @@ from trainer_runtime.jobs.devices import DevicePool
 from trainer_runtime.jobs.state import JobState
 from trainer_runtime.jobs.supervisor import Supervisor
 from trainer_runtime.paths import DataDir
-from trainer_runtime.settings import Settings, load_settings
+from trainer_runtime.settings import Settings, SettingsError, load_settings
 from trainer_runtime.store.records import JobInfo
 from trainer_runtime.store.store import Store
 
@@ -217,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 3
     try:
-        asyncio.run(Daemon(data).serve())
+        daemon = Daemon(data)
+    except SettingsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        os.close(lock)
+        return 2
+    try:
+        asyncio.run(daemon.serve())
     finally:
         os.close(lock)
     return 0

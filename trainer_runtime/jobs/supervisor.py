@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -122,8 +123,6 @@ class Supervisor:
 
     def delete(self, job_id: str) -> None:
         self.store.delete_job(job_id)
-        import shutil
-
         shutil.rmtree(self.data.jobs / job_id, ignore_errors=True)
         self.bus.publish("job_deleted", job_id=job_id)
 
