@@ -1,11 +1,55 @@
-"""New-job wizard (interface placeholder; being built)."""
+"""The new-job wizard: one dialog that fills a JobSpec and submits it to the daemon.
+
+The form is ``ui/new_job.ui`` (``Ui_NewJobForm``). Every edit re-validates the whole form with
+``parse_spec`` (the runtime's own validation) and shows each problem under its field; the
+dataset file and the model folder are checked off the main thread. Specs open from and save to
+the same YAML files the CLI uses.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QWidget
+import logging
+import time
+from pathlib import Path
+from typing import Any
 
+import shiboken6
+import yaml
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
+from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QLabel, QLayout, QLineEdit, QWidget
+
+from sparktrainer_gui.forms.new_job_ui import Ui_NewJobForm
+from sparktrainer_gui.model_info import ModelInfo, ModelInfoError, read_model_info
+from sparktrainer_gui.panels.jobs import spec_form
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.client.client import ApiError, DaemonUnavailable
+from trainer_runtime.jobs.checks import check_dataset_file
+from trainer_runtime.jobs.spec import BUILTIN_MODELS, SpecError, dump_spec_yaml, resolve_paths
+
+log = logging.getLogger(__name__)
+
+DATASET_SUFFIXES = (".txt", ".jsonl")
+STYLE = """
+QLabel[role="error"] { color: #d93025; }
+QLabel[role="title"] { font-size: 15pt; font-weight: 600; }
+"""
+DROP_HINT = "Or drop a .txt or .jsonl file anywhere on this window."
+
+
+def dataset_problem(path: str) -> str | None:
+    """The dataset check's message for ``path``, or None when it is a usable dataset (reads the file)."""
+    try:
+        check_dataset_file(Path(path).expanduser())
+    except SpecError as err:
+        return "; ".join(msg for _, msg in err.problems)
+    return None
+
+
+def _set_role(label: QLabel, role: str) -> None:
+    label.setProperty("role", role)
+    label.style().unpolish(label)
+    label.style().polish(label)
 
 
 class NewJobWizard(QDialog):
@@ -14,3 +58,344 @@ class NewJobWizard(QDialog):
     def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
         super().__init__(parent)
         self.conn = conn
+        self.form = Ui_NewJobForm()
+        self.form.setupUi(self)
+        self.setStyleSheet(STYLE)
+        self.setAcceptDrops(True)
+        self.form.main_layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows with messages
+        self._extras: dict[str, Any] = {}
+        self._touched: set[str] = set()
+        self._show_all = False
+        self._submitting = False
+        self._server_problems: list[tuple[str, str]] = []
+        self._dataset_state: tuple[str, str | None] | None = None  # (path, problem) once checked
+        self._model_state: tuple[str, ModelInfo | str] | None = None  # (path, info or problem)
+        self.spec = None  # the last valid JobSpec of the form
+
+        f = self.form
+        for label in (f.subtitle_label, f.model_info_label, f.dataset_drop_label):
+            label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        f.recipe_combo.addItem("Causal language model (causal-lm)", "causal-lm")
+        f.method_combo.addItem("LoRA adapter (lora)", "lora")
+        f.method_combo.addItem("Full fine-tune (full)", "full")
+        for name in BUILTIN_MODELS:
+            f.model_builtin_combo.addItem(name, name)
+        self._inputs: dict[str, QWidget] = {}
+        self._errors: dict[str, QLabel] = {}
+        for key in spec_form.FIELDS:
+            base = key.replace(".", "_")
+            for suffix in ("_edit", "_combo"):
+                if hasattr(f, base + suffix):
+                    self._inputs[key] = getattr(f, base + suffix)
+            if hasattr(f, base + "_error"):
+                self._errors[key] = getattr(f, base + "_error")
+                self._errors[key].setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        for key, w in self._inputs.items():
+            if isinstance(w, QLineEdit):
+                w.setAcceptDrops(False)  # a dropped file goes to the wizard, not into the text
+                w.textEdited.connect(lambda _t, k=key: self._on_field_edited(k))
+                w.textChanged.connect(self._on_any_field_changed)
+            elif isinstance(w, QComboBox):
+                w.activated.connect(lambda _i, k=key: self._on_field_edited(k))
+                w.currentIndexChanged.connect(self._on_any_field_changed)
+        for radio in (f.model_builtin_radio, f.model_path_radio, f.model_hub_radio):
+            radio.toggled.connect(self._on_model_radio_toggled)
+        f.method_combo.currentIndexChanged.connect(self._on_method_combo_current_index_changed)
+        f.model_browse_button.clicked.connect(self._on_model_browse_button_clicked)
+        f.dataset_browse_button.clicked.connect(self._on_dataset_browse_button_clicked)
+        f.open_spec_button.clicked.connect(self._on_open_spec_button_clicked)
+        f.save_spec_button.clicked.connect(self._on_save_spec_button_clicked)
+        f.cancel_button.clicked.connect(self.reject)
+        f.submit_button.clicked.connect(self._on_submit_button_clicked)
+        self._timer = QTimer(self, singleShot=True, interval=150)
+        self._timer.timeout.connect(self._revalidate)
+
+        defaults = dict(spec_form.DEFAULTS, name=time.strftime("job-%m%d-%H%M"))
+        self.set_values(defaults)
+
+    # ------------------------------------------------------------------ values
+    def values(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, w in self._inputs.items():
+            if isinstance(w, QLineEdit):
+                out[key] = w.text()
+            elif isinstance(w, QComboBox):
+                out[key] = str(w.currentData() or "")
+        f = self.form
+        out["model.source"] = (
+            "path"
+            if f.model_path_radio.isChecked()
+            else "hub_id"
+            if f.model_hub_radio.isChecked()
+            else "builtin"
+        )
+        return out
+
+    def set_values(self, values: dict[str, str], extras: dict[str, Any] | None = None) -> None:
+        self._extras = dict(extras or {})
+        for key, w in self._inputs.items():
+            text = values.get(key, "")
+            w.blockSignals(True)
+            if isinstance(w, QLineEdit):
+                w.setText(text)
+            elif isinstance(w, QComboBox):
+                if w.findData(text) < 0:
+                    w.addItem(text, text)  # an unknown value from a file: shown, and validation names it
+                w.setCurrentIndex(w.findData(text))
+            w.blockSignals(False)
+        radio = {"path": self.form.model_path_radio, "hub_id": self.form.model_hub_radio}
+        radio.get(values.get("model.source", ""), self.form.model_builtin_radio).setChecked(True)
+        self._on_method_combo_current_index_changed()
+        self._on_model_radio_toggled()
+        self._on_any_field_changed()
+
+    def spec_dict(self) -> dict[str, Any]:
+        """The form as a (possibly invalid) spec mapping."""
+        return spec_form.form_to_spec(self.values(), self._extras)
+
+    # ------------------------------------------------------------- validation
+    @Slot()
+    def _on_any_field_changed(self) -> None:
+        self._server_problems = []
+        self._timer.start()
+
+    def _on_field_edited(self, key: str) -> None:
+        self._touched.add(key)
+        self._on_any_field_changed()
+
+    @Slot()
+    def _revalidate(self) -> None:
+        values = self.values()
+        self.spec, problems = spec_form.validate(values, self._extras)
+        ready = self.spec is not None
+        dataset = values["dataset.path"].strip()
+        if dataset:
+            if self._dataset_state is None or self._dataset_state[0] != dataset:
+                ready = False
+                self._check_dataset(dataset)
+            elif self._dataset_state[1]:
+                problems.append(("dataset.path", self._dataset_state[1]))
+                ready = False
+        info = ""
+        if values["model.source"] == "path" and values["model.path"].strip():
+            model_ok, info = self._model_ready(values["model.path"].strip(), problems)
+            ready = ready and model_ok
+        self.form.model_info_label.setText(info)
+        self.form.model_info_label.setVisible(bool(info))
+        problems += self._server_problems
+        ready = ready and not self._server_problems and not self._submitting
+        at, general = spec_form.place_problems(problems)
+        for key, label in self._errors.items():
+            shown = at.get(key) if (self._show_all or key in self._touched or self._server_problems) else None
+            label.setText("\n".join(shown or []))
+            label.setVisible(bool(shown))
+        shown_general = general if (self._show_all or self._server_problems) else []
+        self.form.general_error.setText("\n".join(shown_general))
+        self.form.general_error.setVisible(bool(shown_general))
+        self.form.submit_button.setEnabled(ready)
+        self.form.submit_button.setToolTip("" if ready else "Fix the fields marked in red first.")
+        QTimer.singleShot(0, self._fit_messages)
+
+    @Slot()
+    def _fit_messages(self) -> None:
+        """Give each wrapped message the height its text needs at its laid-out width (a form
+        layout inside a dialog otherwise guesses at another width and clips or pads them)."""
+        if not shiboken6.isValid(self):
+            return
+        for label in (*self._errors.values(), self.form.general_error, self.form.model_info_label):
+            if label.isVisible() and label.text():
+                label.setMinimumHeight(label.heightForWidth(label.width()))
+
+    def _check_dataset(self, path: str) -> None:
+        def done(problem: str | None) -> None:
+            if shiboken6.isValid(self):
+                self._dataset_state = (path, problem)
+                self._revalidate()
+
+        self.conn.submit(dataset_problem, path, on_done=done, on_error=lambda err: done(str(err)))
+
+    def _model_ready(self, path: str, problems: list[tuple[str, str]]) -> tuple[bool, str]:
+        """Whether the model folder is usable, and the line shown under it (read off the main thread)."""
+        if self._model_state is None or self._model_state[0] != path:
+
+            def done(result: ModelInfo | str) -> None:
+                if shiboken6.isValid(self):
+                    self._model_state = (path, result)
+                    self._revalidate()
+
+            def failed(err: Exception) -> None:
+                if not isinstance(err, ModelInfoError):
+                    log.warning("reading the model folder %s failed", path, exc_info=err)
+                done(str(err))
+
+            self.conn.submit(read_model_info, path, on_done=done, on_error=failed)
+            return False, "Reading the model folder…"
+        result = self._model_state[1]
+        if isinstance(result, str):
+            problems.append(("model.path", result))
+            self._touched.add("model.path")
+            return False, ""
+        return True, result.summary()
+
+    # ------------------------------------------------------------------ model
+    @Slot()
+    def _on_method_combo_current_index_changed(self) -> None:
+        self.form.lora_group.setVisible(self.form.method_combo.currentData() == "lora")
+
+    @Slot()
+    def _on_model_radio_toggled(self) -> None:
+        f = self.form
+        f.model_builtin_combo.setEnabled(f.model_builtin_radio.isChecked())
+        f.model_path_edit.setEnabled(f.model_path_radio.isChecked())
+        f.model_browse_button.setEnabled(f.model_path_radio.isChecked())
+        f.model_hub_id_edit.setEnabled(f.model_hub_radio.isChecked())
+        self._on_any_field_changed()
+
+    @Slot()
+    def _on_model_browse_button_clicked(self) -> None:
+        start = self.form.model_path_edit.text() or str(Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Choose a Hugging Face model folder", start)
+        if path:
+            self.form.model_path_radio.setChecked(True)
+            self.form.model_path_edit.setText(path)
+            self._on_field_edited("model.path")
+
+    # ---------------------------------------------------------------- dataset
+    @Slot()
+    def _on_dataset_browse_button_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a dataset", self.form.dataset_path_edit.text() or str(Path.home()),
+            "Text datasets (*.txt *.jsonl);;All files (*)",
+        )  # fmt: skip
+        if path:
+            self.set_dataset(path)
+
+    def set_dataset(self, path: str) -> None:
+        self.form.dataset_path_edit.setText(path)
+        self._on_field_edited("dataset.path")
+        self.form.dataset_drop_label.setText(DROP_HINT)
+        _set_role(self.form.dataset_drop_label, "hint")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        files = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if not files:
+            event.ignore()
+            return
+        path = files[0]
+        if path.suffix.lower() in DATASET_SUFFIXES and path.is_file():
+            self.set_dataset(str(path))
+            event.acceptProposedAction()
+            return
+        reason = (
+            f"{path.name} is a folder, not a text dataset (.txt or .jsonl)"
+            if path.is_dir()
+            else f"{path.name} is not a text dataset (.txt or .jsonl)"
+        )
+        self.form.dataset_drop_label.setText(f"Refused the dropped file: {reason}.")
+        _set_role(self.form.dataset_drop_label, "error")
+        event.ignore()
+
+    # ------------------------------------------------------------------ files
+    @Slot()
+    def _on_open_spec_button_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a job spec", str(Path.home()), "Job specs (*.yaml *.yml *.json);;All files (*)"
+        )
+        if path:
+            self.open_spec(path)
+
+    def open_spec(self, path: str | Path) -> bool:
+        """Fill the form from a spec file; its problems show at their fields. False if unreadable."""
+        p = Path(path)
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            self._show_general(f"Could not open {p.name}: {err}")
+            return False
+        if not isinstance(data, dict):
+            self._show_general(f"{p.name} is not a job spec: it must be a mapping of fields.")
+            return False
+        values, extras = spec_form.spec_to_form(resolve_paths(data, p.resolve().parent))
+        self._show_all = True
+        self.set_values(values, extras)
+        self.form.subtitle_label.setText(f"Opened {p.name}")
+        self.form.subtitle_label.setToolTip(str(p.resolve()))
+        self._revalidate()
+        return True
+
+    @Slot()
+    def _on_save_spec_button_clicked(self) -> None:
+        name = self.form.name_edit.text().strip() or "job"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the job spec", str(Path.home() / f"{name}.yaml"), "YAML (*.yaml *.yml)"
+        )
+        if path:
+            self.save_spec(path)
+
+    def save_spec(self, path: str | Path) -> bool:
+        """Write the form as YAML; an invalid form is saved as it is (opening it shows the problems)."""
+        spec, problems = spec_form.validate(self.values(), self._extras)
+        text = dump_spec_yaml(spec) if spec else yaml.safe_dump(self.spec_dict(), sort_keys=False)
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as err:
+            self._show_general(f"Could not save {path}: {err.strerror or err}")
+            return False
+        note = f" with {len(problems)} problem(s) still to fix" if problems else ""
+        self.form.subtitle_label.setText(f"Saved {path}{note}")
+        return True
+
+    def _show_general(self, text: str) -> None:
+        self.form.general_error.setText(text)
+        self.form.general_error.setVisible(True)
+
+    # ----------------------------------------------------------------- submit
+    @Slot()
+    def _on_submit_button_clicked(self) -> None:
+        self._timer.stop()
+        self._show_all = True
+        self._revalidate()
+        if not self.form.submit_button.isEnabled() or self.spec is None:
+            return  # the problems are shown at their fields
+        self._submitting = True
+        self.form.submit_button.setEnabled(False)
+        self.form.submit_button.setText("Submitting…")
+        self.conn.submit(
+            self.conn.client.submit, self.spec.to_dict(),
+            on_done=self._on_client_submitted, on_error=self._on_client_submit_failed,
+        )  # fmt: skip
+
+    def _on_client_submitted(self, job: dict[str, Any]) -> None:
+        self._submitting = False
+        if not shiboken6.isValid(self):
+            return
+        self.form.submit_button.setText("Submit")
+        self.job_submitted.emit(str(job["id"]))
+        self.accept()
+
+    def _on_client_submit_failed(self, err: Exception) -> None:
+        self._submitting = False
+        if not shiboken6.isValid(self):
+            return
+        self.form.submit_button.setText("Submit")
+        if isinstance(err, ApiError) and err.problems:
+            self._server_problems = [(p.get("field") or "", p.get("message", "")) for p in err.problems]
+        elif isinstance(err, ApiError):
+            self._server_problems = [("", f"The daemon refused the job: {err.message}")]
+        elif isinstance(err, DaemonUnavailable):
+            self._server_problems = [
+                (
+                    "",
+                    f"Could not reach the SparkTrainer daemon ({err}). Wait until the app reconnects, then submit again.",
+                )
+            ]
+        else:
+            log.error("submitting the job failed", exc_info=err)
+            self._server_problems = [("", f"Submitting the job failed: {err}")]
+        self._revalidate()

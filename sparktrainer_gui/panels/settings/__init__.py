@@ -1,16 +1,7 @@
-"""Settings panel (interface placeholder; being built)."""
+"""The Settings page: credentials in the OS keyring, data folder, tracking URI, theme."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+from sparktrainer_gui.panels.settings.panel import SettingsPanel
 
-from sparktrainer_gui.runtime import RuntimeConnection
-
-
-class SettingsPanel(QWidget):
-    title = "Settings"
-    icon = "settings"
-
-    def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.conn = conn
+__all__ = ["SettingsPanel"]

@@ -1,0 +1,195 @@
+"""Take the README screenshots of the real app: ``docs/images/*.png``.
+
+    .venv/bin/python docs/screenshots.py
+    bash .ci/keyring-session .venv/bin/python docs/screenshots.py   # Settings with a real keyring
+
+Starts Xvfb when DISPLAY is unset, a throwaway SPARKTRAINER_HOME with a real daemon, submits
+``resources/samples/tiny-lora.yaml`` (steps raised so it is still RUNNING when captured) and a
+short full fine-tune that completes, opens the real MainWindow, and grabs the main window, the
+job detail, the new-job wizard and the Settings page. Everything it started is stopped at the
+end, and the throwaway data dir is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "images"
+SAMPLE = ROOT / "resources" / "samples" / "tiny-lora.yaml"
+sys.path.insert(0, str(ROOT))
+
+
+def start_xvfb() -> subprocess.Popen | None:
+    if os.environ.get("DISPLAY"):
+        return None
+    if not shutil.which("Xvfb"):
+        sys.exit("DISPLAY is unset and Xvfb is not installed: apt-get install -y xvfb")
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    os.close(write)
+    with os.fdopen(read) as fh:
+        number = fh.readline().strip()
+    if not number:
+        proc.kill()
+        sys.exit("Xvfb did not start")
+    os.environ["DISPLAY"] = f":{number}"
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return proc
+
+
+def stop_data_dir_processes(home: Path) -> None:
+    """Kill whatever still runs for the throwaway data dir (daemon, workers)."""
+    import psutil
+
+    for p in psutil.process_iter(["pid", "environ"]):
+        try:
+            if p.pid != os.getpid() and (p.info["environ"] or {}).get("SPARKTRAINER_HOME") == str(home):
+                p.send_signal(signal.SIGKILL)
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            continue
+
+
+def pump(seconds: float, until: Callable[[], bool] | None = None) -> bool:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if until is not None and until():
+            return True
+        time.sleep(0.02)
+    return until is None
+
+
+def save(widget, name: str) -> Path:
+    pump(0.3)
+    path = OUT / f"{name}.png"
+    if not widget.grab().save(str(path)):
+        raise RuntimeError(f"could not write {path}")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def submit_jobs(client) -> tuple[str, str]:
+    from trainer_runtime.jobs.spec import load_spec_file
+
+    running = load_spec_file(SAMPLE).to_dict()
+    running["train"]["max_steps"] = 2_000  # still RUNNING while captured
+    running["train"]["eval_every"] = 20
+    done = {
+        **load_spec_file(SAMPLE).to_dict(),
+        "name": "tiny-full",
+        "method": "full",
+        "experiment": "baselines",
+    }
+    done.pop("lora")
+    done["train"] = {**done["train"], "max_steps": 12, "eval_every": 6, "checkpoint_every": 0}
+    done_id = client.submit(done)["id"]
+    client.wait(done_id, timeout=300)
+    return client.submit(running)["id"], done_id
+
+
+def capture(home: Path) -> None:
+    from PySide6.QtCore import QCoreApplication, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from sparktrainer_gui import theme
+    from sparktrainer_gui.main_window import MainWindow
+    from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
+    from sparktrainer_gui.runtime import RuntimeConnection
+    from trainer_runtime.client.client import Client, start_daemon
+    from trainer_runtime.paths import DataDir
+    from trainer_runtime.secrets.store import KeyringUnavailable, SecretStore
+
+    data = DataDir.default().ensure()
+    start_daemon(data)
+    client = Client(data)
+    running_id, _done_id = submit_jobs(client)
+    deadline = time.monotonic() + 300
+    while (job := client.job(running_id))["step"] < 60:  # enough points for the curves
+        if time.monotonic() > deadline or job["state"] in ("FAILED", "CANCELLED"):
+            raise RuntimeError(f"the sample job did not get going: {job['state']} {job.get('reason')}")
+        time.sleep(0.5)
+
+    app = QApplication([sys.argv[0]])
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
+    QCoreApplication.setOrganizationName("SparkTrainerScreenshots")
+    QCoreApplication.setApplicationName("screenshots")
+    app.setStyle("Fusion")
+    theme.apply_theme(app, "light", persist=False)
+    conn = RuntimeConnection(data, autostart_daemon=False)
+    window = MainWindow(conn)
+    window.resize(1280, 800)
+    window.show()
+    conn.start()
+    try:
+        jobs = window.panels["jobs"]
+        pump(30, lambda: conn.is_connected and jobs.model.rowCount() >= 2)
+        pump(10, lambda: jobs.select_job(running_id))
+        pump(4)  # curves and log fill in
+        save(window, "main-window")
+        save(jobs.detail, "job-detail")
+
+        wizard = NewJobWizard(conn, window)
+        wizard.open_spec(SAMPLE)
+        wizard.show()
+        pump(10, lambda: wizard.form.submit_button.isEnabled())
+        save(wizard, "new-job-wizard")
+        wizard.close()
+
+        try:  # under `bash .ci/keyring-session`: show one stored credential (a dummy, throwaway service)
+            SecretStore().set("HF_TOKEN", "hf_screenshot_dummy_value")
+        except KeyringUnavailable as err:
+            print(f"no keyring, the Settings page will say so: {err}")
+        window.show_panel("settings")
+        settings = window.panels["settings"]
+        pump(15, lambda: settings.keyring_usable is not None)
+        save(window, "settings")
+    finally:
+        try:
+            SecretStore().delete("HF_TOKEN")
+        except KeyringUnavailable as err:
+            print(f"(no keyring to clean up: {err})")
+        window.close()
+        conn.stop()
+        for job in client.jobs():
+            if job["state"] in ("RUNNING", "QUEUED", "PENDING", "PAUSED"):
+                client.action(job["id"], "cancel")
+        client.shutdown()
+
+
+def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="sparktrainer-screens-"))
+    os.environ["SPARKTRAINER_HOME"] = str(home)
+    os.environ["SPARKTRAINER_KEYRING_SERVICE"] = f"sparktrainer-screenshots-{os.getpid()}"
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    xvfb = start_xvfb()
+    try:
+        capture(home)
+    finally:
+        stop_data_dir_processes(home)
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
