@@ -106,5 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _exit(rc: int) -> None:
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        # Under DDP, letting the interpreter tear down the gloo process group can deadlock: the
+        # reducer's destructor joins gloo's worker thread while holding the GIL that thread is
+        # waiting for. Events, checkpoints and logs are flushed and closed by now, so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())
