@@ -1,0 +1,315 @@
+"""The Jobs panel: toolbar, filterable jobs table, and the selected job's detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QModelIndex, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QMessageBox,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sparktrainer_gui import theme
+from sparktrainer_gui.actions import JobActions, refresh_icons
+from sparktrainer_gui.panels.jobs.detail import JobDetail
+from sparktrainer_gui.panels.jobs.filter import STATE_FILTERS, JobsFilterProxy
+from sparktrainer_gui.panels.jobs.table_model import (
+    COLUMNS,
+    JOB_ID_ROLE,
+    PROGRESS,
+    PROGRESS_ROLE,
+    STATE,
+    STATE_ROLE,
+    JobsTableModel,
+)
+from sparktrainer_gui.runtime import RuntimeConnection
+from sparktrainer_gui.widgets.delegates import ProgressDelegate, StatePillDelegate
+
+# Which states each action applies to (the daemon enforces the same rules).
+APPLIES: dict[str, frozenset[str]] = {
+    "pause": frozenset({"RUNNING"}),
+    "resume": frozenset({"PAUSED"}),
+    "cancel": frozenset({"PENDING", "QUEUED", "RUNNING", "PAUSED"}),
+    "restart": frozenset({"COMPLETED", "FAILED", "CANCELLED"}),
+    "delete": frozenset({"COMPLETED", "FAILED", "CANCELLED"}),
+}
+PAST = {"pause": "Pausing", "resume": "Resuming", "cancel": "Cancelling", "restart": "Restarting",
+        "delete": "Deleted"}  # fmt: skip
+
+
+class JobsPanel(QWidget):
+    title = "Jobs"
+    icon = "jobs"
+    message_posted = Signal(str)  # a sentence for the status bar
+
+    def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.conn = conn
+        self.job_actions = JobActions.create(self)
+        self.model = JobsTableModel(self)
+        self.proxy = JobsFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self._select_when_seen: str | None = None
+        self._build()
+        self._connect()
+        self._update_actions()
+        if conn.is_connected:
+            self.reload()
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> None:
+        a = self.job_actions
+        self.toolbar = QToolBar("Jobs", self)
+        self.toolbar.setObjectName("jobsToolbar")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.new_button = QToolButton(self.toolbar)  # its own icon: white on the accent colour
+        self.new_button.setObjectName("primaryButton")
+        self.new_button.setText("New job")
+        self.new_button.setToolTip(a.new_job.toolTip())
+        self.new_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.new_button.clicked.connect(a.new_job.trigger)
+        self._paint_new_button()
+        self.toolbar.addWidget(self.new_button)
+        self.toolbar.addSeparator()
+        for action in (a.pause, a.resume, a.cancel, a.restart, a.delete):
+            self.toolbar.addAction(action)
+        spacer = QWidget(self.toolbar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.toolbar.addWidget(spacer)
+        self.state_combo = QComboBox(self.toolbar)
+        self.state_combo.setObjectName("stateFilter")
+        self.state_combo.addItems(list(STATE_FILTERS))
+        self.state_combo.setToolTip("Show jobs in these states")
+        self.toolbar.addWidget(self.state_combo)
+        self.filter_edit = QLineEdit(self.toolbar)
+        self.filter_edit.setObjectName("jobsFilter")
+        self.filter_edit.setPlaceholderText("Filter by name, id, state…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setFixedWidth(240)
+        self.filter_action = self.filter_edit.addAction(
+            theme.icon("search"), QLineEdit.ActionPosition.LeadingPosition
+        )
+        self.toolbar.addWidget(self.filter_edit)
+
+        self.table = QTableView(self)
+        self.table.setObjectName("jobsTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival order until the user sorts
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
+        header.setMinimumSectionSize(60)
+        for col, width in zip(range(len(COLUMNS)), (220, 130, 240, 110, 120, 100, 130), strict=True):
+            self.table.setColumnWidth(col, width)
+        self.table.setItemDelegateForColumn(STATE, StatePillDelegate(STATE_ROLE, self.table))
+        self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(PROGRESS_ROLE, STATE_ROLE, self.table))
+
+        self.detail = JobDetail(self.conn, self)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setObjectName("jobsSplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
+        self.table.setMinimumHeight(150)
+        state = QSettings().value("jobs/splitter")
+        if state is None or not self.splitter.restoreState(state):
+            self.splitter.setSizes([330, 520])
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.toolbar)
+        lay.addWidget(self.splitter, 1)
+        self._clock = QTimer(self, interval=1000, timeout=self.model.tick)
+        self._clock.start()
+
+    def _paint_new_button(self) -> None:
+        self.new_button.setIcon(theme.icon("add", theme.colors()["accent_text"]))
+
+    def _connect(self) -> None:
+        a, c = self.job_actions, self.conn
+        a.new_job.triggered.connect(self.open_wizard)
+        for name in APPLIES:
+            getattr(a, name).triggered.connect(lambda _checked=False, n=name: self.run_action(n))
+        a.pause_or_resume.triggered.connect(self._on_pause_or_resume_triggered)
+        a.find.triggered.connect(self._on_find_triggered)
+        c.connected.connect(self._on_conn_connected)
+        c.job_changed.connect(self._on_conn_job_changed)
+        c.progress_changed.connect(self._on_conn_progress_changed)
+        c.metrics_added.connect(self._on_conn_metrics_added)
+        c.job_removed.connect(self._on_conn_job_removed)
+        self.state_combo.currentTextChanged.connect(self.proxy.set_state_filter)
+        self.filter_edit.textChanged.connect(self.proxy.set_text_filter)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.model.dataChanged.connect(self._on_model_data_changed)
+        self.model.rowsRemoved.connect(self._update_actions)
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
+        theme.notifier.theme_changed.connect(self._on_theme_changed)
+
+    # --------------------------------------------------------------- queries
+    def action_groups(self) -> list[JobActions]:
+        return [self.job_actions]
+
+    def selected_ids(self) -> list[str]:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return [r.data(JOB_ID_ROLE) for r in sorted(rows, key=lambda i: i.row())]
+
+    def select_job(self, job_id: str) -> bool:
+        row = self.model.row_of(job_id)
+        if row < 0:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            return False
+        self.table.selectRow(index.row())
+        self.table.scrollTo(index)
+        return True
+
+    # --------------------------------------------------------------- actions
+    def reload(self) -> None:
+        self.model.begin_sync()
+        self.conn.submit(self.conn.client.jobs, on_done=self.model.sync,
+                         on_error=lambda e: self.conn.call_failed.emit(f"Could not list the jobs: {e}"))  # fmt: skip
+
+    @Slot()
+    def open_wizard(self) -> None:
+        from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
+
+        wizard = NewJobWizard(self.conn, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.job_submitted.connect(self._on_wizard_job_submitted)
+        wizard.open()
+
+    def run_action(self, name: str, job_ids: list[str] | None = None, confirm: bool = True) -> list[str]:
+        """Apply ``name`` to the selected jobs it applies to (off the main thread)."""
+        ids = self.selected_ids() if job_ids is None else job_ids
+        states = {i: (self.model.job(i) or {}).get("state") for i in ids}
+        targets = [i for i in ids if states[i] in APPLIES[name]]
+        skipped = len(ids) - len(targets)
+        if not targets:
+            return []
+        if name == "delete" and confirm and not self._confirm_delete(targets):
+            return []
+        fn = (
+            self.conn.client.delete if name == "delete" else (lambda i, n=name: self.conn.client.action(i, n))
+        )
+        for job_id in targets:
+            label = (self.model.job(job_id) or {}).get("name") or job_id
+            self.conn.submit(fn, job_id, on_done=lambda _r: None,
+                             on_error=lambda e, n=name, j=job_id: self._on_action_failed(n, j, e))  # fmt: skip
+        what = f"{PAST[name]} {len(targets)} jobs" if len(targets) > 1 else f"{PAST[name]} {label}"
+        extra = f" (skipped {skipped}: cannot {name} them in their state)" if skipped else ""
+        self.message_posted.emit(what + extra)
+        return targets
+
+    def _confirm_delete(self, ids: list[str]) -> bool:
+        names = ", ".join((self.model.job(i) or {}).get("name") or i for i in ids[:5])
+        more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+        answer = QMessageBox.question(
+            self, "Delete jobs",
+            f"Delete {len(ids)} job{'s' if len(ids) > 1 else ''} ({names}{more})?\n\n"
+            "Their metrics, logs and checkpoints are removed. This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )  # fmt: skip
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_action_failed(self, name: str, job_id: str, err: Exception) -> None:
+        self.conn.call_failed.emit(
+            f"Could not {name} {(self.model.job(job_id) or {}).get('name') or job_id}: {err}"
+        )
+
+    def _update_actions(self, *_args: Any) -> None:
+        states = {(self.model.job(i) or {}).get("state") for i in self.selected_ids()}
+        for name, allowed in APPLIES.items():
+            getattr(self.job_actions, name).setEnabled(bool(states & allowed))
+        self.job_actions.pause_or_resume.setEnabled(bool(states & {"RUNNING", "PAUSED"}))
+
+    # ----------------------------------------------------------------- slots
+    @Slot(dict)
+    def _on_conn_connected(self, _status: dict) -> None:
+        self.reload()
+
+    @Slot(dict)
+    def _on_conn_job_changed(self, job: dict) -> None:
+        self.model.upsert(job)
+        if self._select_when_seen == job["id"] and self.select_job(job["id"]):
+            self._select_when_seen = None
+
+    @Slot(str, int, int)
+    def _on_conn_progress_changed(self, job_id: str, step: int, total: int) -> None:
+        self.model.set_progress(job_id, step, total)
+
+    @Slot(str, int, list)
+    def _on_conn_metrics_added(self, job_id: str, _attempt: int, points: list) -> None:
+        self.model.add_metrics(job_id, points)
+
+    @Slot(str)
+    def _on_conn_job_removed(self, job_id: str) -> None:
+        if self.detail.job_id == job_id:
+            self.detail.show_job(None)
+        self.model.remove(job_id)
+
+    @Slot(str)
+    def _on_wizard_job_submitted(self, job_id: str) -> None:
+        if not self.select_job(job_id):
+            self._select_when_seen = job_id
+
+    @Slot()
+    def _on_pause_or_resume_triggered(self) -> None:
+        ids = self.selected_ids()
+        for name in ("pause", "resume"):
+            self.run_action(name, [i for i in ids if (self.model.job(i) or {}).get("state") in APPLIES[name]])
+
+    @Slot()
+    def _on_find_triggered(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        ids = self.selected_ids()
+        job_id = ids[0] if len(ids) == 1 else None
+        if job_id != self.detail.job_id:
+            self.detail.show_job(job_id)
+        self._update_actions()
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex) -> None:
+        if top.column() <= STATE <= bottom.column():
+            self._update_actions()
+
+    @Slot(int, int)
+    def _on_splitter_moved(self, _pos: int, _index: int) -> None:
+        QSettings().setValue("jobs/splitter", self.splitter.saveState())
+
+    @Slot(str)
+    def _on_theme_changed(self, _resolved: str) -> None:
+        refresh_icons(list(self.job_actions))
+        self._paint_new_button()
+        self.filter_action.setIcon(theme.icon("search"))
+        self.table.viewport().update()

@@ -1,0 +1,1 @@
+"""Shared widgets: the connection banner, the runtime status, table delegates, dialogs."""

@@ -1,0 +1,90 @@
+"""Table delegates: a progress bar with its label, and a coloured state pill."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from sparktrainer_gui import theme
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Draws ``index.data(value_role)`` (0..1, or None) as a bar, and the display text beside it."""
+
+    def __init__(self, value_role: int, state_role: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.value_role, self.state_role = value_role, state_role
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text, opt.text = opt.text, ""
+        style = opt.widget.style() if opt.widget else None
+        if style:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        value = index.data(self.value_role)
+        c = theme.colors()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = opt.rect.adjusted(8, 0, -8, 0)
+        bar_w = min(96, max(40, r.width() // 2))
+        bar = QRectF(r.left(), r.center().y() - 3, bar_w, 6)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(c["track"]))
+        painter.drawRoundedRect(bar, 3, 3)
+        if value is not None and value > 0:
+            state = index.data(self.state_role) or "RUNNING"
+            fill = QRectF(bar.left(), bar.top(), max(6.0, bar.width() * min(1.0, float(value))), bar.height())
+            painter.setBrush(QColor(c.get(state, c["accent"]) if state != "RUNNING" else c["accent"]))
+            painter.drawRoundedRect(fill, 3, 3)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(QColor(c["text"] if selected else c["muted"]))
+        text_rect = r.adjusted(bar_w + 10, 0, 0, 0)
+        elided = QFontMetrics(opt.font).elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width())
+        painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), elided)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        base = super().sizeHint(option, index)
+        return QSize(base.width() + 140, base.height())
+
+
+class StatePillDelegate(QStyledItemDelegate):
+    """Draws the state as a small coloured pill."""
+
+    def __init__(self, state_role: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state_role = state_role
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text, opt.text = opt.text, ""
+        style = opt.widget.style() if opt.widget else None
+        if style:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        c = theme.colors()
+        color = QColor(c.get(str(index.data(self.state_role)), c["muted"]))
+        fm = QFontMetrics(opt.font)
+        w = fm.horizontalAdvance(text) + 22
+        h = fm.height() + 4
+        pill = QRectF(opt.rect.left() + 8, opt.rect.center().y() - h / 2 + 0.5, w, h)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        bg = QColor(color)
+        bg.setAlpha(40 if theme.current_theme() == "light" else 60)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(pill, h / 2, h / 2)
+        painter.setBrush(color)
+        painter.drawEllipse(QRectF(pill.left() + 7, pill.center().y() - 3, 6, 6))
+        painter.setPen(color)
+        painter.drawText(pill.adjusted(16, 0, -4, 0), int(Qt.AlignmentFlag.AlignVCenter), text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        base = super().sizeHint(option, index)
+        return QSize(base.width() + 30, base.height())

@@ -1,0 +1,97 @@
+"""Status-bar widgets: the runtime connection and a live device summary.
+
+The device summary comes from the daemon's status, fetched off the main thread
+on job changes (debounced) and every few seconds while connected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from sparktrainer_gui import theme
+from sparktrainer_gui.runtime import RuntimeConnection
+
+REFRESH_MS = 4000
+
+
+def device_summary(status: dict[str, Any]) -> str:
+    """``{"devices": {"kind": "cpu", "total": 2, "busy": 1}}`` → "2 CPU slots, 1 busy"."""
+    dev = status.get("devices") or {}
+    total, busy = int(dev.get("total") or 0), int(dev.get("busy") or 0)
+    if dev.get("kind") == "gpu":
+        noun = "GPU" if total == 1 else "GPUs"
+    else:
+        noun = "CPU slot" if total == 1 else "CPU slots"
+    return f"{total} {noun}, {busy} busy" if busy else f"{total} {noun}, all free"
+
+
+class RuntimeStatus(QWidget):
+    def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.conn = conn
+        self._in_flight = False
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 6, 0)
+        lay.setSpacing(14)
+        self.devices = QLabel("", self)
+        self.devices.setObjectName("deviceSummary")
+        self.connection = QLabel(self)
+        self.connection.setObjectName("connectionStatus")
+        lay.addWidget(self.devices)
+        lay.addWidget(self.connection)
+        self._state = ("connecting", "Connecting to the runtime…")
+        self._timer = QTimer(self, interval=REFRESH_MS, timeout=self.refresh)
+        self._debounce = QTimer(self, singleShot=True, interval=250, timeout=self.refresh)
+        conn.connected.connect(self._on_conn_connected)
+        conn.disconnected.connect(self._on_conn_disconnected)
+        conn.job_changed.connect(self._on_conn_job_changed)
+        theme.notifier.theme_changed.connect(self._on_theme_changed)
+        self._render()
+
+    def refresh(self) -> None:
+        if self._in_flight or not self.conn.is_connected or not self.window().isVisible():
+            return  # a closed window does not poll (its connection may be stopped)
+        self._in_flight = True
+        self.conn.submit(
+            self.conn.client.status, on_done=self._on_status_done, on_error=self._on_status_error
+        )
+
+    def _on_status_done(self, status: dict[str, Any]) -> None:
+        self._in_flight = False
+        self.devices.setText(device_summary(status))
+
+    def _on_status_error(self, _err: Exception) -> None:
+        self._in_flight = False  # the connection reports the outage itself
+
+    def _render(self) -> None:
+        kind, text = self._state
+        color = {"connected": "RUNNING", "connecting": "QUEUED"}.get(kind, "FAILED")
+        dot = theme.colors()[color]
+        self.connection.setText(f'<span style="color:{dot}">●</span>&nbsp;{text}')
+        self.connection.setToolTip(text)
+
+    @Slot(dict)
+    def _on_conn_connected(self, status: dict) -> None:
+        self._state = ("connected", f"Runtime {status.get('version', '')} connected".replace("  ", " "))
+        self.devices.setText(device_summary(status))
+        self._render()
+        self._timer.start()
+
+    @Slot(str)
+    def _on_conn_disconnected(self, reason: str) -> None:
+        short = reason if len(reason) <= 70 else reason[:69] + "…"
+        self._state = ("disconnected", f"Disconnected: {short}")
+        self.devices.setText("")
+        self._timer.stop()
+        self._render()
+        self.connection.setToolTip(reason)
+
+    @Slot(dict)
+    def _on_conn_job_changed(self, _job: dict) -> None:
+        self._debounce.start()
+
+    @Slot(str)
+    def _on_theme_changed(self, _resolved: str) -> None:
+        self._render()

@@ -1,0 +1,83 @@
+"""GUI fixtures: offscreen Qt, an isolated QSettings store per test, and main windows
+connected to the ``daemon`` fixture's data dir."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_qsettings(qapp, tmp_path: Path) -> Iterator[Path]:
+    """Every QSettings() of the app lands in this test's tmp dir, never the user's."""
+    from sparktrainer_gui import theme
+
+    where = tmp_path / "qsettings"
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(where))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.SystemScope, str(where / "system"))
+    QCoreApplication.setOrganizationName("SparkTrainerTests")
+    QCoreApplication.setApplicationName("gui-tests")
+    theme.apply_theme(qapp, "light", persist=False)
+    yield where
+
+
+@pytest.fixture
+def make_window(qtbot, home: Path) -> Iterator[Callable]:
+    """``make_window(autostart=True)`` → (MainWindow, RuntimeConnection), shown and
+    connecting to the test's data dir. Connections are stopped at the end."""
+    from sparktrainer_gui.main_window import MainWindow
+    from sparktrainer_gui.runtime import RuntimeConnection
+    from trainer_runtime.paths import DataDir
+
+    made: list = []
+
+    def _make(autostart: bool = True, wait_connected: bool = True):
+        conn = RuntimeConnection(DataDir.default(), autostart_daemon=autostart)
+        window = MainWindow(conn)
+        qtbot.addWidget(window)
+        with qtbot.waitActive(window):  # window shortcuts need an active window
+            window.show()
+            window.activateWindow()
+        conn.start()
+        made.append((window, conn))
+        if wait_connected:
+            qtbot.waitUntil(lambda: conn.is_connected, timeout=60_000)
+        return window, conn
+
+    yield _make
+    for window, conn in made:
+        conn.stop()
+        window.close()
+
+
+@pytest.fixture
+def model_tester(qapp) -> Iterator[Callable]:
+    """``model_tester(model)`` watches ``model`` with QAbstractItemModelTester; any of its
+    failures (reported as qt.modeltest warnings) fails the test at the end."""
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtTest import QAbstractItemModelTester
+
+    failures: list[str] = []
+    testers: list = []
+
+    def _handler(_mode, context, message: str) -> None:
+        if context.category == "qt.modeltest" or "FAIL!" in message:
+            failures.append(message)
+
+    previous = qInstallMessageHandler(_handler)
+
+    def _watch(model) -> None:
+        testers.append(QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Warning))
+
+    yield _watch
+    qInstallMessageHandler(previous)
+    testers.clear()
+    assert not failures, "QAbstractItemModelTester failed:\n" + "\n".join(failures)
