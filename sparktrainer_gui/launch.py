@@ -11,7 +11,7 @@ def _run_module_when_frozen(args: list[str]) -> int | None:
     daemon and workers as ``<exe> [-u] -m MODULE ARGS``: run that module as Python would."""
     if not getattr(sys, "frozen", False):
         return None
-    rest = [a for a in args[:1] if a != "-u"] + args[1:] if args[:1] == ["-u"] else args
+    rest = args[1:] if args[:1] == ["-u"] else args
     if rest[:1] != ["-m"] or len(rest) < 2:
         return None
     import runpy
