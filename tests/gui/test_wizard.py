@@ -13,6 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QLabel, QLineEdit
 
+from sparktrainer_gui.panels.jobs.spec_form import SAMPLE_CORPUS
 from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
 from sparktrainer_gui.runtime import RuntimeConnection
 from trainer_runtime.jobs.spec import load_spec_file, parse_spec
@@ -220,7 +221,7 @@ def test_dropped_files(qtbot, wizard: NewJobWizard, corpus: Path, tmp_path: Path
         wizard.form.dataset_drop_label.text()
         == "Refused the dropped file: cat.png is not a text dataset (.txt or .jsonl)."
     )
-    assert wizard.form.dataset_path_edit.text() == ""
+    assert wizard.form.dataset_path_edit.text() == str(SAMPLE_CORPUS)  # the refused drop changed nothing
 
     assert _drop(wizard, corpus) == (True, True)
     assert wizard.form.dataset_path_edit.text() == str(corpus)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from trainer_runtime.jobs.spec import (
@@ -55,8 +56,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# A new user's first job: the bundled sample corpus, ready to submit.
+SAMPLE_CORPUS = Path(__file__).resolve().parents[3] / "resources" / "samples" / "corpus.txt"
+
 DEFAULTS: dict[str, str] = {
-    "name": "",
+    "name": "tiny-lora",
     "experiment": _default(JobSpec, "experiment"),
     "recipe": _default(JobSpec, "recipe"),
     "method": _default(JobSpec, "method"),
@@ -64,7 +68,7 @@ DEFAULTS: dict[str, str] = {
     "model.builtin": BUILTIN_MODELS[0],
     "model.path": "",
     "model.hub_id": "",
-    "dataset.path": "",
+    "dataset.path": str(SAMPLE_CORPUS) if SAMPLE_CORPUS.is_file() else "",
     "train.max_steps": "200",  # the only training field without a spec default
     **{
         f"train.{k}": _text(_default(TrainSpec, k))
