@@ -1,0 +1,116 @@
+"""The small read-only tabs of the job detail: checkpoints, spec and state history."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import yaml
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+
+def local_time(iso: str | None) -> str:
+    """``2026-01-02T03:04:05.123456Z`` (UTC) → local ``2026-01-02 04:04:05``."""
+    if not iso:
+        return "—"
+    try:
+        dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if dt.tzinfo is None:
+        from datetime import UTC
+
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+class _Table(QTableWidget):
+    """A small static, read-only table (a handful of rows per job)."""
+
+    def __init__(self, headers: list[str], object_name: str, parent: QWidget | None = None):
+        super().__init__(0, len(headers), parent)
+        self.setObjectName(object_name)
+        self.setHorizontalHeaderLabels(headers)
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setAlternatingRowColors(True)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+
+    def set_rows(self, rows: list[list[str]]) -> None:
+        self.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.setItem(r, c, item)
+
+
+class CheckpointsTable(_Table):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(["Kind", "Step", "Attempt", "Saved", "Path"], "checkpoints", parent)
+
+    def set_artifacts(self, artifacts: list[dict[str, Any]]) -> None:
+        ordered = sorted(artifacts, key=lambda a: (a.get("attempt", 1), a.get("step", 0)), reverse=True)
+        self.set_rows(
+            [
+                [
+                    a.get("kind", ""),
+                    f"{a.get('step', 0):,}",
+                    str(a.get("attempt", "")),
+                    local_time(a.get("created_at")),
+                    a.get("path", ""),
+                ]  # fmt: skip
+                for a in ordered
+            ]
+        )
+
+
+class HistoryTable(_Table):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(["Time", "Attempt", "From", "To", "Reason"], "history", parent)
+
+    def set_transitions(self, transitions: list[dict[str, Any]]) -> None:
+        self.set_rows(
+            [
+                [
+                    local_time(t.get("at")),
+                    str(t.get("attempt", "")),
+                    t.get("from_state") or "—",
+                    t.get("to_state", ""),
+                    t.get("reason", ""),
+                ]  # fmt: skip
+                for t in transitions
+            ]
+        )
+
+
+class SpecView(QPlainTextEdit):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("spec")
+        self.setReadOnly(True)
+        mono = QFont("DejaVu Sans Mono")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        mono.setPointSize(9)
+        self.setFont(mono)
+
+    def set_spec(self, spec: dict[str, Any] | None) -> None:
+        if not spec:
+            self.setPlainText("")
+            return
+        try:
+            text = yaml.safe_dump(spec, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        except yaml.YAMLError:
+            text = json.dumps(spec, indent=2, default=str)
+        self.setPlainText(text)

@@ -1,0 +1,49 @@
+"""Small pyqtgraph helpers for the curves: a cheap grid and opaque colour mixing."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Slot
+from PySide6.QtGui import QColor
+
+
+class Grid(pg.GraphicsObject):
+    """Major-tick grid lines behind the curves (the axes' own grid costs ~10 ms a frame)."""
+
+    def __init__(self, plot: pg.PlotItem, color: QColor):
+        super().__init__()
+        self._plot = plot
+        self._pen = pg.mkPen(color, width=1)
+        self.setZValue(-100)
+        plot.vb.sigRangeChanged.connect(self._on_view_range_changed)
+
+    @Slot()
+    def _on_view_range_changed(self) -> None:
+        self.prepareGeometryChange()
+
+    def boundingRect(self) -> QRectF:
+        return self._plot.vb.viewRect()
+
+    def paint(self, p, *args) -> None:  # noqa: ANN001
+        vb = self._plot.vb
+        (x0, x1), (y0, y1) = vb.viewRange()
+        p.setPen(self._pen)
+        for name, lo, hi, size, vertical in (
+            ("bottom", x0, x1, vb.width(), True),
+            ("left", y0, y1, vb.height(), False),
+        ):
+            levels = self._plot.getAxis(name).tickValues(lo, hi, size)
+            for _spacing, values in levels[:1]:
+                for v in values:
+                    if vertical:
+                        p.drawLine(QPointF(v, y0), QPointF(v, y1))
+                    else:
+                        p.drawLine(QPointF(x0, v), QPointF(x1, v))
+
+
+def blend(fg: QColor, bg: QColor, amount: float) -> QColor:
+    """An opaque mix of two colours (alpha-blended lines are several times slower to draw)."""
+    mix = [
+        round(a * amount + b * (1 - amount)) for a, b in zip(fg.getRgb()[:3], bg.getRgb()[:3], strict=True)
+    ]
+    return QColor(*mix)
