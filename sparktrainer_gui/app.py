@@ -10,10 +10,12 @@ import sys
 
 ORGANIZATION = "SparkTrainer"
 APPLICATION = "SparkTrainer Desktop"
+CONNECT_DELAY_MS = 50
 
 
 def main(argv: list[str] | None = None) -> int:
     import qasync
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from sparktrainer_gui import theme
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     conn = RuntimeConnection()
     window = MainWindow(conn)
     window.show()
-    conn.start()
+    # Connect once the first frame is on screen; the connection thread competes for the GIL.
+    QTimer.singleShot(CONNECT_DELAY_MS, conn.start)
 
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)

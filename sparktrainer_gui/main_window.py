@@ -20,6 +20,7 @@ from sparktrainer_gui import theme
 from sparktrainer_gui.actions import AppActions, _Group, make_action, refresh_icons
 from sparktrainer_gui.palette import CommandPalette
 from sparktrainer_gui.panels import PANELS, panel_key
+from sparktrainer_gui.panels.jobs.notify import JobFinishedNotifier
 from sparktrainer_gui.runtime import RuntimeConnection
 from sparktrainer_gui.widgets.banner import Banner
 from sparktrainer_gui.widgets.runtime_status import RuntimeStatus
@@ -118,6 +119,9 @@ class MainWindow(QMainWindow):
         self.conn.disconnected.connect(self._on_conn_disconnected)
         self.conn.call_failed.connect(self._on_conn_call_failed)
         theme.notifier.theme_changed.connect(self._on_theme_changed)
+        # A job that ends while the window is in the background: a tray message (or the status bar).
+        self.finish_notifier = JobFinishedNotifier(self.conn, self, parent=self)
+        self.finish_notifier.status_posted.connect(self.statusBar().showMessage)
 
     # ---------------------------------------------------------------- public
     def panel_action_groups(self) -> list[_Group]:

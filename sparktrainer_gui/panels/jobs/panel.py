@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QItemSelection, QModelIndex, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QToolBar,
     QToolButton,
@@ -22,7 +26,6 @@ from PySide6.QtWidgets import (
 
 from sparktrainer_gui import theme
 from sparktrainer_gui.actions import JobActions, refresh_icons
-from sparktrainer_gui.panels.jobs.detail import JobDetail
 from sparktrainer_gui.panels.jobs.filter import STATE_FILTERS, JobsFilterProxy
 from sparktrainer_gui.panels.jobs.table_model import (
     COLUMNS,
@@ -48,10 +51,15 @@ PAST = {"pause": "Pausing", "resume": "Resuming", "cancel": "Cancelling", "resta
         "delete": "Deleted"}  # fmt: skip
 
 
+DETAIL_MODULE = "sparktrainer_gui.panels.jobs.detail"
+DETAIL_PRELOAD_DELAY_MS = 150
+
+
 class JobsPanel(QWidget):
     title = "Jobs"
     icon = "jobs"
     message_posted = Signal(str)  # a sentence for the status bar
+    detail_ready = Signal()  # the job detail view has been built (it loads after start-up)
 
     def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
         super().__init__(parent)
@@ -126,11 +134,20 @@ class JobsPanel(QWidget):
         self.table.setItemDelegateForColumn(STATE, StatePillDelegate(STATE_ROLE, self.table))
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(PROGRESS_ROLE, STATE_ROLE, self.table))
 
-        self.detail = JobDetail(self.conn, self)
+        # The detail (pyqtgraph, numpy) is imported off the main thread after start-up and
+        # built when it arrives, so the window paints first (see bench/gui_startup.py).
+        self.detail: Any = None
+        self._detail_job: str | None = None
+        self.detail_host = QStackedWidget(self)
+        loading = QLabel("Loading the job view…", self.detail_host)
+        loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail_host.addWidget(loading)
+        # Started a moment after the window is up: the import holds the GIL for a while.
+        QTimer.singleShot(DETAIL_PRELOAD_DELAY_MS, self, self._preload_detail)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setObjectName("jobsSplitter")
         self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.detail)
+        self.splitter.addWidget(self.detail_host)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
@@ -268,10 +285,27 @@ class JobsPanel(QWidget):
     def _on_conn_metrics_added(self, job_id: str, _attempt: int, points: list) -> None:
         self.model.add_metrics(job_id, points)
 
+    def _preload_detail(self) -> None:
+        self.conn.submit(importlib.import_module, DETAIL_MODULE, on_done=self._on_detail_module_loaded)
+
+    def _on_detail_module_loaded(self, module: Any) -> None:
+        if not shiboken6.isValid(self.detail_host):
+            return  # the window closed before the import finished
+        self.detail = module.JobDetail(self.conn, self.detail_host)
+        self.detail_host.addWidget(self.detail)
+        self.detail_host.setCurrentWidget(self.detail)
+        self.detail.show_job(self._detail_job)
+        self.detail_ready.emit()
+
+    def _show_detail(self, job_id: str | None) -> None:
+        self._detail_job = job_id
+        if self.detail is not None and self.detail.job_id != job_id:
+            self.detail.show_job(job_id)
+
     @Slot(str)
     def _on_conn_job_removed(self, job_id: str) -> None:
-        if self.detail.job_id == job_id:
-            self.detail.show_job(None)
+        if self._detail_job == job_id:
+            self._show_detail(None)
         self.model.remove(job_id)
 
     @Slot(str)
@@ -294,8 +328,7 @@ class JobsPanel(QWidget):
     def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         ids = self.selected_ids()
         job_id = ids[0] if len(ids) == 1 else None
-        if job_id != self.detail.job_id:
-            self.detail.show_job(job_id)
+        self._show_detail(job_id)
         self._update_actions()
 
     @Slot(QModelIndex, QModelIndex)
