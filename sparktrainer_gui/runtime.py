@@ -50,8 +50,11 @@ class RuntimeConnection(QObject):
 
     # ------------------------------------------------------------------ calls
     def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
-               on_error: Callable[[Exception], None] | None = None) -> Future:  # fmt: skip
-        """Run ``fn(*args)`` off the main thread; callbacks run on the main thread."""
+               on_error: Callable[[Exception], None] | None = None) -> Future | None:  # fmt: skip
+        """Run ``fn(*args)`` off the main thread; callbacks run on the main thread.
+        After ``stop()`` (the window is closing) nothing runs and None is returned."""
+        if self._stop.is_set():
+            return None
         fut = self._pool.submit(fn, *args)
 
         def _finish(f: Future) -> None:
