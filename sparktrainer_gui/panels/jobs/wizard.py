@@ -110,6 +110,7 @@ class NewJobWizard(QDialog):
         self._timer = QTimer(self, singleShot=True, interval=150)
         self._timer.timeout.connect(self._revalidate)
 
+        f.submit_button.setEnabled(False)  # enabled by the first validation
         defaults = dict(spec_form.DEFAULTS, name=time.strftime("job-%m%d-%H%M"))
         self.set_values(defaults)
 
@@ -157,6 +158,7 @@ class NewJobWizard(QDialog):
     @Slot()
     def _on_any_field_changed(self) -> None:
         self._server_problems = []
+        self.form.submit_button.setEnabled(False)  # until the edit is validated: no stale Submit
         self._timer.start()
 
     def _on_field_edited(self, key: str) -> None:
