@@ -95,7 +95,7 @@ def run_bare(steps: int, skip: int) -> dict:
 def run_job(client, steps: int, skip: int) -> dict:
     start = time.perf_counter()
     job = client.submit(spec_dict(steps))
-    job = client.wait(job["id"], timeout=1800, poll_s=0.2)
+    job = client.wait(job["id"], timeout=1800, poll_s=1.0)  # a light observer, like the GUI
     wall = time.perf_counter() - start
     if job["state"] != "COMPLETED":
         raise SystemExit(f"bench job failed: {job['reason']}")

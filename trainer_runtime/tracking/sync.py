@@ -5,6 +5,7 @@ store, so an MLflow outage only delays the mirror and a daemon restart resumes i
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from trainer_runtime.tracking.mlflow_mirror import MirrorUnavailable, MlflowMirr
 log = logging.getLogger(__name__)
 BATCH_ROWS = 5000
 MAX_BACKOFF_S = 60.0
+MIRROR_NICENESS = 10
 MLFLOW_STATUS = {JobState.COMPLETED: "FINISHED", JobState.FAILED: "FAILED", JobState.CANCELLED: "KILLED"}
 
 
@@ -53,6 +55,13 @@ class MirrorThread:
         }
 
     def _run(self) -> None:
+        # Training comes first: with every core busy, a mirror pass at equal priority stalls an
+        # OpenMP thread of the worker and with it the whole step. Niceness is per thread on Linux,
+        # and workers are spawned from the main thread, so they keep normal priority.
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), MIRROR_NICENESS)
+        except OSError as err:
+            log.debug("could not lower the mirror thread's priority: %s", err)
         delay = self.interval
         while not self._stop.wait(delay):
             try:
