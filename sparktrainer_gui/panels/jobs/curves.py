@@ -126,7 +126,10 @@ class CurvesWidget(QWidget):
             plot = self.graphics.addPlot(row=row, col=0)
             plot.setMenuEnabled(False)
             plot.addItem(Grid(plot, grid), ignoreBounds=True)
-            plot.setLabel("left", label)
+            # A small title in the plot's corner: vertical axis labels overlap on short plots.
+            plot.setTitle(label, size="8pt", justify="left", color=fg)
+            plot.titleLabel.setMaximumHeight(14)
+            plot.layout.setRowFixedHeight(0, 14)
             for name in ("left", "bottom"):
                 ax = plot.getAxis(name)
                 ax.setPen(grid)
