@@ -31,6 +31,7 @@ from trainer_runtime.store.store import Store
 
 log = logging.getLogger("trainer_runtime.daemon")
 TICK_S = 0.25
+IDLE_TICK_S = 1.0
 
 
 class AlreadyRunning(RuntimeError):
@@ -140,8 +141,11 @@ class Daemon:
             except Exception:  # one bad tick must not stop supervision; the log has the traceback
                 log.exception("supervisor tick failed")
             self._wake.clear()
+            # Workers flush their events about once a second; tick faster only while a live
+            # client (GUI, `logs -f`) watches. Every wake-up costs training CPU on a busy machine.
+            interval = TICK_S if self.bus.has_subscribers else IDLE_TICK_S
             try:
-                await asyncio.wait_for(self._wake.wait(), TICK_S)
+                await asyncio.wait_for(self._wake.wait(), interval)
             except TimeoutError:
                 continue
 

@@ -174,6 +174,7 @@ class Api:
     async def submit(self, request: web.Request) -> web.Response:
         spec = await self._spec(request)
         job = self.d.supervisor.submit(spec)
+        self.d.wake()  # place it now, not at the next tick
         return web.json_response({"job": self.d.job_view(job)}, status=201)
 
     async def show(self, request: web.Request) -> web.Response:

@@ -208,6 +208,8 @@ class Supervisor:
         self._set(job.id, state, reason, **fields)
 
     def _schedule(self) -> None:
+        if not self.devices.free():
+            return
         queued = self.store.list_jobs([JobState.QUEUED])
         queued.sort(key=lambda j: (-j.priority, j.queued_at or j.created_at))
         for job in queued:

@@ -99,23 +99,25 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGTERM
     except (Exception, KeyboardInterrupt) as exc:
         _record_failure(job_dir, exc, redactor, started)
+        _leave_if_distributed(1)  # while the traceback still holds the model (see below)
         return 1
     log.info("worker finished: %s", trainer.outcome)
     sys.stdout.flush()
     sys.stderr.flush()
+    _leave_if_distributed(0)  # before ``trainer`` is freed
     return 0
 
 
-def _exit(rc: int) -> None:
+def _leave_if_distributed(rc: int) -> None:
+    """Under DDP, freeing the model can deadlock: the reducer's destructor joins gloo's worker
+    thread while holding the GIL that thread waits for (to free a tensor). So a rank leaves with
+    ``os._exit`` while the model is still referenced; events, checkpoints and logs are flushed
+    and closed by then."""
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        # Under DDP, letting the interpreter tear down the gloo process group can deadlock: the
-        # reducer's destructor joins gloo's worker thread while holding the GIL that thread is
-        # waiting for. Events, checkpoints and logs are flushed and closed by now, so leave at once.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(rc)
-    sys.exit(rc)
 
 
 if __name__ == "__main__":
-    _exit(main())
+    sys.exit(main())
