@@ -74,3 +74,26 @@ def daemon_with(home: Path) -> Iterator:
 def daemon(daemon_with):
     """A real daemon on the test's data dir, with default settings."""
     return daemon_with()
+
+
+@pytest.fixture
+def keyring_store(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """The real OS keyring under a service name of this test's own; skipped (with the reason)
+    where no keyring works, unless SPARKTRAINER_REQUIRE_KEYRING is set (CI sets it)."""
+    import time
+
+    from trainer_runtime.secrets.store import KeyringUnavailable, SecretStore
+
+    monkeypatch.setenv("SPARKTRAINER_KEYRING_SERVICE", f"sparktrainer-test-{os.getpid()}-{time.time_ns()}")
+    store = SecretStore()
+    try:
+        store.check()
+    except KeyringUnavailable as err:
+        if os.environ.get("SPARKTRAINER_REQUIRE_KEYRING"):
+            raise
+        pytest.skip(
+            f"no usable keyring here ({err}); run through `bash .ci/test` or `bash .ci/keyring-session`"
+        )
+    yield store
+    for name in store.names():
+        store.delete(name)

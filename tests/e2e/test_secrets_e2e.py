@@ -4,7 +4,6 @@ as an environment variable and nowhere else: not the data dir, logs, specs or ML
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
@@ -13,23 +12,6 @@ import pytest
 from tests.helpers import cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.keyring]
-
-
-@pytest.fixture
-def keyring_store(monkeypatch: pytest.MonkeyPatch):
-    from trainer_runtime.secrets.store import KeyringUnavailable, SecretStore
-
-    monkeypatch.setenv("SPARKTRAINER_KEYRING_SERVICE", f"sparktrainer-e2e-{os.getpid()}-{time.time_ns()}")
-    store = SecretStore()
-    try:
-        store.check()
-    except KeyringUnavailable as err:
-        if os.environ.get("SPARKTRAINER_REQUIRE_KEYRING"):
-            raise
-        pytest.skip(f"no usable keyring here ({err}); run through `bash .ci/test`")
-    yield store
-    for name in store.names():
-        store.delete(name)
 
 
 def test_token_reaches_worker_env_only(keyring_store, daemon_with, spec_file, home: Path):

@@ -81,3 +81,14 @@ def model_tester(qapp) -> Iterator[Callable]:
     qInstallMessageHandler(previous)
     testers.clear()
     assert not failures, "QAbstractItemModelTester failed:\n" + "\n".join(failures)
+
+
+@pytest.fixture
+def conn(home: Path) -> Iterator:
+    """A runtime connection to the test's data dir that never starts a daemon itself."""
+    from sparktrainer_gui.runtime import RuntimeConnection
+    from trainer_runtime.paths import DataDir
+
+    c = RuntimeConnection(DataDir.default(), autostart_daemon=False)
+    yield c
+    c.stop()

@@ -6,7 +6,6 @@ Real-keyring tests: ``bash .ci/keyring-session .venv/bin/python -m pytest tests/
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,33 +17,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit
 
 from sparktrainer_gui.panels.settings import SettingsPanel
-from sparktrainer_gui.runtime import RuntimeConnection
-from trainer_runtime.paths import DataDir
-from trainer_runtime.secrets.store import KeyringUnavailable, SecretStore
+from trainer_runtime.secrets.store import SecretStore
 
 WAIT_MS = 20_000
-
-
-@pytest.fixture
-def conn(home: Path) -> Iterator[RuntimeConnection]:
-    c = RuntimeConnection(DataDir.default(), autostart_daemon=False)
-    yield c
-    c.stop()
-
-
-@pytest.fixture
-def real_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretStore]:
-    monkeypatch.setenv("SPARKTRAINER_KEYRING_SERVICE", f"sparktrainer-gui-{os.getpid()}-{time.time_ns()}")
-    store = SecretStore()
-    try:
-        store.check()
-    except KeyringUnavailable as err:
-        if os.environ.get("SPARKTRAINER_REQUIRE_KEYRING"):
-            raise
-        pytest.skip(f"no usable keyring here ({err}); run under `bash .ci/keyring-session`")
-    yield store
-    for name in store.names():
-        store.delete(name)
 
 
 def _texts(panel: SettingsPanel) -> list[str]:
@@ -54,7 +29,7 @@ def _texts(panel: SettingsPanel) -> list[str]:
 
 
 @pytest.mark.keyring
-def test_credential_round_trip_through_the_real_keyring(qtbot, conn, real_keyring: SecretStore) -> None:
+def test_credential_round_trip_through_the_keyring_store(qtbot, conn, keyring_store: SecretStore) -> None:
     panel = SettingsPanel(conn)
     qtbot.addWidget(panel)
     panel.show()
@@ -68,7 +43,7 @@ def test_credential_round_trip_through_the_real_keyring(qtbot, conn, real_keyrin
     assert row.save.isEnabled()
     qtbot.mouseClick(row.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: row.status.text() == "stored", timeout=WAIT_MS)
-    assert real_keyring.get("HF_TOKEN") == token
+    assert keyring_store.get("HF_TOKEN") == token
     assert "HF_TOKEN" in panel.stored and row.remove.isEnabled()
     assert row.edit.text() == "" and all(token not in t for t in _texts(panel))
     assert panel.rows["WANDB_API_KEY"].status.text() == "not set"
@@ -84,11 +59,11 @@ def test_credential_round_trip_through_the_real_keyring(qtbot, conn, real_keyrin
 
     qtbot.mouseClick(row.remove, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: row.status.text() == "not set", timeout=WAIT_MS)
-    assert real_keyring.get("HF_TOKEN") is None and real_keyring.names() == []
+    assert keyring_store.get("HF_TOKEN") is None and keyring_store.names() == []
 
 
 @pytest.mark.keyring
-def test_a_refused_value_is_explained_at_its_row(qtbot, conn, real_keyring: SecretStore) -> None:
+def test_a_refused_value_is_explained_at_its_row(qtbot, conn, keyring_store: SecretStore) -> None:
     panel = SettingsPanel(conn)
     qtbot.addWidget(panel)
     panel.show()  # the keyring is first asked when the page is shown
@@ -97,7 +72,7 @@ def test_a_refused_value_is_explained_at_its_row(qtbot, conn, real_keyring: Secr
     qtbot.keyClicks(row.edit, "abc")
     qtbot.mouseClick(row.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "shorter than" in row.status.text(), timeout=WAIT_MS)
-    assert real_keyring.names() == []
+    assert keyring_store.names() == []
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ drop files, submit."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +16,8 @@ from sparktrainer_gui.panels.jobs.spec_form import SAMPLE_CORPUS
 from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
 from sparktrainer_gui.runtime import RuntimeConnection
 from trainer_runtime.jobs.spec import load_spec_file, parse_spec
-from trainer_runtime.paths import DataDir
 
 WAIT_MS = 15_000
-
-
-@pytest.fixture
-def conn(home: Path) -> Iterator[RuntimeConnection]:
-    c = RuntimeConnection(DataDir.default(), autostart_daemon=False)
-    yield c
-    c.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import yaml
@@ -17,19 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sparktrainer_gui.panels.jobs.table_model import parse_time
+
 
 def local_time(iso: str | None) -> str:
     """``2026-01-02T03:04:05.123456Z`` (UTC) → local ``2026-01-02 04:04:05``."""
-    if not iso:
-        return "—"
-    try:
-        dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return iso
-    if dt.tzinfo is None:
-        from datetime import UTC
-
-        dt = dt.replace(tzinfo=UTC)
+    dt = parse_time(iso)
+    if dt is None:
+        return iso or "—"
     return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 

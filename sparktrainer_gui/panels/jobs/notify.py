@@ -13,6 +13,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
+from sparktrainer_gui.panels.jobs.table_model import parse_time
+
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 RECENT_S = 60.0  # a finish we did not see happen still counts when it is this fresh
 MESSAGE_MS = 8000
@@ -83,12 +85,7 @@ class JobFinishedNotifier(QObject):
 
 
 def _recent(iso: str | None) -> bool:
-    if not iso:
+    at = parse_time(iso)
+    if at is None:
         return True
-    try:
-        at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return True
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
     return (datetime.now(UTC) - at).total_seconds() < RECENT_S
