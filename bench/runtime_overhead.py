@@ -4,8 +4,8 @@ runtime job (daemon + worker + events + MLflow mirror), measured in one run.
     .venv/bin/python bench/runtime_overhead.py [--steps 600] [--rounds 3]
 
 Each round runs the bare loop (A) and a runtime job (B) one after the other, in fresh
-processes with the same thread count (A B A B ...); the first round is a warm-up and is
-dropped. Throughput is optimizer steps per second between step ``--skip`` and the last
+processes with the same thread count, in alternating order (A B, B A, A B, ...); the first
+round is a warm-up and is dropped. Throughput is optimizer steps per second between step ``--skip`` and the last
 step, from the job's own event timestamps and from the bare loop's clock, so process
 start-up (imports, tokenizer training) is excluded from both; it is reported separately.
 Prints the median of each and the ratio job / bare (target >= 0.97).
@@ -129,8 +129,14 @@ def main() -> int:
         a, b = [], []
         try:
             for r in range(args.rounds):
-                ra = run_bare(args.steps, args.skip)
-                rb = run_job(client, args.steps, args.skip)
+                # Counterbalanced order (A B, B A, ...): whichever runs second in a pair must
+                # not always be the same one.
+                if r % 2 == 0:
+                    ra = run_bare(args.steps, args.skip)
+                    rb = run_job(client, args.steps, args.skip)
+                else:
+                    rb = run_job(client, args.steps, args.skip)
+                    ra = run_bare(args.steps, args.skip)
                 tag = "warm-up, dropped" if r == 0 else "kept"
                 print(f"round {r}: bare {ra['steps_per_s']:.1f} steps/s (wall {ra['wall_s']:.1f}s)   "
                       f"job {rb['steps_per_s']:.1f} steps/s (wall {rb['wall_s']:.1f}s)   [{tag}]", flush=True)  # fmt: skip
