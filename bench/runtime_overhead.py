@@ -1,7 +1,7 @@
 """Runtime overhead: the same model, data and steps as a bare PyTorch loop and as a
 runtime job (daemon + worker + events + MLflow mirror), measured in one run.
 
-    .venv/bin/python bench/runtime_overhead.py [--steps 600] [--rounds 3]
+    .venv/bin/python bench/runtime_overhead.py [--steps 600] [--rounds 5]
 
 Each round runs the bare loop (A) and a runtime job (B) one after the other, in fresh
 processes with the same thread count, in alternating order (A B, B A, A B, ...); the first
@@ -108,7 +108,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--skip", type=int, default=20, help="warm-up steps left out of the throughput")
-    ap.add_argument("--rounds", type=int, default=3, help="A/B rounds; the first is dropped")
+    ap.add_argument("--rounds", type=int, default=5, help="A/B rounds; the first is dropped")
     ap.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.bare:
