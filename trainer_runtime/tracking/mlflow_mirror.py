@@ -27,7 +27,7 @@ import posixpath
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,11 +119,11 @@ class MlflowMirror:
         self,
         tracking_uri: str,
         artifact_location: str | Path | None = None,
-        redactor: Redactor | None = None,
+        redactor: Callable[[str], str] | None = None,  # a Redactor, or any str -> str mask
     ):
         self.tracking_uri = tracking_uri
         self.artifact_location = str(artifact_location) if artifact_location is not None else None
-        self._redact = redactor if redactor is not None else Redactor()
+        self.redact: Callable[[str], str] = redactor if redactor is not None else Redactor()
         self._client_obj: MlflowClient | None = None
         self._lock = threading.Lock()
         password = urlsplit(tracking_uri).password if "://" in tracking_uri else None
@@ -165,7 +165,7 @@ class MlflowMirror:
                         experiment_id,
                         start_time=start_time_ms,
                         tags=clean_tags,
-                        run_name=self._redact(run_name),
+                        run_name=self.redact(run_name),
                     )
             run_id = run.info.run_id
             have_params = dict(run.data.params)
@@ -259,9 +259,9 @@ class MlflowMirror:
     def _clean_items(self, items: Mapping[str, Any], max_len: int) -> dict[str, str]:
         out: dict[str, str] = {}
         for key, value in items.items():
-            k = clean_key(self._redact(str(key)))
+            k = clean_key(self.redact(str(key)))
             # Redact before truncating, so a secret cut at the limit cannot leak half of itself.
-            out.setdefault(k, self._redact(_stringify(value))[:max_len])
+            out.setdefault(k, self.redact(_stringify(value))[:max_len])
         return out
 
     def _experiment_id(self, name: str) -> str:
@@ -325,7 +325,7 @@ class MlflowMirror:
             )
 
     def _scrub(self, text: str) -> str:
-        text = self._redact(text)
+        text = self.redact(text)
         if self._uri_password:
             text = text.replace(f":{self._uri_password}@", ":***@")
         return text

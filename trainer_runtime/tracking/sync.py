@@ -31,8 +31,8 @@ class MirrorThread:
         redactor: Callable[[], Redactor] = Redactor,
     ):  # fmt: skip
         self.store, self.data, self.interval = store, data, interval_s
-        self.mirror = MlflowMirror(tracking_uri, data.mlflow_artifacts, redactor())
-        self._redactor = redactor
+        # The daemon learns new credentials as jobs start: always mask with its current list.
+        self.mirror = MlflowMirror(tracking_uri, data.mlflow_artifacts, lambda text: redactor()(text))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mlflow-mirror", daemon=True)
         self.last_error: str | None = None
@@ -99,7 +99,6 @@ class MirrorThread:
                 raise
 
     def _sync_job(self, job: JobInfo) -> None:
-        self.mirror._redact = self._redactor()
         run_id, cursor = job.mlflow_run_id, job.mlflow_metric_cursor
         if run_id is None:
             spec = job.spec
