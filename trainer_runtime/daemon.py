@@ -104,17 +104,27 @@ class Daemon:
             counts[JobState(job.state)] += 1
         return counts
 
-    def job_view(self, job: JobInfo, brief: bool = False) -> dict[str, Any]:
+    def job_view(self, job: JobInfo) -> dict[str, Any]:
+        """Everything about one job, with its metric summaries."""
+        summaries = {s.key: s.to_json() for s in self.store.summaries(job.id)}
+        view = self._base_view(job, summaries.get("eval_loss", {}).get("min"))
+        view["metrics"] = summaries
+        return view
+
+    def job_list_view(self, jobs: list[JobInfo]) -> list[dict[str, Any]]:
+        """The table rows: no spec, and every job's best eval loss in one query."""
+        best = self.store.metric_minimums([j.id for j in jobs], "eval_loss")
+        views = [self._base_view(j, best.get(j.id)) for j in jobs]
+        for view in views:
+            view.pop("spec")
+        return views
+
+    def _base_view(self, job: JobInfo, best_eval_loss: float | None) -> dict[str, Any]:
         view = job.to_json()
         view["progress"] = job.step / job.total_steps if job.total_steps else 0.0
         view["eta_s"] = self._eta(job)
-        summaries = {s.key: s.to_json() for s in self.store.summaries(job.id)}
-        view["best_eval_loss"] = summaries.get("eval_loss", {}).get("min")
+        view["best_eval_loss"] = best_eval_loss
         view["job_dir"] = str(self.data.job_dir(job.id, job.attempt))
-        if brief:
-            view.pop("spec")
-        else:
-            view["metrics"] = summaries
         return view
 
     def _eta(self, job: JobInfo) -> float | None:

@@ -77,3 +77,13 @@ def test_delete_only_finished_jobs(store: Store):
     store.ingest(job.id, 1, Ingest(1, [("loss", 1, 1.0, 0.0)]))
     store.delete_job(job.id)
     assert store.list_jobs() == [] and store.metric_count(job.id) == 0
+
+
+def test_metric_minimums_cover_many_jobs_and_only_the_current_attempt(store: Store):
+    a, b = store.create_job({"name": "a"}), store.create_job({"name": "b"})
+    store.ingest(a.id, 1, Ingest(1, [("eval_loss", 0, 3.0, 0.0), ("eval_loss", 10, 2.0, 0.0)]))
+    store.ingest(b.id, 1, Ingest(1, [("loss", 1, 1.0, 0.0)]))
+    assert store.metric_minimums([a.id, b.id], "eval_loss") == {a.id: 2.0}
+    store.transition(a.id, JobState.CANCELLED, "user")
+    store.new_attempt(a.id, "restart")  # attempt 2 has no eval yet
+    assert store.metric_minimums([a.id, b.id], "eval_loss") == {}

@@ -169,7 +169,7 @@ class Api:
     async def list_jobs(self, request: web.Request) -> web.Response:
         q = _validate(ListQuery, _query(request, multi=("state",)), "query")
         jobs = self.d.store.list_jobs([s.value for s in q.state] if q.state else None)
-        return web.json_response({"jobs": [self.d.job_view(j, brief=True) for j in jobs]})
+        return web.json_response({"jobs": self.d.job_list_view(jobs)})
 
     async def submit(self, request: web.Request) -> web.Response:
         spec = await self._spec(request)

@@ -306,6 +306,18 @@ class Store:
                 for r in s.scalars(q.order_by(MetricSummary.key))
             ]
 
+    def metric_minimums(self, job_ids: list[str], key: str) -> dict[str, float]:
+        """Each job's minimum of ``key`` in its current attempt, in one query."""
+        if not job_ids:
+            return {}
+        with self._session() as s:
+            rows = s.execute(
+                select(MetricSummary.job_id, MetricSummary.min)
+                .join(Job, (Job.id == MetricSummary.job_id) & (Job.attempt == MetricSummary.attempt))
+                .where(MetricSummary.key == key, MetricSummary.job_id.in_(job_ids))
+            )
+            return {job_id: value for job_id, value in rows}
+
     def metric_count(self, job_id: str) -> int:
         with self._session() as s:
             return (
