@@ -11,6 +11,20 @@ from sparktrainer_gui import theme
 Index = QModelIndex | QPersistentModelIndex
 
 
+def _draw_cell_background(
+    delegate: QStyledItemDelegate, painter: QPainter, option: QStyleOptionViewItem, index: Index
+) -> tuple[QStyleOptionViewItem, str]:
+    """Let the style draw the cell (selection, hover) without its text; return the option and
+    the text so the delegate draws its own content on top."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    text, opt.text = opt.text, ""
+    style = opt.widget.style() if opt.widget else None
+    if style:
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+    return opt, text
+
+
 class ProgressDelegate(QStyledItemDelegate):
     """Draws ``index.data(value_role)`` (0..1, or None) as a bar, and the display text beside it."""
 
@@ -19,12 +33,7 @@ class ProgressDelegate(QStyledItemDelegate):
         self.value_role, self.state_role = value_role, state_role
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text, opt.text = opt.text, ""
-        style = opt.widget.style() if opt.widget else None
-        if style:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        opt, text = _draw_cell_background(self, painter, option, index)
         value = index.data(self.value_role)
         c = theme.colors()
         painter.save()
@@ -60,12 +69,7 @@ class StatePillDelegate(QStyledItemDelegate):
         self.state_role = state_role
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text, opt.text = opt.text, ""
-        style = opt.widget.style() if opt.widget else None
-        if style:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        opt, text = _draw_cell_background(self, painter, option, index)
         c = theme.colors()
         color = QColor(c.get(str(index.data(self.state_role)), c["muted"]))
         fm = QFontMetrics(opt.font)

@@ -135,6 +135,9 @@ class CurvesWidget(QWidget):
                 ax.setPen(grid)
                 ax.setTextPen(fg)
             plot.getAxis("left").setWidth(62)
+            # Fewer, major ticks only: short plots otherwise stack their labels on top of each other.
+            plot.getAxis("left").setStyle(maxTickLevel=0)
+            plot.getAxis("left").setTickDensity(0.35)
             if pid != "loss":
                 plot.setXLink(self.plots["loss"])
             if row < len(PLOTS) - 1:
