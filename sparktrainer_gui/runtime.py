@@ -58,12 +58,16 @@ class RuntimeConnection(QObject):
         fut = self._pool.submit(fn, *args)
 
         def _finish(f: Future) -> None:
+            if f.cancelled():  # stop() dropped it before it ran: nobody waits for an answer
+                return
             QTimer.singleShot(0, self, lambda: self._deliver(f, on_done, on_error))
 
         fut.add_done_callback(_finish)
         return fut
 
     def _deliver(self, f: Future, on_done, on_error) -> None:  # noqa: ANN001
+        if f.cancelled():
+            return
         err = f.exception()
         if err is None:
             if on_done:
