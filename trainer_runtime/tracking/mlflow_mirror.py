@@ -244,6 +244,13 @@ class MlflowMirror:
         with self._mapped(f"set tags of MLflow run {run_id}"):
             self._log_params_tags(run_id, {}, clean)
 
+    def warm_up(self) -> None:
+        """Import MLflow and open (create or upgrade) the tracking store now, so that this
+        one-off cost of a few CPU-seconds is paid while the daemon is idle, not while the
+        first job trains. Raises MirrorUnavailable when the store cannot be opened."""
+        with self._mapped("open the tracking store"):
+            self._client().search_experiments(max_results=1)
+
     # -- internals ----------------------------------------------------------------
 
     def _client(self) -> MlflowClient:

@@ -62,6 +62,10 @@ class MirrorThread:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), MIRROR_NICENESS)
         except OSError as err:
             log.debug("could not lower the mirror thread's priority: %s", err)
+        try:
+            self.mirror.warm_up()
+        except MirrorUnavailable as err:
+            self.last_error = str(err)  # the loop below retries and reports it
         delay = self.interval
         while not self._stop.wait(delay):
             try:
