@@ -253,3 +253,17 @@ def test_unreachable_server_fails_fast(monkeypatch):
     ):
         with pytest.raises(MirrorUnavailable):
             call()
+
+
+def test_warm_up_creates_the_store_before_any_run(tmp_path):
+    """The daemon opens the tracking store at start, so the first job does not pay for it."""
+    db = tmp_path / "warm.db"
+    mirror = MlflowMirror(f"sqlite:///{db}")
+    assert not db.exists()
+    mirror.warm_up()
+    assert db.exists() and db.stat().st_size > 0
+    (tmp_path / "a-file").write_text("not a folder")
+    bad = MlflowMirror(f"sqlite:///{tmp_path / 'a-file' / 'mlflow.db'}")
+    with pytest.raises(MirrorUnavailable) as err:
+        bad.warm_up()
+    assert "open the tracking store" in str(err.value)
