@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     # Connect once the first frame is on screen; the connection thread competes for the GIL.
     QTimer.singleShot(CONNECT_DELAY_MS, conn.start)
+    # The other panels are built after the first frame too, one per event-loop turn.
+    QTimer.singleShot(CONNECT_DELAY_MS * 2, window, window.build_remaining_panels)
 
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)

@@ -3,7 +3,9 @@ the connection banner and the status bar. Behaviour lives in the panels."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Slot
+from collections.abc import Callable, Iterator, Mapping
+
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -27,7 +30,37 @@ from sparktrainer_gui.widgets.runtime_status import RuntimeStatus
 from sparktrainer_gui.widgets.shortcuts_dialog import ShortcutsDialog
 
 
+class LazyPanels(Mapping[str, QWidget]):
+    """The window's panels by key, each built the first time it is asked for, so start-up
+    builds only the panel that is shown (the others follow once the window has painted)."""
+
+    def __init__(self, keys: list[str], build: Callable[[str], QWidget]):
+        self._keys, self._build = keys, build
+        self._built: dict[str, QWidget] = {}
+
+    def __getitem__(self, key: str) -> QWidget:
+        if key not in self._keys:
+            raise KeyError(key)
+        if key not in self._built:
+            self._built[key] = self._build(key)
+        return self._built[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def built(self) -> list[QWidget]:
+        return [self._built[k] for k in self._keys if k in self._built]
+
+    def is_built(self, key: str) -> bool:
+        return key in self._built
+
+
 class MainWindow(QMainWindow):
+    panel_built = Signal(str)  # a panel's key, once it has been built (on first show or after start-up)
+
     def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
         super().__init__(parent)
         self.conn = conn
@@ -42,7 +75,8 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(184)
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("panelStack")
-        self.panels: dict[str, QWidget] = {}
+        self._classes = {panel_key(cls): cls for cls in PANELS}
+        self.panels = LazyPanels(list(self._classes), self._build_panel)
         for number, cls in enumerate(PANELS, start=1):
             self._add_panel(number, cls)
         self._build_layout()
@@ -54,11 +88,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ build
     def _add_panel(self, number: int, cls: type) -> None:
+        """A sidebar entry, a shortcut and a placeholder page; the panel itself is built later."""
         key = panel_key(cls)
-        panel = cls(self.conn, self.stack)
-        panel.setObjectName(f"panel-{key}")
-        self.panels[key] = panel
-        self.stack.addWidget(panel)
+        placeholder = QWidget(self.stack)
+        placeholder.setObjectName(f"placeholder-{key}")
+        self.stack.addWidget(placeholder)
         item = QListWidgetItem(theme.icon(cls.icon), cls.title, self.sidebar)
         item.setData(Qt.ItemDataRole.UserRole, key)
         item.setSizeHint(QSize(0, 40))
@@ -66,8 +100,35 @@ class MainWindow(QMainWindow):
         action = make_action(self, f"Go to {cls.title}", shortcut, cls.icon)
         action.triggered.connect(lambda _checked=False, k=key: self.show_panel(k))
         self.actions_.panels.append(action)
+
+    def _build_panel(self, key: str) -> QWidget:
+        cls = self._classes[key]
+        index = list(self._classes).index(key)
+        panel = cls(self.conn, self.stack)
+        panel.setObjectName(f"panel-{key}")
+        placeholder = self.stack.widget(index)
+        showing = self.stack.currentIndex() == index
+        self.stack.insertWidget(index, panel)
+        self.stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        if showing:
+            self.stack.setCurrentIndex(index)
         if hasattr(panel, "message_posted"):
             panel.message_posted.connect(self._on_panel_message_posted)
+        if hasattr(panel, "job_open_requested"):
+            panel.job_open_requested.connect(self.open_job)
+        if hasattr(self, "_panel_menu_anchor"):  # built after the menus: add its actions now
+            self._install_panel_actions(panel)
+        self.panel_built.emit(key)
+        return panel
+
+    def build_remaining_panels(self) -> None:
+        """Build the panels not shown yet, one per event-loop turn, after the first paint."""
+        for key in self.panels:
+            if not self.panels.is_built(key):
+                _ = self.panels[key]
+                QTimer.singleShot(0, self, self.build_remaining_panels)
+                return
 
     def _build_layout(self) -> None:
         body = QWidget(self)
@@ -90,8 +151,6 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         bar.addMenu("&File").addAction(a.quit)
         view_menu = bar.addMenu("&View")
-        for group in self.panel_action_groups():
-            bar.addMenu("&" + group.title).addActions(list(group))
         view_menu.addActions(a.panels)
         view_menu.addSeparator()
         view_menu.addAction(a.command_palette)
@@ -105,8 +164,28 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(a.shortcuts)
         help_menu.addAction(a.command_palette)
+        self._panel_menu_anchor = help_menu.menuAction()  # panel menus go between View and Help
+        for panel in self.panels.built():
+            self._add_panel_menus(panel)
         for action in self.all_actions():  # window-wide shortcuts whichever panel is shown
             self.addAction(action)
+
+    @staticmethod
+    def _groups_of(panel: QWidget) -> list[_Group]:
+        return panel.action_groups() if hasattr(panel, "action_groups") else []
+
+    def _add_panel_menus(self, panel: QWidget) -> None:
+        bar = self.menuBar()
+        for group in self._groups_of(panel):
+            menu = QMenu("&" + group.title, bar)
+            menu.addActions(list(group))
+            bar.insertMenu(self._panel_menu_anchor, menu)
+
+    def _install_panel_actions(self, panel: QWidget) -> None:
+        self._add_panel_menus(panel)
+        for group in self._groups_of(panel):
+            for action in group:
+                self.addAction(action)
 
     def _connect(self) -> None:
         a = self.actions_
@@ -126,8 +205,8 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- public
     def panel_action_groups(self) -> list[_Group]:
         groups: list[_Group] = []
-        for panel in self.panels.values():
-            groups += panel.action_groups() if hasattr(panel, "action_groups") else []
+        for panel in self.panels.built():
+            groups += self._groups_of(panel)
         return groups
 
     def action_groups(self) -> list[_Group]:
@@ -144,6 +223,15 @@ class MainWindow(QMainWindow):
         keys = list(self.panels)
         if key in keys:
             self.sidebar.setCurrentRow(keys.index(key))
+
+    @Slot(str)
+    def open_job(self, job_id: str) -> None:
+        """Show ``job_id`` in the Jobs panel (asked for by another panel)."""
+        jobs = self.panels.get("jobs")
+        if jobs is not None:
+            self.show_panel("jobs")
+            if not jobs.select_job(job_id):  # type: ignore[attr-defined]
+                self.statusBar().showMessage(f"Job {job_id} is not in the jobs list.", 6000)
 
     @Slot()
     def open_palette(self) -> CommandPalette:
@@ -186,6 +274,7 @@ class MainWindow(QMainWindow):
     def _on_sidebar_current_row_changed(self, row: int) -> None:
         if row >= 0:
             self.stack.setCurrentIndex(row)
+            _ = self.panels[list(self.panels)[row]]  # built on first show
 
     @Slot()
     def _on_banner_retry_requested(self) -> None:

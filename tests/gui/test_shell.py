@@ -28,8 +28,10 @@ def test_palette_filters_and_enter_switches_panel(qtbot, make_window):
 
 def test_ctrl_number_switches_panels_and_ctrl_f_focuses_the_filter(qtbot, make_window):
     window, _ = make_window(autostart=False, wait_connected=False)
-    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    number = list(window.panels).index("settings") + 1
+    qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0.value + number), Qt.KeyboardModifier.ControlModifier)
     assert window.current_panel_key() == "settings"
+    assert window.stack.currentWidget() is window.panels["settings"]  # built on first show
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.current_panel_key() == "jobs"
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
@@ -47,7 +49,7 @@ def test_shortcuts_window_is_generated_from_the_actions(qtbot, make_window):
     assert rows["Filter jobs"] == "Ctrl+F"
     assert rows["Pause or resume"] == "Space"
     assert rows["Delete"] == "Del"
-    assert rows["Go to Settings"] == "Ctrl+2"
+    assert rows["Go to Settings"] == f"Ctrl+{list(window.panels).index('settings') + 1}"
     expected = {
         a.text().replace("&", "").rstrip("…") for a in window.all_actions() if not a.shortcut().isEmpty()
     }
@@ -129,3 +131,18 @@ def test_space_and_delete_act_on_the_selected_job(qtbot, make_window, monkeypatc
     panel.select_job("j2")
     qtbot.keyClick(panel.table, Qt.Key.Key_Space)  # pause: the call fails (no daemon) → status bar
     qtbot.waitUntil(lambda: "Could not pause running" in window.statusBar().currentMessage(), timeout=10_000)
+
+
+def test_only_the_shown_panel_is_built_at_start_and_the_rest_follow(qtbot, make_window):
+    window, _ = make_window(autostart=False, wait_connected=False)
+    shown = window.current_panel_key()
+    assert [k for k in window.panels if window.panels.is_built(k)] == [shown]
+    assert window.stack.currentWidget() is window.panels[shown]
+    menus_before = [a.text() for a in window.menuBar().actions()]
+    window.build_remaining_panels()
+    qtbot.waitUntil(lambda: all(window.panels.is_built(k) for k in window.panels))
+    for index, key in enumerate(window.panels):  # each page is the panel, in sidebar order
+        assert window.stack.widget(index) is window.panels[key]
+    menus_after = [a.text() for a in window.menuBar().actions()]
+    assert menus_after[-1] == "&Help" and set(menus_before) <= set(menus_after)
+    assert window.current_panel_key() == shown and window.stack.currentWidget() is window.panels[shown]
