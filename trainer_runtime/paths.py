@@ -46,6 +46,15 @@ class DataDir:
         return self.root / "jobs"
 
     @property
+    def datasets(self) -> Path:
+        """Dataset storage: ``blobs/`` (content-addressed), ``tmp/`` (staging), ``cache/``, ``materialized/``."""
+        return self.root / "datasets"
+
+    @property
+    def blobs(self) -> Path:
+        return self.datasets / "blobs"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / "daemon.lock"
 

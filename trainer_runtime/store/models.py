@@ -111,3 +111,44 @@ class Artifact(Base):
     path: Mapped[str] = mapped_column(Text)  # absolute
     step: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dataset(Base):
+    """A named dataset; its content lives in immutable versions."""
+
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    modality: Mapped[str] = mapped_column(String(16))  # image | text | tabular
+    format: Mapped[str] = mapped_column(String(32))
+    next_number: Mapped[int] = mapped_column(default=1)  # version numbers are never reused
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetVersion(Base):
+    """One immutable manifest: its entries never change once committed."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "number", name="uq_dataset_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    manifest_hash: Mapped[str] = mapped_column(String(64))
+    file_count: Mapped[int] = mapped_column()
+    total_bytes: Mapped[int] = mapped_column()
+    message: Mapped[str] = mapped_column(Text)
+    meta_json: Mapped[str] = mapped_column(Text)  # format, modality, item count, classes, ...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetEntry(Base):
+    """One file of a version's manifest: path → blob hash, size, label."""
+
+    __tablename__ = "dataset_entries"
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column()
+    label: Mapped[str | None] = mapped_column(Text, default=None)

@@ -1,0 +1,234 @@
+"""Image formats: class folders, flat folders, COCO JSON with its images, YOLO."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.model import IMAGE_SUFFIXES, Item, Scan, is_image
+
+N_SAMPLES = 8
+
+
+def _not_image(rel: str) -> DatasetError:
+    return DatasetError(f"'{rel}' is not an image (expected one of {', '.join(IMAGE_SUFFIXES)})")
+
+
+def scan_image_folder(root: Path, files: list[tuple[str, Path]]) -> Scan:
+    items = []
+    for rel, full in files:
+        parts = rel.split("/")
+        if len(parts) < 2:
+            raise DatasetError(
+                f"an image-folder dataset keeps every image in a sub-folder named after its class, but "
+                f"'{rel}' is at the top; move it into a class folder or choose the format image-flat"
+            )
+        if not is_image(rel):
+            raise _not_image(rel)
+        items.append(Item(rel, full, parts[0]))
+    if not items:
+        raise DatasetError(f"no images found in {root}")
+    classes = dict(sorted(Counter(i.label for i in items if i.label).items()))
+    return Scan("image-folder", "image", root, items, len(items), classes, _samples(items))
+
+
+def scan_image_flat(root: Path, files: list[tuple[str, Path]]) -> Scan:
+    items = []
+    for rel, full in files:
+        if not is_image(rel):
+            raise _not_image(rel)
+        items.append(Item(rel, full))
+    if not items:
+        raise DatasetError(f"no images found in {root}")
+    return Scan("image-flat", "image", root, items, len(items), {}, _samples(items))
+
+
+def _samples(items: list[Item]) -> list[dict[str, Any]]:
+    from PIL import Image, UnidentifiedImageError
+
+    out = []
+    step = max(1, len(items) // N_SAMPLES)
+    for item in items[::step][:N_SAMPLES]:
+        sample: dict[str, Any] = {"path": item.path, "label": item.label}
+        try:
+            with Image.open(item.source) as im:
+                sample["width"], sample["height"], sample["mode"] = im.width, im.height, im.mode
+        except (UnidentifiedImageError, OSError) as err:
+            sample["error"] = str(err)
+        out.append(sample)
+    return out
+
+
+# ---------------------------------------------------------------------- COCO
+COCO_KEYS = ("images", "annotations", "categories")
+
+
+def coco_json_files(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    return [
+        (rel, full)
+        for rel, full in files
+        if rel.lower().endswith(".json") and ("/" not in rel or rel.startswith("annotations/"))
+    ]
+
+
+def load_coco(rel: str, full: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(full.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"COCO file '{rel}' is not UTF-8 text (bad byte at offset {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise DatasetError(
+            f"COCO file '{rel}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+        ) from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"COCO file '{rel}' must hold a JSON object with {', '.join(COCO_KEYS)}")
+    missing = [k for k in COCO_KEYS if not isinstance(data.get(k), list)]
+    if missing:
+        raise DatasetError(f"COCO file '{rel}' misses the required key(s) {', '.join(missing)} (each a list)")
+    for i, img in enumerate(data["images"]):
+        if not isinstance(img, dict) or "id" not in img or not isinstance(img.get("file_name"), str):
+            raise DatasetError(f"COCO file '{rel}': images[{i}] needs an 'id' and a 'file_name'")
+    for i, cat in enumerate(data["categories"]):
+        if not isinstance(cat, dict) or "id" not in cat or not isinstance(cat.get("name"), str):
+            raise DatasetError(f"COCO file '{rel}': categories[{i}] needs an 'id' and a 'name'")
+    for i, ann in enumerate(data["annotations"]):
+        ok = isinstance(ann, dict) and "image_id" in ann and "category_id" in ann
+        bbox = ann.get("bbox") if isinstance(ann, dict) else None
+        if not ok or not (
+            isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)
+        ):
+            raise DatasetError(
+                f"COCO file '{rel}': annotations[{i}] needs 'image_id', 'category_id' and a 'bbox' of 4 numbers"
+            )
+    return data
+
+
+def scan_coco(root: Path, files: list[tuple[str, Path]]) -> Scan:
+    jsons = coco_json_files(files)
+    if not jsons:
+        raise DatasetError(f"no COCO annotation file (.json) found at the top of {root} or in annotations/")
+    by_rel = dict(files)
+    items: list[Item] = []
+    classes: Counter[str] = Counter()
+    used: set[str] = set()
+    n_images = 0
+    for rel, full in jsons:
+        data = load_coco(rel, full)
+        items.append(Item(rel, full, None))
+        used.add(rel)
+        names = {c["id"]: c["name"] for c in data["categories"]}
+        per_image: dict[Any, set[str]] = {}
+        for ann in data["annotations"]:
+            name = names.get(ann["category_id"], f"#{ann['category_id']}")
+            per_image.setdefault(ann["image_id"], set()).add(name)
+            classes[name] += 1
+        json_dir = PurePosixPath(rel).parent
+        for img in data["images"]:
+            found = _find_image(img["file_name"], json_dir, by_rel)
+            if found is None:
+                raise DatasetError(
+                    f"COCO file '{rel}' lists the image '{img['file_name']}', which is not in {root} "
+                    "(looked next to the JSON, in images/ and at the top)"
+                )
+            if found in used:
+                continue
+            used.add(found)
+            n_images += 1
+            label = ",".join(sorted(per_image.get(img["id"], ()))) or None
+            items.append(Item(found, by_rel[found], label))
+    image_items = [i for i in items if is_image(i.path)]
+    return Scan(
+        "coco", "image", root, items, n_images, dict(sorted(classes.items())), _samples(image_items),
+        {"annotation_files": [r for r, _ in jsons]},
+    )  # fmt: skip
+
+
+def _find_image(file_name: str, json_dir: PurePosixPath, by_rel: dict[str, Path]) -> str | None:
+    name = PurePosixPath(file_name.replace("\\", "/"))
+    for base in (json_dir, PurePosixPath("images"), PurePosixPath(), json_dir.parent / "images"):
+        cand = (base / name).as_posix()
+        if cand in by_rel:
+            return cand
+    return None
+
+
+# ---------------------------------------------------------------------- YOLO
+YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml")
+
+
+def yolo_names(root: Path, files: list[tuple[str, Path]]) -> tuple[str, list[str]]:
+    for rel, full in files:
+        if rel in YAML_NAMES:
+            try:
+                data = yaml.safe_load(full.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError) as err:
+                raise DatasetError(f"YOLO file '{rel}' is not valid YAML: {err}") from None
+            names = data.get("names") if isinstance(data, dict) else None
+            if isinstance(names, dict):
+                names = [str(names[k]) for k in sorted(names)]
+            if not isinstance(names, list) or not names:
+                raise DatasetError(f"YOLO file '{rel}' needs 'names': the list of class names")
+            return rel, [str(n) for n in names]
+    raise DatasetError(f"no data.yaml at the top of {root}; a YOLO dataset needs one with the class names")
+
+
+def scan_yolo(root: Path, files: list[tuple[str, Path]]) -> Scan:
+    yaml_rel, names = yolo_names(root, files)
+    by_rel = dict(files)
+    items = [Item(yaml_rel, by_rel[yaml_rel])]
+    classes: Counter[str] = Counter()
+    images = [(r, f) for r, f in files if r.startswith("images/")]
+    if not images:
+        raise DatasetError(f"a YOLO dataset keeps its images in images/, and {root} has none there")
+    for rel, full in images:
+        if not is_image(rel):
+            raise _not_image(rel)
+        label_rel = "labels/" + str(PurePosixPath(rel[len("images/") :]).with_suffix(".txt"))
+        ids: set[int] = set()
+        if label_rel in by_rel:
+            for cls in parse_yolo_labels(label_rel, by_rel[label_rel]):
+                ids.add(cls)
+                classes[names[cls] if 0 <= cls < len(names) else f"#{cls}"] += 1
+            items.append(Item(label_rel, by_rel[label_rel], None))
+        label = ",".join(sorted(names[i] if 0 <= i < len(names) else f"#{i}" for i in ids)) or None
+        items.append(Item(rel, full, label))
+    items.sort(key=lambda i: i.path)
+    image_items = [i for i in items if is_image(i.path)]
+    return Scan(
+        "yolo", "image", root, items, len(image_items), dict(sorted(classes.items())),
+        _samples(image_items), {"names": names},
+    )  # fmt: skip
+
+
+def parse_yolo_labels(rel: str, full: Path) -> list[int]:
+    """Class ids of a YOLO label file; a malformed line is an error naming file and line."""
+    try:
+        text = full.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            f"YOLO label file '{rel}' is not UTF-8 text (bad byte at offset {err.start})"
+        ) from None
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        cols = line.split()
+        if not cols:
+            continue
+        if len(cols) != 5 and (len(cols) < 7 or len(cols) % 2 == 0):
+            raise DatasetError(
+                f"YOLO label file '{rel}', line {lineno}: {len(cols)} columns; expected 5 "
+                "(class x_center y_center width height) or a polygon (class x1 y1 x2 y2 x3 y3 ...)"
+            )
+        try:
+            cls = int(cols[0])
+            [float(c) for c in cols[1:]]
+        except ValueError:
+            raise DatasetError(
+                f"YOLO label file '{rel}', line {lineno}: expected an integer class id and numbers, got '{line.strip()}'"
+            ) from None
+        out.append(cls)
+    return out

@@ -1,0 +1,231 @@
+"""DatasetService: everything the daemon (or a test) does with datasets, in one place.
+
+Methods block (they read and hash files); the daemon calls them from worker threads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from trainer_runtime.datasets import model, quality
+from trainer_runtime.datasets.archives import DEFAULT_LIMITS, Limits
+from trainer_runtime.datasets.blobs import READ_ONLY, BlobStore
+from trainer_runtime.datasets.detect import preview
+from trainer_runtime.datasets.errors import DatasetError, check_name
+from trainer_runtime.datasets.importer import Importer, ProgressFn
+from trainer_runtime.store.datasets import DatasetInfo, DatasetStore, VersionInfo
+
+log = logging.getLogger(__name__)
+TEXT_FORMATS = ("text", "jsonl", "csv", "parquet")
+
+
+class DatasetService:
+    def __init__(self, root: Path, engine: Engine, limits: Limits = DEFAULT_LIMITS):
+        self.root = root
+        self.store = DatasetStore(engine)
+        self.blobs = BlobStore(root / "blobs")
+        self.lock = threading.Lock()  # every write: imports, rollbacks, gates, deletes
+        self.importer = Importer(root, self.store, self.blobs, self.lock, limits)
+        self.materialized = root / "materialized"
+
+    def clean_leftovers(self) -> None:
+        """After a crash: drop staging files, extracted archives and blobs no version uses."""
+        with self.lock:
+            for d in (self.root / "tmp", self.root / "blobs" / ".staging"):
+                shutil.rmtree(d, ignore_errors=True)
+            shas = list(self.blobs.all())
+            keep = self.store.referenced(shas)
+            orphans = [s for s in shas if s not in keep]
+            for sha in orphans:
+                self.blobs.remove(sha)
+            if orphans:
+                log.info("removed %d blob(s) that no dataset version uses", len(orphans))
+
+    # ---------------------------------------------------------------- import
+    def preview(
+        self, source: str | Path, fmt: str | None = None, modality: str | None = None
+    ) -> dict[str, Any]:
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        return preview(Path(source), self.root / "tmp", fmt, modality, self.importer.limits)
+
+    def import_(
+        self, source: str | Path, name: str, fmt: str | None = None, modality: str | None = None,
+        keep_corrupt: bool = False, progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+        link: bool = False,
+    ) -> VersionInfo:  # fmt: skip
+        return self.importer.run(Path(source), name, fmt, modality, keep_corrupt, link, progress, cancel)
+
+    # ----------------------------------------------------------------- reads
+    def list_datasets(self) -> list[DatasetInfo]:
+        return self.store.list_datasets()
+
+    def get(self, name: str) -> DatasetInfo:
+        return self.store.get(check_name(name))
+
+    def versions(self, name: str) -> list[VersionInfo]:
+        return self.store.versions(check_name(name))
+
+    def entries(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, list[model.Entry]]:
+        return self.store.entries(check_name(name), version)
+
+    def diff(self, name: str, a: int | str, b: int | str) -> dict[str, Any]:
+        va, ea = self.entries(name, a)
+        vb, eb = self.entries(name, b)
+        return {"dataset": name, "from": va.number, "to": vb.number, **model.diff(ea, eb)}
+
+    def verify(self, name: str, version: int | str = "latest") -> dict[str, Any]:
+        info, entries = self.entries(name, version)
+        return {"dataset": name, "version": info.number, **quality.verify(self.blobs, entries)}
+
+    def quality(self, name: str, version: int | str = "latest", **options: Any) -> dict[str, Any]:
+        info, entries = self.entries(name, version)
+        rep = quality.report(self.blobs, info.meta, entries, **options)
+        return {"dataset": name, "version": info.number, **rep}
+
+    # ---------------------------------------------------------------- writes
+    def _commit(
+        self, info: VersionInfo, entries: list[model.Entry], message: str, **meta: Any
+    ) -> VersionInfo:
+        """A new version from blobs that are already stored (no file is copied)."""
+        ds = self.store.get(info.dataset)
+        with self.lock:
+            missing = [e.path for e in entries if not self.blobs.has(e.sha256)]
+            if missing:
+                raise DatasetError(
+                    f"{len(missing)} file(s) of version {info.number} are missing from storage "
+                    f"(first: {missing[0]}); run verify"
+                )
+            return self.store.add_version(
+                info.dataset, ds.modality, ds.format, entries, model.manifest_hash(entries),
+                {**info.meta, **meta}, message,
+            )  # fmt: skip
+
+    def rollback(self, name: str, version: int) -> VersionInfo:
+        """A new version whose manifest equals ``version``'s (so has the same manifest hash)."""
+        info, entries = self.entries(name, version)
+        return self._commit(info, entries, f"rollback to version {info.number}", rolled_back_from=info.number)
+
+    def apply_gates(self, name: str, version: int | str, gates: list[str], **options: Any) -> dict[str, Any]:
+        info, entries = self.entries(name, version)
+        rep = quality.report(self.blobs, info.meta, entries, **options)
+        kept, dropped = quality.apply_gates(entries, rep, gates)
+        if not dropped:
+            return {
+                "dataset": name,
+                "version": None,
+                "dropped": [],
+                "message": "nothing to drop; no version made",
+            }
+        meta: dict[str, Any] = {
+            "item_count": max(0, info.meta.get("item_count", 0) - sum(map(model.is_image, dropped)))
+        }
+        meta["corrupt"] = [p for p in info.meta.get("corrupt", []) if p not in set(dropped)]
+        if info.meta.get("format") == "image-folder":
+            meta["classes"] = dict(sorted(Counter(e.label for e in kept if e.label).items()))
+        new = self._commit(info, kept, f"quality gates {','.join(gates)} on version {info.number}", **meta)
+        return {"dataset": name, "version": new.number, "dropped": dropped, "info": new.to_json()}
+
+    def delete_version(self, name: str, version: int) -> dict[str, Any]:
+        """Delete one version; its blobs are reclaimed only when no other version uses them."""
+        with self.lock:
+            orphans = self.store.delete_version(check_name(name), int(version))
+            for sha in orphans:
+                self.blobs.remove(sha)
+        return {"dataset": name, "version": int(version), "reclaimed_blobs": len(orphans)}
+
+    # ------------------------------------------------------------------ jobs
+    def materialize_text(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, Path]:
+        """A read-only .txt or .jsonl file of a text dataset version, for a training worker.
+
+        Built once per manifest hash under ``materialized/``: one .txt file is linked as it is;
+        otherwise every document (a .txt file, a JSONL/CSV/Parquet row's text) becomes a line
+        ``{"text": ...}`` of a .jsonl file."""
+        info, entries = self.entries(name, version)
+        fmt = info.meta.get("format")
+        if fmt not in TEXT_FORMATS:
+            raise DatasetError(
+                f"dataset '{name}' version {info.number} is {info.meta.get('modality', 'non-text')} data "
+                f"({fmt}); this recipe trains on a text dataset (.txt, JSONL, CSV or Parquet with a text column)"
+            )
+        folder = self.materialized / info.manifest_hash
+        single_txt = fmt == "text" and len(entries) == 1
+        target = folder / ("corpus.txt" if single_txt else "corpus.jsonl")
+        if target.is_file():
+            return info, target
+        tmp = self.materialized / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir(parents=True)
+        try:
+            out = tmp / target.name
+            if single_txt:  # a link to the read-only blob (ours, never edited); copy across devices
+                try:
+                    os.link(self.blobs.path(entries[0].sha256), out)
+                except OSError:
+                    shutil.copyfile(self.blobs.path(entries[0].sha256), out)
+            else:
+                self._write_jsonl(info, entries, out)
+            os.chmod(out, READ_ONLY)
+            try:
+                os.rename(tmp, folder)
+            except OSError:
+                if not target.is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return info, target
+
+    def materialize_files(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, Path]:
+        """The version's files as a read-only folder tree (hard links to the blobs, copies across
+        devices), for recipes that read a folder (an image folder) or one file (a CSV). Returns
+        the folder, or the file itself when the version holds exactly one."""
+        info, entries = self.entries(name, version)
+        folder = self.materialized / info.manifest_hash / "files"
+        if not folder.is_dir():
+            tmp = self.materialized / f".tmp-{uuid.uuid4().hex}"
+            try:
+                for e in entries:
+                    out = tmp / "files" / e.path
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.link(self.blobs.path(e.sha256), out)
+                    except OSError:
+                        shutil.copyfile(self.blobs.path(e.sha256), out)
+                        os.chmod(out, READ_ONLY)
+                (self.materialized / info.manifest_hash).mkdir(parents=True, exist_ok=True)
+                try:
+                    os.rename(tmp / "files", folder)
+                except OSError:
+                    if not folder.is_dir():
+                        raise
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return info, (folder / entries[0].path if len(entries) == 1 else folder)
+
+    def _write_jsonl(self, info: VersionInfo, entries: list[model.Entry], out: Path) -> None:
+        fmt = info.meta["format"]
+        field = info.meta.get("text_field")
+        if fmt in ("csv", "parquet", "jsonl") and not field:
+            raise DatasetError(
+                f"dataset '{info.dataset}' version {info.number} has no 'text' column or field to train on"
+            )
+        n = 0
+        with open(out, "w", encoding="utf-8") as fh:
+            for e in entries:
+                if fmt == "text":
+                    texts = [self.blobs.path(e.sha256).read_text(encoding="utf-8")]
+                else:
+                    texts = [t for _, t in quality.rows(self.blobs, fmt, e, field)]
+                for t in texts:
+                    if t.strip():
+                        fh.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+                        n += 1
+        if not n:
+            raise DatasetError(f"dataset '{info.dataset}' version {info.number} has no text to train on")

@@ -1,0 +1,52 @@
+"""Listing a source folder: sorted relative paths, hidden files skipped, links checked."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from trainer_runtime.datasets.errors import DatasetError
+
+SKIP_DIRS = {"__MACOSX", ".git"}
+
+
+def list_files(root: Path) -> list[tuple[str, Path]]:
+    """Every regular file under ``root`` as (posix relative path, absolute path), sorted.
+
+    A symbolic link is followed only when it points inside ``root``; one that points out of the
+    tree is an error (importing it would copy a file the user did not choose). Directory entries
+    carry their type, so listing costs no stat per file."""
+    root = root.resolve()
+    if root.is_file():
+        return [(root.name, root)]
+    out: list[tuple[str, Path]] = []
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as it:
+            for entry in it:
+                name = entry.name
+                if name.startswith(".") or name in SKIP_DIRS:
+                    continue
+                rel = prefix + name
+                if entry.is_symlink():
+                    target = _inside(root, Path(entry.path))
+                    if target.is_file():
+                        out.append((rel, Path(entry.path)))
+                    # a linked folder inside the tree: its files are reached through the real one
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), rel + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    out.append((rel, Path(entry.path)))
+    out.sort()
+    return out
+
+
+def _inside(root: Path, link: Path) -> Path:
+    target = link.resolve()
+    if target != root and root not in target.parents:
+        raise DatasetError(
+            f"'{link.relative_to(root)}' is a symbolic link to {target}, outside the folder being imported; "
+            "refusing to follow it (copy the file in instead)"
+        )
+    return target
