@@ -20,6 +20,8 @@ from aiohttp import web
 
 from trainer_runtime import __version__
 from trainer_runtime.api.server import API_VERSION, Api
+from trainer_runtime.gpu.backend import open_backend
+from trainer_runtime.gpu.monitor import GpuMonitor
 from trainer_runtime.jobs.bus import EventBus
 from trainer_runtime.jobs.devices import DevicePool
 from trainer_runtime.jobs.state import JobState
@@ -71,7 +73,8 @@ class Daemon:
         self.data = data.ensure()
         self.settings = settings or load_settings(data)
         self.store = Store(data.database_url)
-        self.devices = DevicePool.detect(self.settings.cpu_slots)
+        self.gpu = GpuMonitor(*open_backend(data.root))  # SPARKTRAINER_GPU_SIM picks the simulated set
+        self.devices = DevicePool.detect(self.settings.cpu_slots, self.gpu)
         self.bus = EventBus()
         self.supervisor = Supervisor(
             self.store, data, self.devices, self.bus, secrets_env=secrets_environment,
@@ -94,6 +97,10 @@ class Daemon:
             "started": self.started,
             "tracking_uri": self.tracking_uri,
             "devices": self.devices.summary(),
+            "gpu": {
+                "backend": self.gpu.backend.name if self.gpu.backend else None,
+                "message": self.gpu.message,
+            },
             "jobs": {s.value: n for s, n in self._counts().items() if n},
             "mlflow": self.mirror.status() if self.mirror else {"enabled": False},
         }
@@ -125,6 +132,7 @@ class Daemon:
         view["eta_s"] = self._eta(job)
         view["best_eval_loss"] = best_eval_loss
         view["job_dir"] = str(self.data.job_dir(job.id, job.attempt))
+        view["device_info"] = self.devices.describe(job.devices)
         return view
 
     def _eta(self, job: JobInfo) -> float | None:
@@ -151,6 +159,7 @@ class Daemon:
             except Exception:  # one bad tick must not stop supervision; the log has the traceback
                 log.exception("supervisor tick failed")
             self._wake.clear()
+            self.gpu.workers = {h.pid: job_id for job_id, h in self.supervisor.handles.items()}
             # Workers flush their events about once a second; tick faster only while a live
             # client (GUI, `logs -f`) watches. Every wake-up costs training CPU on a busy machine.
             interval = TICK_S if self.bus.has_subscribers else IDLE_TICK_S
@@ -161,6 +170,8 @@ class Daemon:
 
     async def serve(self) -> None:
         self.supervisor.recover()
+        self.gpu.workers = {h.pid: job_id for job_id, h in self.supervisor.handles.items()}
+        self.gpu.start()
         self._start_mirror()
         sock = self.data.socket_path
         sock.unlink(missing_ok=True)  # we hold the lock, so a leftover socket is stale
@@ -186,6 +197,7 @@ class Daemon:
         self.supervisor.shutdown()
         if self.mirror:
             self.mirror.stop()
+        self.gpu.stop()
         await runner.cleanup()
         sock.unlink(missing_ok=True)
         self.data.pointer_file.unlink(missing_ok=True)

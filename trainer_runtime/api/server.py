@@ -15,6 +15,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trainer_runtime import __version__
+from trainer_runtime.api import gpus, graphs
+from trainer_runtime.api.datasets import DatasetsApi
 from trainer_runtime.jobs.spec import SpecError, parse_spec, resolve_paths
 from trainer_runtime.jobs.state import IllegalTransition, JobState
 from trainer_runtime.store.store import JobNotFound
@@ -112,6 +114,7 @@ async def errors_middleware(
 class Api:
     def __init__(self, daemon: Any):  # trainer_runtime.daemon.Daemon (kept loose to avoid a cycle)
         self.d = daemon
+        self.datasets = DatasetsApi(daemon)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
@@ -130,6 +133,9 @@ class Api:
         for action in ("pause", "resume", "cancel", "restart"):
             r.add_post(f"/v1/jobs/{{id}}/{action}", self._action(action))
         r.add_get("/v1/events", self.events)
+        gpus.register(r, self.d)
+        graphs.register(r)
+        self.datasets.register(app)
         return app
 
     # ------------------------------------------------------------------ basics
@@ -156,7 +162,7 @@ class Api:
             from pathlib import Path
 
             spec = resolve_paths(spec, Path(body.base_dir))
-        return parse_spec(spec)
+        return await self.datasets.resolve_spec(parse_spec(spec))
 
     async def validate_spec(self, request: web.Request) -> web.Response:
         from trainer_runtime.jobs.checks import check_inputs

@@ -134,6 +134,9 @@ def _print_job(job: dict) -> None:
         f"mlflow run:  {job['mlflow_run_id'] or '-'}" + (f"  (behind: {job['mlflow_error']})" if job.get("mlflow_error") else ""),
         f"job dir:     {job['job_dir']}",
     ]  # fmt: skip
+    ds = (job.get("spec") or {}).get("dataset") or {}
+    if ds.get("hash"):
+        lines.insert(-1, f"dataset:     {ds['name']} v{ds['version']}  (manifest {ds['hash']})")
     print("\n".join(lines))
     metrics = job.get("metrics") or {}
     if metrics:

@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 from trainer_runtime import __version__
+from trainer_runtime.cli import datasets as datasets_cli
+from trainer_runtime.cli import gpus as gpus_cli
+from trainer_runtime.cli import graph as graph_cli
 from trainer_runtime.cli import jobs as jobs_cli
 from trainer_runtime.cli.output import emit_json, error, table
 from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable, ensure_daemon, start_daemon
@@ -31,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("action", choices=["start", "stop", "status"])
     r.add_argument("--json", action="store_true")
     jobs_cli.add_parser(sub)
+    gpus_cli.add_parser(sub)
+    graph_cli.add_parser(sub)
+    datasets_cli.add_parser(sub)
     s = sub.add_parser("secrets", help="API credentials in the OS keyring (values are never printed)")
     s.add_argument("action", choices=["set", "list", "delete"])
     s.add_argument("name", nargs="?", help="e.g. HF_TOKEN, WANDB_API_KEY, OPENAI_API_KEY")
@@ -71,6 +77,12 @@ def dispatch(args: argparse.Namespace) -> int:
         return secrets(args)
     if args.cmd == "demo":
         return demo(args, data)
+    if args.cmd in ("gpus", "mig"):
+        return gpus_cli.run(args, data)
+    if args.cmd == "graph":
+        return graph_cli.run(args, lambda: ensure_daemon(data))
+    if args.cmd == "datasets":
+        return datasets_cli.run(args, ensure_daemon(data))
     return jobs_cli.run(args, ensure_daemon(data))
 
 

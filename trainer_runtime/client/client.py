@@ -135,11 +135,100 @@ class Client:
     def transitions(self, job_id: str) -> list[dict[str, Any]]:
         return self.request("GET", f"/v1/jobs/{job_id}/transitions")["transitions"]
 
+    # ------------------------------------------------------------- architecture graphs
+    def graph_import(
+        self, target: str, input_shape: list[int], input_dtype: str = "float", cwd: str | None = None
+    ) -> dict[str, Any]:
+        """Import ``module:factory`` as a graph in the daemon: {"graph", "notes", "method"}."""
+        body = {"target": target, "input_shape": list(input_shape), "input_dtype": input_dtype, "cwd": cwd}
+        return Client(self.data, timeout=max(self.timeout, 330.0)).request("POST", "/v1/graphs/import", body)
+
+    def graph_check(self, graph: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/v1/graphs/check", {"graph": graph})
+
     def artifacts(self, job_id: str) -> list[dict[str, Any]]:
         return self.request("GET", f"/v1/jobs/{job_id}/artifacts")["artifacts"]
 
     def logs(self, job_id: str, offset: int = 0, attempt: int | None = None) -> dict[str, Any]:
         return self.request("GET", f"/v1/jobs/{job_id}/logs", query={"offset": offset, "attempt": attempt})
+
+    # ------------------------------------------------------------- GPUs / MIG
+    def gpus(self) -> dict[str, Any]:
+        return self.request("GET", "/v1/gpus")
+
+    def gpu_history(self, seconds: float = 3600) -> dict[str, Any]:
+        return self.request("GET", "/v1/gpus/history", query={"seconds": seconds})
+
+    def mig_profiles(self, gpu: str) -> dict[str, Any]:
+        return self.request("GET", "/v1/mig/profiles", query={"gpu": gpu})
+
+    def mig_plan(self, gpu: str, layout: list[Any]) -> dict[str, Any]:
+        return self.request("POST", "/v1/mig/plan", {"gpu": gpu, "layout": layout})
+
+    def mig_apply(self, gpu: str, layout: list[Any], dry_run: bool = True) -> dict[str, Any]:
+        return self.request("POST", "/v1/mig/apply", {"gpu": gpu, "layout": layout, "dry_run": dry_run})
+
+    def mig_recommend(self, gpu: str) -> dict[str, Any]:
+        return self.request("POST", "/v1/mig/recommend", {"gpu": gpu})
+
+    # -------------------------------------------------------------- datasets
+    @staticmethod
+    def _ds(name: str) -> str:
+        from urllib.parse import quote
+
+        return f"/v1/datasets/{quote(name, safe='')}"
+
+    def dataset_detect(
+        self, path: str, fmt: str | None = None, modality: str | None = None
+    ) -> dict[str, Any]:
+        return self.request(
+            "POST", "/v1/datasets/detect", {"path": path, "format": fmt, "modality": modality}
+        )["preview"]
+
+    def dataset_import(self, path: str, name: str, fmt: str | None = None, modality: str | None = None,
+                       keep_corrupt: bool = False, link: bool = False) -> dict[str, Any]:  # fmt: skip
+        body = {"path": path, "name": name, "format": fmt, "modality": modality,
+                "keep_corrupt": keep_corrupt, "link": link}  # fmt: skip
+        return self.request("POST", "/v1/datasets/imports", body)["import"]
+
+    def dataset_import_status(self, import_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/v1/datasets/imports/{import_id}")["import"]
+
+    def dataset_import_cancel(self, import_id: str) -> dict[str, Any]:
+        return self.request("POST", f"/v1/datasets/imports/{import_id}/cancel")["import"]
+
+    def datasets(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/v1/datasets")["datasets"]
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        return self.request("GET", self._ds(name))["dataset"]
+
+    def dataset_versions(self, name: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"{self._ds(name)}/versions")["versions"]
+
+    def dataset_version(self, name: str, version: int | str = "latest", offset: int = 0,
+                        limit: int = 1000) -> dict[str, Any]:  # fmt: skip
+        return self.request(
+            "GET", f"{self._ds(name)}/versions/{version}", query={"offset": offset, "limit": limit}
+        )
+
+    def dataset_diff(self, name: str, a: int | str, b: int | str) -> dict[str, Any]:
+        return self.request("GET", f"{self._ds(name)}/diff", query={"a": a, "b": b})["diff"]
+
+    def dataset_verify(self, name: str, version: int | str = "latest") -> dict[str, Any]:
+        return self.request("POST", f"{self._ds(name)}/verify", {"version": version})["verify"]
+
+    def dataset_quality(self, name: str, version: int | str = "latest", gates: list[str] | None = None,
+                        **options: Any) -> dict[str, Any]:  # fmt: skip
+        return self.request(
+            "POST", f"{self._ds(name)}/quality", {"version": version, "gates": gates, **options}
+        )
+
+    def dataset_rollback(self, name: str, version: int) -> dict[str, Any]:
+        return self.request("POST", f"{self._ds(name)}/rollback", {"version": version})["version"]
+
+    def dataset_delete_version(self, name: str, version: int) -> dict[str, Any]:
+        return self.request("DELETE", f"{self._ds(name)}/versions/{version}")["deleted"]
 
     def events(self, types: list[str] | None = None, job_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield events from the daemon's stream until the connection closes."""

@@ -71,6 +71,23 @@ def check_model_folder(path: str | Path) -> dict:
 
 
 def check_inputs(spec: JobSpec) -> None:
+    if spec.dataset.path is None:
+        raise SpecError(
+            [
+                (
+                    "dataset.name",
+                    f"dataset '{spec.dataset.name}' is resolved by the daemon at submit; submit the job to it",
+                )
+            ]
+        )
+    if spec.recipe == "graph" and spec.model.graph:
+        from trainer_runtime.architecture.dataset import GraphJobError, check_graph_job
+
+        try:
+            check_graph_job(spec.model.graph, spec.dataset.path)
+        except GraphJobError as err:
+            raise SpecError([(err.field, err.message)]) from None
+        return
     check_dataset_file(spec.dataset.path, spec.dataset.text_field)
     if spec.model.path:
         check_model_folder(spec.model.path)

@@ -28,12 +28,13 @@ class ModelSpec(_Strict):
     hub_id: str | None = Field(
         None, description="a Hugging Face hub id (downloaded with the keyring's HF token)"
     )
+    graph: str | None = Field(None, description="an architecture graph file (recipe 'graph')")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ModelSpec:
-        given = [k for k in ("builtin", "path", "hub_id") if getattr(self, k)]
+        given = [k for k in ("builtin", "path", "hub_id", "graph") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of builtin, path or hub_id")
+            raise ValueError("give exactly one of builtin, path, hub_id or graph")
         return self
 
 
@@ -45,9 +46,32 @@ class LoraSpec(_Strict):
 
 
 class DatasetSpec(_Strict):
-    path: str = Field(..., min_length=1, description="a .txt file or a .jsonl file with a 'text' field")
+    path: str | None = Field(
+        None, min_length=1, description="a .txt file or a .jsonl file with a 'text' field"
+    )
+    name: str | None = Field(None, description="an imported dataset, instead of path")
+    version: int | Literal["latest"] | None = Field(None, description="its version number, or 'latest'")
+    hash: str | None = Field(None, description="set at submit: the manifest hash of the version used")
     text_field: str = "text"
     eval_fraction: float = Field(0.1, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _path_or_name(self) -> DatasetSpec:
+        # The daemon resolves {name, version} at submit into path (a read-only file built from
+        # the version's blobs), a pinned version number and its manifest hash.
+        if self.name is None:
+            if not self.path:
+                raise ValueError("give dataset.path (a file) or dataset.name (an imported dataset)")
+            if self.version is not None or self.hash is not None:
+                raise ValueError("dataset.version and dataset.hash belong to a dataset.name")
+            return self
+        if not NAME_RE.match(self.name):
+            raise ValueError("dataset.name: use 1-80 letters, digits, '.', '_' or '-'")
+        if isinstance(self.version, int) and self.version < 1:
+            raise ValueError("dataset.version starts at 1 (or use 'latest')")
+        if self.path and self.hash is None:
+            raise ValueError("give dataset.path or dataset.name, not both")
+        return self
 
 
 class TrainSpec(_Strict):
@@ -69,7 +93,9 @@ class ResourcesSpec(_Strict):
     devices: int = Field(
         1, ge=1, le=64, description="processes (CPU) or whole GPUs; >1 runs DDP via torchrun"
     )
-    memory_gb: float | None = Field(None, gt=0)
+    memory_gb: float | None = Field(
+        None, gt=0, description="GPU memory per device in GB (decimal, as in MIG profile names)"
+    )
 
 
 class JobSpec(_Strict):
@@ -77,7 +103,7 @@ class JobSpec(_Strict):
     experiment: str = Field(
         "default", min_length=1, max_length=200, description="MLflow experiment / grouping"
     )
-    recipe: Literal["causal-lm"] = "causal-lm"
+    recipe: Literal["causal-lm", "graph"] = "causal-lm"
     model: ModelSpec
     method: Literal["full", "lora"] = "lora"
     lora: LoraSpec | None = None
@@ -96,6 +122,17 @@ class JobSpec(_Strict):
 
     @model_validator(mode="after")
     def _lora_defaults(self) -> JobSpec:
+        if (self.recipe == "graph") != (self.model.graph is not None):
+            raise ValueError(
+                "recipe 'graph' trains a model.graph file, and a model.graph needs recipe 'graph'"
+            )
+        if self.recipe == "graph":  # a graph trains all its weights; LoRA does not apply
+            if self.lora is not None:
+                raise ValueError("'lora' settings do not apply to recipe 'graph'")
+            if self.resources.devices != 1:
+                raise ValueError("recipe 'graph' trains on one device: set resources.devices to 1")
+            object.__setattr__(self, "method", "full")
+            return self
         if self.method == "lora" and self.lora is None:
             object.__setattr__(self, "lora", LoraSpec())
         if self.method == "full" and self.lora is not None:
@@ -158,10 +195,10 @@ def load_spec_file(path: str | Path) -> JobSpec:
 def resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Make relative dataset and model paths absolute against ``base`` (or the cwd)."""
     data = dict(data)
-    for section in ("dataset", "model"):
+    for section, key in (("dataset", "path"), ("model", "path"), ("model", "graph")):
         sub = data.get(section)
-        if isinstance(sub, dict) and isinstance(sub.get("path"), str):
-            candidate = Path(sub["path"]).expanduser()
+        if isinstance(sub, dict) and isinstance(sub.get(key), str):
+            candidate = Path(sub[key]).expanduser()
             if not candidate.is_absolute():
                 for root in (base, Path.cwd()):
                     if (root / candidate).exists():
@@ -169,7 +206,7 @@ def resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
                         break
                 else:
                     candidate = base / candidate
-            data[section] = {**sub, "path": str(candidate.resolve())}
+            data[section] = {**sub, key: str(candidate.resolve())}
     return data
 
 

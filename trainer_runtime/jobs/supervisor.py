@@ -73,13 +73,9 @@ class Supervisor:
         self._refresh_redactor(self.secrets_env())
         # A credential pasted into a spec (a tag, a path) is masked before anything is stored.
         job = self._publish(self.store.create_job(self.redactor.redact_obj(spec.to_dict())))
-        if not self.devices.fits_ever(spec.resources.devices):
-            # Unreachable on CPU (need() caps it); on GPUs a job larger than the machine.
-            return self._set(
-                job.id,
-                JobState.FAILED,
-                f"needs {spec.resources.devices} GPUs; this machine has {len(self.devices.devices)}",
-            )
+        unfit = self.devices.unfit_reason(spec.resources.devices, spec.resources.memory_gb)
+        if unfit:  # unreachable on CPU (need() caps it); on GPUs a job larger than the machine
+            return self._set(job.id, JobState.FAILED, unfit)
         return self._set(job.id, JobState.QUEUED, "spec and inputs validated")
 
     def pause(self, job_id: str) -> JobInfo:
@@ -134,7 +130,11 @@ class Supervisor:
             if exited:
                 del self.handles[job_id]
                 self.devices.release(job_id)
-                self._finish(self.store.get_job(job_id), handle, rc)
+                job = self.store.get_job(job_id)
+                for left in self.devices.leftover(job_id, job.devices):  # GPU memory not released
+                    log.warning("job %s: %s after its worker ended", job_id, left)
+                    self._append_log(handle.job_dir, f"[sparktrainer] {left} after the worker ended\n")
+                self._finish(job, handle, rc)
             elif handle.term_sent_at is not None and self.clock() - handle.term_sent_at > self.cancel_timeout:
                 log.warning(
                     "job %s: worker ignored SIGTERM for %.0fs, sending SIGKILL", job_id, self.cancel_timeout
@@ -208,6 +208,7 @@ class Supervisor:
         self._set(job.id, state, reason, **fields)
 
     def _schedule(self) -> None:
+        self.devices.refresh()
         if not self.devices.free():
             return
         queued = self.store.list_jobs([JobState.QUEUED])
@@ -215,8 +216,10 @@ class Supervisor:
         for job in queued:
             if not self.devices.free():
                 return
-            want = int(job.spec.get("resources", {}).get("devices", 1))
-            chosen = self.devices.allocate(job.id, want)
+            resources = job.spec.get("resources", {})
+            chosen = self.devices.allocate(
+                job.id, int(resources.get("devices", 1)), resources.get("memory_gb")
+            )
             if chosen is None:
                 continue  # a smaller job further down may still fit (backfill)
             try:

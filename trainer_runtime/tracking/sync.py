@@ -110,7 +110,7 @@ class MirrorThread:
                 experiment=job.experiment, run_name=job.name, job_id=job.id, attempt=job.attempt,
                 params={k: v for k, v in spec.items() if k not in ("name", "experiment", "tags")},
                 tags={**spec.get("tags", {}), "sparktrainer.recipe": spec.get("recipe", ""),
-                      "sparktrainer.method": spec.get("method", "")},
+                      "sparktrainer.method": spec.get("method", ""), **_dataset_tags(spec)},
             )  # fmt: skip
             cursor = 0
             self.store.set_mlflow(job.id, job.attempt, mlflow_run_id=run_id, mlflow_metric_cursor=0)
@@ -134,6 +134,17 @@ class MirrorThread:
             )
             self.mirror.finish(run_id, MLFLOW_STATUS[state])
             self.store.set_mlflow(job.id, job.attempt, mlflow_done=True, mlflow_error=None)
+
+
+def _dataset_tags(spec: dict[str, Any]) -> dict[str, str]:
+    """``sparktrainer.dataset`` (name@vN) and ``sparktrainer.dataset_hash`` for a job on an imported dataset."""
+    ds = spec.get("dataset") or {}
+    if not ds.get("name") or not ds.get("hash"):
+        return {}
+    return {
+        "sparktrainer.dataset": f"{ds['name']}@v{ds.get('version')}",
+        "sparktrainer.dataset_hash": ds["hash"],
+    }
 
 
 def _artifact_name(job: JobInfo) -> str:

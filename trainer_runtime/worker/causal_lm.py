@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -158,7 +159,9 @@ class CausalLMTrainer:
             params_total=total,
             params_trainable=trainable,
             credentials=self.credentials,
+            cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
         )
+        log.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES", "(not set)"))
         log.info(
             "training %s (%s) on %s x%d: %d steps from step %d, %d train / %d eval blocks, %d/%d params trainable",
             self.spec.name,

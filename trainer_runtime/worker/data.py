@@ -28,6 +28,8 @@ TOKENIZE_BATCH = 1024  # texts per tokenizer call
 
 def read_texts(ds: DatasetSpec) -> list[str]:
     """The dataset's documents: the whole file for .txt, one per line for .jsonl."""
+    if ds.path is None:
+        raise WorkerError(f"dataset.name: dataset '{ds.name}' was not resolved to a file by the daemon")
     p = Path(ds.path)
     try:
         raw = p.read_bytes()

@@ -11,6 +11,7 @@ import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trainer_runtime.jobs.checks import check_inputs
 from trainer_runtime.jobs.spec import JobSpec, parse_spec
@@ -86,7 +87,7 @@ class PauseRequest:
 def run_job(job_dir: str | Path, credentials: list[str] | None = None, pause: PauseRequest | None = None):
     """Run the job in this process (one rank under torchrun); return the finished trainer."""
     job = load_job(job_dir)
-    if job.spec.recipe != "causal-lm":
+    if job.spec.recipe not in ("causal-lm", "graph"):
         raise WorkerError(f"recipe '{job.spec.recipe}' is not supported by this worker")
     from trainer_runtime.secrets.redact import Redactor
     from trainer_runtime.worker.causal_lm import CausalLMTrainer
@@ -100,7 +101,12 @@ def run_job(job_dir: str | Path, credentials: list[str] | None = None, pause: Pa
         else NullEventWriter()
     )
     try:
-        trainer = CausalLMTrainer(job, dist, events, credentials or [], pause or PauseRequest(job.job_dir))
+        trainer_cls: Any = CausalLMTrainer
+        if job.spec.recipe == "graph":
+            from trainer_runtime.worker.graph_trainer import GraphTrainer
+
+            trainer_cls = GraphTrainer
+        trainer = trainer_cls(job, dist, events, credentials or [], pause or PauseRequest(job.job_dir))
         trainer.run()
         return trainer
     finally:

@@ -1,0 +1,255 @@
+"""``sparktrainer datasets ...``: import, list, show, versions, diff, verify, quality, rollback,
+delete. Everything goes through the daemon, like the jobs commands."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from trainer_runtime.cli.output import emit_json, error, table
+from trainer_runtime.client.client import Client
+
+ARCHIVE_RE = re.compile(r"(\.tar\.gz|\.tar\.bz2|\.tar\.xz|\.tgz|\.tbz2|\.txz|\.tar|\.zip)$", re.I)
+POLL_S = 0.2
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("datasets", help="import, version, check and clean datasets")
+    dsub = p.add_subparsers(dest="datasets_cmd", required=True, metavar="COMMAND")
+    s = dsub.add_parser("import", help="import a folder, file or zip/tar archive as a new version")
+    s.add_argument("path", type=Path)
+    s.add_argument("--name", help="dataset name (default: from the path)")
+    s.add_argument("--format", help="image-folder, image-flat, coco, yolo, csv, jsonl, parquet or text")
+    s.add_argument("--modality", choices=["image", "text", "tabular"])
+    s.add_argument("--keep-corrupt", action="store_true", help="import undecodable images (see quality)")
+    s.add_argument(
+        "--link", action="store_true",
+        help="hard-link your files into storage instead of copying (they become read-only; editing one "
+        "in place would change the stored version)",
+    )  # fmt: skip
+    s.add_argument("--preview", action="store_true", help="only show what would be imported")
+    s.add_argument("--json", action="store_true")
+    for name, helptext in (("list", "list datasets"),):
+        s = dsub.add_parser(name, help=helptext)
+        s.add_argument("--json", action="store_true")
+    for name, helptext in (("show", "a dataset: format, size, classes, latest version"),
+                           ("versions", "the versions of a dataset")):  # fmt: skip
+        s = dsub.add_parser(name, help=helptext)
+        s.add_argument("name")
+        s.add_argument("--json", action="store_true")
+    s = dsub.add_parser("diff", help="files added, removed, changed and relabelled from version A to B")
+    s.add_argument("name")
+    s.add_argument("a")
+    s.add_argument("b")
+    s.add_argument("--json", action="store_true")
+    s = dsub.add_parser("verify", help="re-hash every file of a version against its manifest")
+    s.add_argument("name")
+    s.add_argument("--version", default="latest")
+    s.add_argument("--json", action="store_true")
+    s = dsub.add_parser("quality", help="quality report; --apply-gates makes a new, cleaned version")
+    s.add_argument("name")
+    s.add_argument("--version", default="latest")
+    s.add_argument("--apply-gates", help="comma-separated: dedupe, dedupe-near, drop-corrupt")
+    s.add_argument("--json", action="store_true")
+    s = dsub.add_parser("rollback", help="make a new version equal to version V")
+    s.add_argument("name")
+    s.add_argument("version", type=int)
+    s.add_argument("--json", action="store_true")
+    s = dsub.add_parser("delete", help="delete one version (files no version uses are reclaimed)")
+    s.add_argument("name")
+    s.add_argument("--version", type=int, required=True)
+    s.add_argument("--json", action="store_true")
+
+
+def default_name(path: Path) -> str:
+    stem = ARCHIVE_RE.sub("", path.resolve().name)
+    stem = Path(stem).stem if "." in stem and not path.is_dir() else stem
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "dataset"
+    return clean[:80]
+
+
+def _version(raw: str) -> int | str:
+    return raw if raw == "latest" else int(raw)
+
+
+def run(args: argparse.Namespace, client: Client) -> int:
+    cmd = args.datasets_cmd
+    if cmd == "import":
+        return _import(args, client)
+    if cmd == "list":
+        rows = client.datasets()
+        if args.json:
+            emit_json(rows)
+            return 0
+        print(table([[d["name"], d["modality"], d["format"], str(d["items"]), str(d["files"]), _size(d["total_bytes"]),
+                      f"v{d['latest']}", d["manifest_hash"][:12]] for d in rows],
+                    ["NAME", "MODALITY", "FORMAT", "ITEMS", "FILES", "SIZE", "LATEST", "HASH"]))  # fmt: skip
+        return 0
+    if cmd == "show":
+        d = client.dataset(args.name)
+        if args.json:
+            emit_json(d)
+            return 0
+        print(f"name:      {d['name']}\nmodality:  {d['modality']}\nformat:    {d['format']}\n"
+              f"latest:    v{d['latest']} ({d['versions']} versions)  hash {d['manifest_hash']}\n"
+              f"items:     {d['items']}  files {d['files']}  size {_size(d['total_bytes'])}")  # fmt: skip
+        if d["classes"]:
+            print("classes:   " + ", ".join(f"{k} {v}" for k, v in d["classes"].items()))
+        return 0
+    if cmd == "versions":
+        rows = client.dataset_versions(args.name)
+        if args.json:
+            emit_json(rows)
+            return 0
+        print(table([[f"v{v['version']}", v["created_at"][:19], str(v["files"]), _size(v["total_bytes"]),
+                      v["manifest_hash"][:12], v["message"]] for v in rows],
+                    ["VERSION", "CREATED", "FILES", "SIZE", "HASH", "MESSAGE"]))  # fmt: skip
+        return 0
+    if cmd == "diff":
+        d = client.dataset_diff(args.name, _version(args.a), _version(args.b))
+        if args.json:
+            emit_json(d)
+            return 0
+        for key, mark in (("added", "+"), ("removed", "-"), ("changed", "~")):
+            for p in d[key]:
+                print(f"{mark} {p}")
+        for lab in d["labels"]:
+            print(f"label {lab['path']}: {lab['from']} -> {lab['to']}")
+        print(f"v{d['from']} -> v{d['to']}: {len(d['added'])} added, {len(d['removed'])} removed, "
+              f"{len(d['changed'])} changed, {len(d['labels'])} relabelled")  # fmt: skip
+        return 0
+    if cmd == "verify":
+        v = client.dataset_verify(args.name, _version(args.version))
+        if args.json:
+            emit_json(v)
+        else:
+            for p in v["missing"]:
+                print(f"missing  {p}")
+            for p in v["corrupt"]:
+                print(f"corrupt  {p}")
+            print(f"{args.name} v{v['version']}: {v['checked']} files checked, "
+                  + ("all intact" if v["ok"] else f"{len(v['missing'])} missing, {len(v['corrupt'])} corrupt"))  # fmt: skip
+        return 0 if v["ok"] else 1
+    if cmd == "quality":
+        return _quality(args, client)
+    if cmd == "rollback":
+        v = client.dataset_rollback(args.name, args.version)
+        emit_json(v) if args.json else print(f"{args.name}: new version v{v['version']} equals v{args.version} "
+                                             f"(hash {v['manifest_hash'][:12]})")  # fmt: skip
+        return 0
+    d = client.dataset_delete_version(args.name, args.version)
+    emit_json(d) if args.json else print(
+        f"deleted {args.name} v{args.version}; {d['reclaimed_blobs']} stored file(s) reclaimed"
+    )
+    return 0
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(n)
+
+
+def _import(args: argparse.Namespace, client: Client) -> int:
+    path = str(args.path.expanduser().resolve())
+    if args.preview:
+        pv = client.dataset_detect(path, args.format, args.modality)
+        if args.json:
+            emit_json(pv)
+        else:
+            print(f"format {pv['format']}, modality {pv['modality']}: {pv['items']} items in {pv['files']} files "
+                  f"({_size(pv['total_bytes'])})")  # fmt: skip
+            if pv["classes"]:
+                print("classes: " + ", ".join(f"{k} {v}" for k, v in pv["classes"].items()))
+            for s in pv["samples"]:
+                print("  " + ", ".join(f"{k}={v}" for k, v in s.items()))
+        return 0
+    name = args.name or default_name(args.path)
+    task = client.dataset_import(path, name, args.format, args.modality, args.keep_corrupt, args.link)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    cancelled = False
+    last = ""
+    while True:
+        try:
+            task = client.dataset_import_status(task["id"])
+            if task["state"] != "running":
+                break
+            line = f"{task['phase']} {task['done']}/{task['total']}" if task["total"] else task["phase"]
+            if line != last:
+                _progress(line)
+                last = line
+            time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            if not cancelled:
+                cancelled = True
+                _progress("cancelling…")
+                client.dataset_import_cancel(task["id"])
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if task["state"] == "completed":
+        v: dict[str, Any] = task["version"]
+        emit_json(v) if args.json else print(
+            f"imported {name} v{v['version']}: {v['meta'].get('item_count', 0)} items, {v['files']} files, "
+            f"{_size(v['total_bytes'])}, hash {v['manifest_hash'][:12]}"
+        )
+        return 0
+    if args.json:
+        emit_json(task)
+    error(task["error"] or task["state"])
+    return 130 if task["state"] == "cancelled" else 2
+
+
+def _progress(line: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line.ljust(40))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _quality(args: argparse.Namespace, client: Client) -> int:
+    gates = [g.strip() for g in args.apply_gates.split(",") if g.strip()] if args.apply_gates else None
+    out = client.dataset_quality(args.name, _version(args.version), gates)
+    if gates:
+        g = out["gates"]
+        if args.json:
+            emit_json(g)
+        elif g["version"] is None:
+            print(f"{args.name}: {g['message']}")
+        else:
+            print(f"{args.name}: new version v{g['version']} without {len(g['dropped'])} file(s)")
+            for p in g["dropped"]:
+                print(f"  dropped {p}")
+        return 0
+    q = out["quality"]
+    if args.json:
+        emit_json(q)
+        return 0
+    print(f"{args.name} v{q['version']} quality")
+    for key, n in q["summary"].items():
+        print(f"  {key.replace('_', ' '):<18} {n}")
+    for u in q["undecodable"][:20]:
+        print(f"  undecodable {u['path']}: {u['error']}")
+    for g in q["exact_duplicates"][:20]:
+        print(f"  duplicates  {', '.join(g)}")
+    for g in q["near_duplicates"][:20]:
+        print(f"  near-dups   {', '.join(g)}")
+    for e in q["schema_errors"][:20]:
+        where = f"line {e['line']}" if "line" in e else f"annotation {e.get('annotation')}"
+        print(f"  schema      {e['path']} {where}: {e['message']}")
+    if q["class_counts"]:
+        ratio = f"{q['imbalance_ratio']:.2f}" if q["imbalance_ratio"] else "-"
+        print(
+            "  classes     "
+            + ", ".join(f"{k} {v}" for k, v in q["class_counts"].items())
+            + f" (imbalance {ratio})"
+        )
+    return 0
