@@ -21,7 +21,14 @@ def device_summary(status: dict[str, Any]) -> str:
     dev = status.get("devices") or {}
     total, busy = int(dev.get("total") or 0), int(dev.get("busy") or 0)
     if dev.get("kind") == "gpu":
-        noun = "GPU" if total == 1 else "GPUs"
+        listed = dev.get("devices") or []
+        slices = sum(1 for d in listed if d.get("kind") == "mig")
+        if slices:  # schedulable units are whole GPUs plus MIG slices; say which is which
+            gpus = len({d.get("gpu") or d.get("id") for d in listed})
+            noun = f"{'GPU' if gpus == 1 else 'GPUs'} ({slices} MIG {'slice' if slices == 1 else 'slices'})"
+            total = gpus
+        else:
+            noun = "GPU" if total == 1 else "GPUs"
     else:
         noun = "CPU slot" if total == 1 else "CPU slots"
     return f"{total} {noun}, {busy} busy" if busy else f"{total} {noun}, all free"

@@ -138,6 +138,10 @@ def test_formatting():
     assert fmt_duration(2 * 3600 + 61) == "2h 01m"
     assert device_summary({"devices": {"kind": "cpu", "total": 2, "busy": 1}}) == "2 CPU slots, 1 busy"
     assert device_summary({"devices": {"kind": "gpu", "total": 8, "busy": 0}}) == "8 GPUs, all free"
+    whole = [{"id": f"GPU-{i}", "kind": "gpu", "gpu": f"GPU-{i}"} for i in (0, 2)]
+    slices = [{"id": f"MIG-{i}", "kind": "mig", "gpu": "GPU-1"} for i in range(3)]
+    status = {"devices": {"kind": "gpu", "total": 5, "busy": 2, "devices": whole + slices}}
+    assert device_summary(status) == "3 GPUs (3 MIG slices), 2 busy"
     model = JobsTableModel()
     started = datetime.now(UTC) - timedelta(seconds=75)
     model.upsert(
