@@ -6,8 +6,11 @@
 Starts Xvfb when DISPLAY is unset, a throwaway SPARKTRAINER_HOME with a real daemon, submits
 ``resources/samples/tiny-lora.yaml`` (steps raised so it is still RUNNING when captured) and a
 short full fine-tune that completes, opens the real MainWindow, and grabs the main window, the
-job detail, the new-job wizard and the Settings page. Everything it started is stopped at the
-end, and the throwaway data dir is removed.
+job detail, the new-job wizard, the Settings page and the Builder (a template loaded).
+Everything it started is stopped at the end, and the throwaway data dir is removed.
+``--only builder`` grabs just the Builder (no jobs are run for it).
+The daemon runs with the simulated 8×H100 GPU set, for the GPUs panel and the MIG planner
+(``docs/screenshots_gpus.py``); ``--only gpus`` grabs just those two.
 """
 
 from __future__ import annotations
@@ -102,6 +105,55 @@ def submit_jobs(client) -> tuple[str, str]:
     return client.submit(running)["id"], done_id
 
 
+def capture_builder(window) -> None:
+    """The Builder with the residual-block template, its stem collapsed into a block and
+    one layer selected (the inspector shows its parameters and shapes)."""
+    size = window.size()
+    window.resize(1600, 940)
+    window.show_panel("builder")
+    builder = window.panels["builder"]
+    builder.new_from_template("Residual block")
+    editor = builder.editor
+    nodes = list(editor.graph.nodes.values())
+    editor.select([n.id for n in nodes[1:4]])
+    editor.group_selection("stem")
+    editor.auto_layout()
+    pump(0.3)
+    builder.view.fit()
+    target = next(n for n in reversed(nodes) if n.type == "Linear")
+    editor.select([target.id])
+    pump(1.0)
+    save(window, "builder")
+    window.resize(size)
+
+
+def capture_builder_only(home: Path) -> None:
+    """The Builder needs no daemon and no jobs: the real window, not connected."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from sparktrainer_gui import theme
+    from sparktrainer_gui.main_window import MainWindow
+    from sparktrainer_gui.runtime import RuntimeConnection
+    from trainer_runtime.paths import DataDir
+
+    app = QApplication([sys.argv[0]])
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
+    QCoreApplication.setOrganizationName("SparkTrainerScreenshots")
+    QCoreApplication.setApplicationName("screenshots")
+    app.setStyle("Fusion")
+    theme.apply_theme(app, "light", persist=False)
+    conn = RuntimeConnection(DataDir.default().ensure(), autostart_daemon=False)
+    window = MainWindow(conn)
+    window.show()
+    try:
+        capture_builder(window)
+    finally:
+        window.close()
+        conn.stop()
+
+
 def capture(home: Path) -> None:
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication
@@ -159,6 +211,12 @@ def capture(home: Path) -> None:
         settings = window.panels["settings"]
         pump(15, lambda: settings.keyring_usable is not None)
         save(window, "settings")
+
+        capture_builder(window)
+
+        from screenshots_gpus import capture_gpus
+
+        capture_gpus(window, pump, save)
     finally:
         try:
             SecretStore().delete("HF_TOKEN")
@@ -173,15 +231,23 @@ def capture(home: Path) -> None:
 
 
 def main() -> int:
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["builder", "gpus"], help="grab only this page")
+    args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="sparktrainer-screens-"))
     os.environ["SPARKTRAINER_HOME"] = str(home)
     os.environ["SPARKTRAINER_KEYRING_SERVICE"] = f"sparktrainer-screenshots-{os.getpid()}"
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    os.environ.setdefault("SPARKTRAINER_GPU_SIM", "8xH100-80GB")  # the GPUs panel's simulated set
     xvfb = start_xvfb()
     try:
-        capture(home)
+        if args.only == "gpus":
+            from screenshots_gpus import capture_gpus_only
+
+            capture_gpus_only(home, pump, save)
+        else:
+            capture_builder_only(home) if args.only == "builder" else capture(home)
     finally:
         stop_data_dir_processes(home)
         if xvfb is not None:
