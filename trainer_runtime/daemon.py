@@ -133,6 +133,8 @@ class Daemon:
         view["best_eval_loss"] = best_eval_loss
         view["job_dir"] = str(self.data.job_dir(job.id, job.attempt))
         view["device_info"] = self.devices.describe(job.devices)
+        if job.state == JobState.QUEUED:
+            view["waiting_for"] = self.supervisor.waiting.get(job.id)
         return view
 
     def _eta(self, job: JobInfo) -> float | None:

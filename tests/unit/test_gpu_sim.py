@@ -197,3 +197,15 @@ def test_placement_by_memory_need(sim, foreign_process):
     assert one("j") == [("gpu", "GPU 6 NVIDIA H100 80GB HBM3")]
     assert one("k") == [("gpu", "GPU 7 NVIDIA H100 80GB HBM3")]
     assert one("l") is None  # every device is taken, or busy with a process we did not start
+
+
+def test_wait_reasons_name_what_a_queued_job_needs():
+    from trainer_runtime.jobs.devices import Device, DevicePool
+
+    pool = DevicePool([Device("GPU-a", "gpu", "GPU 0", memory_mb=81559, gpu="GPU-a", index=0)])
+    pool._busy["GPU-a"] = "j-1"
+    assert pool.wait_reason(2) == "waiting for 2 free whole GPUs (1 of 1 devices busy)"
+    assert (
+        pool.wait_reason(1, 20)
+        == "waiting for a free GPU or MIG slice with at least 20 GB (1 of 1 devices busy)"
+    )

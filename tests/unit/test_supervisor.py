@@ -92,8 +92,10 @@ def test_priority_order_and_device_slots(setup):
     sup.tick()
     # "high" takes one slot; "big" needs both, so "low" backfills the other.
     assert [s[0] for s in spawned] == [high.id, low.id]
+    assert sup.waiting == {big.id: "waiting for 2 free CPU slots (2 of 2 busy)"}
     run_until(sup, lambda: store.get_job(big.id).state == "RUNNING")
     run_until(sup, lambda: all(store.get_job(j.id).state == "COMPLETED" for j in (low, big, high)))
+    assert sup.waiting == {}
     assert [p.step for p in store.metrics(high.id, key="loss")] == [1, 2, 3]
     assert store.get_job(big.id).devices == ["cpu:0", "cpu:1"]
     assert spawned[2][1]["CUDA_VISIBLE_DEVICES"] == ""

@@ -126,7 +126,7 @@ def _print_job(job: dict) -> None:
         f"id:          {job['id']}",
         f"name:        {job['name']}  (experiment {job['experiment']})",
         f"state:       {job['state']}" + (f"  [{job['pending_action']} requested]" if job.get("pending_action") else ""),
-        f"reason:      {job['reason'] or '-'}",
+        f"reason:      {job['reason'] or '-'}" + (f"; {job['waiting_for']}" if job.get("waiting_for") else ""),
         f"attempt:     {job['attempt']}",
         f"device:      {', '.join(job['devices']) or '-'}",
         f"progress:    {job['step']}/{job['total_steps'] or '?'} ({100 * job['progress']:.0f}%), ETA {eta}",

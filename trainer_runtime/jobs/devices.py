@@ -78,6 +78,18 @@ class DevicePool:
             return None
         return self._take(job_id, free[:n])
 
+    def wait_reason(self, requested: int, memory_gb: float | None = None) -> str:
+        """Why a queued job that fits this machine is not running yet (shown with the job)."""
+        busy = len(self.devices) - len(self.free())
+        if self.kind == "cpu":
+            n = self.need(requested)
+            what = "a free CPU slot" if n == 1 else f"{n} free CPU slots"
+            return f"waiting for {what} ({busy} of {len(self.devices)} busy)"
+        size = f" with at least {memory_gb:g} GB" if memory_gb else ""
+        if requested > 1:
+            return f"waiting for {requested} free whole GPUs{size} ({busy} of {len(self.devices)} devices busy)"
+        return f"waiting for a free GPU or MIG slice{size} ({busy} of {len(self.devices)} devices busy)"
+
     def _take(self, job_id: str, chosen: list[Device]) -> list[Device]:
         for d in chosen:
             self._busy[d.id] = job_id

@@ -49,6 +49,7 @@ class Supervisor:
         self.secrets_env, self.spawner, self.clock = secrets_env, spawner, clock
         self.cancel_timeout = cancel_timeout
         self.handles: dict[str, proc.WorkerHandle] = {}
+        self.waiting: dict[str, str] = {}  # queued job id -> why it is not running yet
         self._seen_secrets: set[str] = set()
         self.redactor = Redactor()
 
@@ -209,24 +210,23 @@ class Supervisor:
 
     def _schedule(self) -> None:
         self.devices.refresh()
-        if not self.devices.free():
-            return
         queued = self.store.list_jobs([JobState.QUEUED])
         queued.sort(key=lambda j: (-j.priority, j.queued_at or j.created_at))
+        waiting: dict[str, tuple[int, float | None]] = {}
         for job in queued:
-            if not self.devices.free():
-                return
             resources = job.spec.get("resources", {})
-            chosen = self.devices.allocate(
-                job.id, int(resources.get("devices", 1)), resources.get("memory_gb")
-            )
+            requested, memory_gb = int(resources.get("devices", 1)), resources.get("memory_gb")
+            chosen = self.devices.allocate(job.id, requested, memory_gb) if self.devices.free() else None
             if chosen is None:
-                continue  # a smaller job further down may still fit (backfill)
+                waiting[job.id] = (requested, memory_gb)  # a smaller job further down may still fit
+                continue
             try:
                 self._start(job, [d.id for d in chosen])
             except OSError as err:
                 self.devices.release(job.id)
                 self._set(job.id, JobState.FAILED, f"could not start the worker: {err}")
+        # Why each job still queued is waiting, against the devices as they are now.
+        self.waiting = {j: self.devices.wait_reason(n, gb) for j, (n, gb) in waiting.items()}
 
     def _start(self, job: JobInfo, device_ids: list[str]) -> None:
         job_dir = self.data.job_dir(job.id, job.attempt)
