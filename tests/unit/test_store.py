@@ -60,13 +60,16 @@ def test_ingest_is_idempotent_and_keeps_summaries(store: Store):
     assert len(store.ingest(job.id, 1, batch)) == 5
     # The same lines replayed (e.g. after a crash between read and commit) add nothing.
     assert store.ingest(job.id, 1, Ingest(100, batch.metrics)) == []
-    store.ingest(job.id, 1, Ingest(150, [("loss", 6, 0.5, 0.0), ("eval_loss", 6, 3.0, 0.0)], step=6))
+    # A batch that overlaps the stored steps returns (and counts) only the new points.
+    overlap = Ingest(120, [("loss", s, 10.0 - s, 0.0) for s in range(4, 8)], step=7)
+    assert [p.step for p in store.ingest(job.id, 1, overlap)] == [6, 7]
+    store.ingest(job.id, 1, Ingest(150, [("loss", 8, 0.5, 0.0), ("eval_loss", 8, 3.0, 0.0)], step=8))
     summ = {s.key: s for s in store.summaries(job.id)}
-    assert summ["loss"].count == 6 and summ["loss"].min == 0.5 and summ["loss"].max == 9.0
-    assert summ["loss"].last == 0.5 and summ["loss"].last_step == 6
-    assert [p.step for p in store.metrics(job.id, key="loss")] == [1, 2, 3, 4, 5, 6]
+    assert summ["loss"].count == 8 and summ["loss"].min == 0.5 and summ["loss"].max == 9.0
+    assert summ["loss"].last == 0.5 and summ["loss"].last_step == 8
+    assert [p.step for p in store.metrics(job.id, key="loss")] == [1, 2, 3, 4, 5, 6, 7, 8]
     info = store.get_job(job.id)
-    assert info.events_offset == 150 and info.step == 6 and info.total_steps == 10
+    assert info.events_offset == 150 and info.step == 8 and info.total_steps == 10
 
 
 def test_unknown_job(store: Store):

@@ -225,17 +225,20 @@ class Store:
                 for k, st, v, t in batch.metrics
                 if isinstance(v, int | float) and not math.isnan(v)
             ]
-            for chunk_start in range(0, len(values), 500):
-                chunk = values[chunk_start : chunk_start + 500]
+            if values:
+                # One statement for any number of rows, so SQLAlchemy compiles it once and caches
+                # it ("insertmanyvalues" batches the rows); a ``.values(rows)`` statement would be
+                # compiled anew for every batch size, which was most of the cost of a tick.
                 stmt = (
                     self._insert(MetricPoint)
-                    .values(chunk)
                     .on_conflict_do_nothing()
                     .returning(
                         MetricPoint.id, MetricPoint.key, MetricPoint.step, MetricPoint.value, MetricPoint.time
                     )
                 )
-                inserted.extend(MetricRecord(r[0], r[1], r[2], r[3], r[4], attempt) for r in s.execute(stmt))
+                inserted.extend(
+                    MetricRecord(r[0], r[1], r[2], r[3], r[4], attempt) for r in s.execute(stmt, values)
+                )
             inserted.sort(key=lambda m: m.id)
             self._update_summaries(s, job_id, attempt, inserted)
             for kind, path, step in batch.artifacts:
