@@ -1,0 +1,1 @@
+"""Labels of image datasets: shapes, geometry, the class map, YOLO/COCO formats (no Qt, no torch)."""
