@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trainer_runtime.datasets.errors import DatasetError, DatasetNotFound, ImportCancelled
 from trainer_runtime.datasets.service import DatasetService
-from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec
+from trainer_runtime.jobs.spec import IMAGE_RECIPES, JobSpec, SpecError, parse_spec
 
 log = logging.getLogger(__name__)
 KEEP_FINISHED = 100  # finished imports remembered for status queries
@@ -274,8 +274,7 @@ class DatasetsApi:
             limit = max(1, min(int(request.query.get("limit", "1000") or 1000), 100_000))
         except ValueError:
             raise DatasetError("offset and limit must be whole numbers") from None
-        info, entries = await self._run("entries", request.match_info["name"], version)
-        page = [e.to_json() for e in entries[offset : offset + limit]]
+        info, page = await self._run("entries_page", request.match_info["name"], version, offset, limit)
         return web.json_response({"version": info.to_json(), "entries": page, "offset": offset})
 
     async def diff(self, request: web.Request) -> web.Response:
@@ -323,8 +322,10 @@ class DatasetsApi:
         ds = spec.dataset
         if ds.name is None or ds.hash is not None:
             return spec
-        # causal-lm reads one text file; other recipes (graph) read the files themselves
+        # causal-lm reads one text file; image recipes a folder + labels.json; graph the files
         build = "materialize_text" if spec.recipe == "causal-lm" else "materialize_files"
+        if spec.recipe in IMAGE_RECIPES:
+            build = "materialize_images"
         try:
             info, path = await self._run(build, ds.name, ds.version or "latest")
         except DatasetError as err:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from trainer_runtime import __version__
 from trainer_runtime.api import gpus, graphs
 from trainer_runtime.api.datasets import DatasetsApi
+from trainer_runtime.api.labels import LabelsApi
 from trainer_runtime.jobs.spec import SpecError, parse_spec, resolve_paths
 from trainer_runtime.jobs.state import IllegalTransition, JobState
 from trainer_runtime.store.store import JobNotFound
@@ -115,6 +116,7 @@ class Api:
     def __init__(self, daemon: Any):  # trainer_runtime.daemon.Daemon (kept loose to avoid a cycle)
         self.d = daemon
         self.datasets = DatasetsApi(daemon)
+        self.labels = LabelsApi(daemon, self.datasets)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
@@ -136,6 +138,7 @@ class Api:
         gpus.register(r, self.d)
         graphs.register(r)
         self.datasets.register(app)
+        self.labels.register(app)
         return app
 
     # ------------------------------------------------------------------ basics

@@ -16,6 +16,7 @@ from trainer_runtime.cli import datasets as datasets_cli
 from trainer_runtime.cli import gpus as gpus_cli
 from trainer_runtime.cli import graph as graph_cli
 from trainer_runtime.cli import jobs as jobs_cli
+from trainer_runtime.cli import labels as labels_cli
 from trainer_runtime.cli.output import emit_json, error, table
 from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable, ensure_daemon, start_daemon
 from trainer_runtime.jobs.spec import SpecError
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     gpus_cli.add_parser(sub)
     graph_cli.add_parser(sub)
     datasets_cli.add_parser(sub)
+    labels_cli.add_parser(sub)
     s = sub.add_parser("secrets", help="API credentials in the OS keyring (values are never printed)")
     s.add_argument("action", choices=["set", "list", "delete"])
     s.add_argument("name", nargs="?", help="e.g. HF_TOKEN, WANDB_API_KEY, OPENAI_API_KEY")
@@ -83,6 +85,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return graph_cli.run(args, lambda: ensure_daemon(data))
     if args.cmd == "datasets":
         return datasets_cli.run(args, ensure_daemon(data))
+    if args.cmd == "labels":
+        return labels_cli.run(args, ensure_daemon(data))
     return jobs_cli.run(args, ensure_daemon(data))
 
 

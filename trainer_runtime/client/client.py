@@ -230,6 +230,59 @@ class Client:
     def dataset_delete_version(self, name: str, version: int) -> dict[str, Any]:
         return self.request("DELETE", f"{self._ds(name)}/versions/{version}")["deleted"]
 
+    # labels (``trainer_runtime/labeling``): imports and exports copy files, so they may take long
+    def labels(self, name: str, version: int | str = "latest") -> dict[str, Any]:
+        """``{"version", "classes", "images": [{"path", "blob", "size", "annotation", "error"?}]}``."""
+        return self.request("GET", f"{self._ds(name)}/labels", query={"version": version})
+
+    def labels_save(self, name: str, base_version: int, annotations: dict[str, Any],
+                    classes: dict[str, Any] | None = None, message: str = "") -> dict[str, Any]:  # fmt: skip
+        """A new version with ``annotations`` (path → annotation; only edited images are needed)."""
+        body = {
+            "base_version": base_version,
+            "classes": classes,
+            "annotations": annotations,
+            "message": message,
+        }
+        return self.request("POST", f"{self._ds(name)}/labels", body)["version"]
+
+    def labels_draft_put(self, name: str, base_version: int, annotations: dict[str, Any],
+                         classes: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+        body = {"base_version": base_version, "classes": classes, "annotations": annotations}
+        return self.request("PUT", f"{self._ds(name)}/labels/draft", body)["draft"]
+
+    def labels_draft(self, name: str) -> dict[str, Any] | None:
+        """The saved draft, or None when there is none."""
+        try:
+            return self.request("GET", f"{self._ds(name)}/labels/draft")["draft"]
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def labels_draft_delete(self, name: str) -> bool:
+        return self.request("DELETE", f"{self._ds(name)}/labels/draft")["dropped"]
+
+    def labels_import(self, name: str, path: str, fmt: str) -> dict[str, Any]:
+        """``{"version": …, "report": [...]}``."""
+        slow = Client(self.data, timeout=max(self.timeout, 3600))
+        return slow.request("POST", f"{self._ds(name)}/labels/import", {"path": path, "format": fmt})
+
+    def labels_export(self, name: str, out: str, fmt: str, version: int | str = "latest") -> dict[str, Any]:
+        """``{"written": {...}, "report": [...]}``."""
+        slow = Client(self.data, timeout=max(self.timeout, 3600))
+        body = {"version": version, "format": fmt, "out": out}
+        return slow.request("POST", f"{self._ds(name)}/labels/export", body)
+
+    def job_suggestions(self, job_id: str) -> dict[str, Any] | None:
+        """A pre-labelling job's ``suggestions.json``, or None until it is written."""
+        try:
+            return self.request("GET", f"/v1/jobs/{job_id}/suggestions")
+        except ApiError as err:
+            if err.status == 404 and "no suggestions" in err.message:
+                return None
+            raise
+
     def events(self, types: list[str] | None = None, job_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield events from the daemon's stream until the connection closes."""
         query = urlencode({k: v for k, v in {"types": ",".join(types or []), "job_id": job_id}.items() if v})

@@ -77,6 +77,13 @@ class DatasetService:
     def entries(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, list[model.Entry]]:
         return self.store.entries(check_name(name), version)
 
+    def entries_page(
+        self, name: str, version: int | str, offset: int, limit: int
+    ) -> tuple[VersionInfo, list[dict[str, Any]]]:
+        """A page of entries as JSON, each with ``blob``: the stored file's path (read-only)."""
+        info, entries = self.store.entries_page(check_name(name), version, offset, limit)
+        return info, [{**e.to_json(), "blob": str(self.blobs.path(e.sha256))} for e in entries]
+
     def diff(self, name: str, a: int | str, b: int | str) -> dict[str, Any]:
         va, ea = self.entries(name, a)
         vb, eb = self.entries(name, b)
@@ -108,6 +115,19 @@ class DatasetService:
                 info.dataset, ds.modality, ds.format, entries, model.manifest_hash(entries),
                 {**info.meta, **meta}, message,
             )  # fmt: skip
+
+    def commit(
+        self, info: VersionInfo, entries: list[model.Entry], message: str,
+        new_blobs: dict[str, bytes] | None = None, **meta: Any,
+    ) -> VersionInfo:  # fmt: skip
+        """A new version of ``info.dataset`` made of ``entries``: files already stored, plus the
+        small files ``new_blobs`` (sha256 → bytes; a labelled version's class map) stored first.
+        A crash in between leaves an unused blob, which ``clean_leftovers`` removes."""
+        with self.lock:
+            self.blobs.ensure()
+            for sha, data in (new_blobs or {}).items():
+                self.blobs.put_bytes(data, sha)
+        return self._commit(info, entries, message, **meta)
 
     def rollback(self, name: str, version: int) -> VersionInfo:
         """A new version whose manifest equals ``version``'s (so has the same manifest hash)."""
@@ -208,6 +228,28 @@ class DatasetService:
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         return info, (folder / entries[0].path if len(entries) == 1 else folder)
+
+    def materialize_images(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, Path]:
+        """An image dataset version as a read-only folder tree (``files/``) with ``labels.json``
+        beside it: ``{"images": {path: manifest label or null}}``, for the image recipes (their
+        workers read files only, never the store)."""
+        info, entries = self.entries(name, version)
+        if info.meta.get("modality") != "image":
+            raise DatasetError(
+                f"dataset '{name}' version {info.number} is {info.meta.get('modality', 'non-image')} data "
+                f"({info.meta.get('format')}); this recipe needs an image dataset "
+                "(an image folder, flat images, COCO or YOLO)"
+            )
+        self.materialize_files(name, info.number)
+        root = self.materialized / info.manifest_hash
+        labels = root / "labels.json"
+        if not labels.is_file():
+            images = {e.path: e.label for e in entries if model.is_image(e.path)}
+            tmp = root / f".labels-{uuid.uuid4().hex}.json"
+            tmp.write_text(json.dumps({"images": images}, ensure_ascii=False), encoding="utf-8")
+            os.chmod(tmp, READ_ONLY)
+            os.replace(tmp, labels)
+        return info, root / "files"
 
     def _write_jsonl(self, info: VersionInfo, entries: list[model.Entry], out: Path) -> None:
         fmt = info.meta["format"]

@@ -80,6 +80,14 @@ def check_inputs(spec: JobSpec) -> None:
                 )
             ]
         )
+    if spec.recipe in ("image-classification", "prelabel"):
+        from trainer_runtime.jobs import image_checks
+
+        if spec.recipe == "prelabel":
+            image_checks.check_prelabel(spec)
+        else:
+            image_checks.check_image_classification(spec)
+        return
     if spec.recipe == "graph" and spec.model.graph:
         from trainer_runtime.architecture.dataset import GraphJobError, check_graph_job
 

@@ -76,6 +76,8 @@ def _apply(job_dir: Path, ev: dict[str, Any], result: TailResult) -> None:
         elif kind == "started":
             ingest.total_steps = int(ev.get("total_steps") or 0) or None
             ingest.step = int(ev.get("step", 0))
+        elif kind == "progress":  # a job that trains nothing (prelabel): items done so far
+            ingest.step = int(ev["step"])
         elif kind == "checkpoint":
             ingest.artifacts.append(("checkpoint", str(job_dir / ev["path"]), int(ev["step"])))
         elif kind == "completed":

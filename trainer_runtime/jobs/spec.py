@@ -15,7 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-BUILTIN_MODELS = ("tiny-gpt2",)
+BUILTIN_MODELS = ("tiny-gpt2",)  # causal-lm
+IMAGE_BUILTIN_MODELS = ("small-cnn",)  # image-classification
+IMAGE_RECIPES = ("image-classification", "prelabel")
 
 
 class _Strict(BaseModel):
@@ -23,7 +25,9 @@ class _Strict(BaseModel):
 
 
 class ModelSpec(_Strict):
-    builtin: Literal["tiny-gpt2"] | None = Field(None, description="a model built from a config, no download")
+    builtin: Literal["tiny-gpt2", "small-cnn"] | None = Field(
+        None, description="a model built from a config, no download"
+    )
     path: str | None = Field(None, description="a local Hugging Face model folder")
     hub_id: str | None = Field(
         None, description="a Hugging Face hub id (downloaded with the keyring's HF token)"
@@ -87,6 +91,9 @@ class TrainSpec(_Strict):
     eval_batches: int = Field(8, gt=0)
     checkpoint_every: int = Field(0, ge=0, description="0 = only at pause and at the end")
     log_every: int = Field(1, gt=0)
+    image_size: int | None = Field(
+        None, ge=8, le=4096, description="image recipes: side in pixels (default: the model's)"
+    )
 
 
 class ResourcesSpec(_Strict):
@@ -98,17 +105,24 @@ class ResourcesSpec(_Strict):
     )
 
 
+class PrelabelSpec(_Strict):
+    only_unlabeled: bool = Field(True, description="skip images that already have tags or shapes")
+    min_score: float = Field(0.0, ge=0, le=1, description="drop suggestions scored below this")
+    top_k: int = Field(1, ge=1, le=100, description="tag suggestions per image (classifier models)")
+
+
 class JobSpec(_Strict):
     name: str
     experiment: str = Field(
         "default", min_length=1, max_length=200, description="MLflow experiment / grouping"
     )
-    recipe: Literal["causal-lm", "graph"] = "causal-lm"
+    recipe: Literal["causal-lm", "graph", "image-classification", "prelabel"] = "causal-lm"
     model: ModelSpec
     method: Literal["full", "lora"] = "lora"
     lora: LoraSpec | None = None
     dataset: DatasetSpec
     train: TrainSpec
+    prelabel: PrelabelSpec | None = None
     resources: ResourcesSpec = ResourcesSpec()
     priority: int = Field(0, ge=-100, le=100, description="higher runs first")
     tags: dict[str, str] = Field(default_factory=dict)
@@ -120,17 +134,25 @@ class JobSpec(_Strict):
             raise ValueError("use 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _prelabel_needs_no_train(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("recipe") == "prelabel" and "train" not in data:
+            return {**data, "train": {"max_steps": 1}}  # a pre-labelling job trains nothing
+        return data
+
     @model_validator(mode="after")
     def _lora_defaults(self) -> JobSpec:
         if (self.recipe == "graph") != (self.model.graph is not None):
             raise ValueError(
                 "recipe 'graph' trains a model.graph file, and a model.graph needs recipe 'graph'"
             )
-        if self.recipe == "graph":  # a graph trains all its weights; LoRA does not apply
+        _check_image_recipe(self)
+        if self.recipe in ("graph", *IMAGE_RECIPES):  # all weights train; LoRA does not apply
             if self.lora is not None:
-                raise ValueError("'lora' settings do not apply to recipe 'graph'")
+                raise ValueError(f"'lora' settings do not apply to recipe '{self.recipe}'")
             if self.resources.devices != 1:
-                raise ValueError("recipe 'graph' trains on one device: set resources.devices to 1")
+                raise ValueError(f"recipe '{self.recipe}' runs on one device: set resources.devices to 1")
             object.__setattr__(self, "method", "full")
             return self
         if self.method == "lora" and self.lora is None:
@@ -141,6 +163,27 @@ class JobSpec(_Strict):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def _check_image_recipe(spec: JobSpec) -> None:
+    builtin, recipe = spec.model.builtin, spec.recipe
+    if builtin in IMAGE_BUILTIN_MODELS and recipe != "image-classification":
+        raise ValueError(f"model.builtin '{builtin}' is an image model: use recipe 'image-classification'")
+    if recipe == "image-classification" and not (builtin in IMAGE_BUILTIN_MODELS or spec.model.path):
+        raise ValueError(
+            "recipe 'image-classification' trains model.builtin 'small-cnn' or a local "
+            "Hugging Face image model folder (model.path)"
+        )
+    if recipe == "prelabel":
+        if not spec.model.path:
+            raise ValueError(
+                "recipe 'prelabel' runs a model folder (model.path): the final/ folder of an "
+                "image-classification job or a Hugging Face object-detection model"
+            )
+        if spec.dataset.name is None:
+            raise ValueError("recipe 'prelabel' runs over an imported dataset: give dataset.name and version")
+    elif spec.prelabel is not None:
+        raise ValueError("'prelabel' settings belong to recipe 'prelabel'")
 
 
 class SpecError(ValueError):

@@ -66,6 +66,7 @@ class DatasetInfo:
             "total_bytes": latest.total_bytes if latest else 0,
             "items": latest.meta.get("item_count", 0) if latest else 0,
             "classes": latest.meta.get("classes", {}) if latest else {},
+            "updated_at": _iso(latest.created_at) if latest else _iso(self.created_at),
         }  # fmt: skip
 
 
@@ -219,5 +220,21 @@ class DatasetStore:
                 select(DatasetEntry.path, DatasetEntry.sha256, DatasetEntry.size, DatasetEntry.label)
                 .where(DatasetEntry.version_id == row.id)
                 .order_by(DatasetEntry.path)
+            )
+            return _version(row, name), [Entry(p, h, n, lbl) for p, h, n, lbl in rows]
+
+    def entries_page(
+        self, name: str, number: int | str, offset: int, limit: int
+    ) -> tuple[VersionInfo, list[Entry]]:
+        """One page of a version's manifest in path order (the primary key's order, so a page
+        costs an index walk, not the whole manifest)."""
+        with self._sessions() as s:
+            row = self._version_row(s, self._dataset(s, name), number)
+            rows = s.execute(
+                select(DatasetEntry.path, DatasetEntry.sha256, DatasetEntry.size, DatasetEntry.label)
+                .where(DatasetEntry.version_id == row.id)
+                .order_by(DatasetEntry.path)
+                .offset(offset)
+                .limit(limit)
             )
             return _version(row, name), [Entry(p, h, n, lbl) for p, h, n, lbl in rows]

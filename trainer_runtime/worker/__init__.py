@@ -4,5 +4,8 @@ docs/architecture.md).
 Modules: ``job`` (read the job dir, run in-process), ``causal_lm`` (the training loop), ``data``,
 ``tokenizer``, ``models`` (build, save ``final/``, ``load_trained``), ``checkpoint``, ``events``,
 ``distributed`` (torchrun/DDP), ``redaction`` (secrets out of the output), ``errors``, and
-``testing`` (helpers for tests that run the worker).
+``testing`` (helpers for tests that run the worker). The one-process supervised recipes share
+``supervised`` (loop, eval, checkpoints, pause): ``graph_trainer`` (+ ``graph_data``) and
+``image_classifier`` (+ ``image_models``, ``image_data``, ``small_cnn``); ``prelabel`` runs a
+trained classifier or a detection model over a dataset version's images.
 """

@@ -29,22 +29,12 @@ from trainer_runtime.worker import checkpoint as ckpt
 from trainer_runtime.worker.data import BlockData, read_texts
 from trainer_runtime.worker.errors import WorkerError
 from trainer_runtime.worker.models import build_model, count_params, save_final
+from trainer_runtime.worker.supervised import lr_factor
 from trainer_runtime.worker.tokenizer import obtain_tokenizer
 
 log = logging.getLogger(__name__)
 
 PROGRESS_LOG_INTERVAL_S = 10.0
-
-
-def lr_factor(index: int, warmup: int, total: int) -> float:
-    """LR multiplier for the step after ``index`` scheduler steps: linear warmup, then linear decay.
-
-    Step n (1-based) trains with ``lr_factor(n - 1)``: n/W during warmup, then down to 1/(N-W)
-    on the last step (never 0, so every step learns).
-    """
-    if index < warmup:
-        return (index + 1) / warmup
-    return max(total - index, 1) / max(total - warmup, 1)
 
 
 class CausalLMTrainer:

@@ -18,6 +18,21 @@ from trainer_runtime.architecture.dataset import CHANNEL_MODES, TARGET, GraphTas
 from trainer_runtime.worker.errors import WorkerError
 
 
+def batch_indices(step: int, batch_size: int, n: int, seed: int) -> list[int]:
+    """Training-sample indices of step ``step`` (1-based): a fixed permutation per epoch, so the
+    batch of a step depends on the step alone (exact resume)."""
+    start = (step - 1) * batch_size
+    perms: dict[int, torch.Tensor] = {}
+    idx = []
+    for pos in range(start, start + batch_size):
+        epoch, i = divmod(pos, n)
+        if epoch not in perms:
+            gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+            perms[epoch] = torch.randperm(n, generator=gen)
+        idx.append(int(perms[epoch][i]))
+    return idx
+
+
 @dataclass
 class TensorData:
     x_train: torch.Tensor
@@ -31,21 +46,13 @@ class TensorData:
     def n_train(self) -> int:
         return len(self.x_train)
 
-    def _perm(self, epoch: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(self.n_train, generator=gen)
+    @property
+    def n_eval(self) -> int:
+        return len(self.x_eval)
 
     def train_batch(self, step: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Batch of step ``step`` (1-based)."""
-        start = (step - 1) * batch_size
-        perms: dict[int, torch.Tensor] = {}
-        idx = []
-        for pos in range(start, start + batch_size):
-            epoch, i = divmod(pos, self.n_train)
-            if epoch not in perms:
-                perms[epoch] = self._perm(epoch)
-            idx.append(int(perms[epoch][i]))
-        ix = torch.tensor(idx)
+        ix = torch.tensor(batch_indices(step, batch_size, self.n_train, self.seed))
         return self.x_train[ix], self.y_train[ix]
 
     def epoch(self, step: int, batch_size: int) -> int:
@@ -57,7 +64,7 @@ class TensorData:
             yield self.x_eval[i : min(i + batch_size, n)], self.y_eval[i : min(i + batch_size, n)]
 
 
-def _split(n: int, eval_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def split_indices(n: int, eval_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     if n < 2:
         raise WorkerError(
             f"the dataset has {n} sample(s); it needs at least 2 (one to train, one to evaluate)."
@@ -134,5 +141,5 @@ def load_data(path: str | Path, task: GraphTask, eval_fraction: float, seed: int
         x, y, classes = load_images(p, task.input_shape)
     else:
         x, y, classes = load_csv(p, task)
-    train_ix, eval_ix = _split(len(x), eval_fraction, seed)
+    train_ix, eval_ix = split_indices(len(x), eval_fraction, seed)
     return TensorData(x[train_ix], y[train_ix], x[eval_ix], y[eval_ix], classes, seed)

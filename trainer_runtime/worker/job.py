@@ -87,10 +87,9 @@ class PauseRequest:
 def run_job(job_dir: str | Path, credentials: list[str] | None = None, pause: PauseRequest | None = None):
     """Run the job in this process (one rank under torchrun); return the finished trainer."""
     job = load_job(job_dir)
-    if job.spec.recipe not in ("causal-lm", "graph"):
+    if job.spec.recipe not in ("causal-lm", "graph", "image-classification", "prelabel"):
         raise WorkerError(f"recipe '{job.spec.recipe}' is not supported by this worker")
     from trainer_runtime.secrets.redact import Redactor
-    from trainer_runtime.worker.causal_lm import CausalLMTrainer
     from trainer_runtime.worker.distributed import Dist
     from trainer_runtime.worker.events import EventWriter, NullEventWriter
 
@@ -101,11 +100,15 @@ def run_job(job_dir: str | Path, credentials: list[str] | None = None, pause: Pa
         else NullEventWriter()
     )
     try:
-        trainer_cls: Any = CausalLMTrainer
+        trainer_cls: Any
         if job.spec.recipe == "graph":
-            from trainer_runtime.worker.graph_trainer import GraphTrainer
-
-            trainer_cls = GraphTrainer
+            from trainer_runtime.worker.graph_trainer import GraphTrainer as trainer_cls
+        elif job.spec.recipe == "image-classification":
+            from trainer_runtime.worker.image_classifier import ImageClassificationTrainer as trainer_cls
+        elif job.spec.recipe == "prelabel":
+            from trainer_runtime.worker.prelabel import PrelabelRunner as trainer_cls
+        else:  # causal-lm (imports transformers)
+            from trainer_runtime.worker.causal_lm import CausalLMTrainer as trainer_cls
         trainer = trainer_cls(job, dist, events, credentials or [], pause or PauseRequest(job.job_dir))
         trainer.run()
         return trainer

@@ -24,6 +24,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 
 from trainer_runtime.jobs.spec import JobSpec, parse_spec
 from trainer_runtime.worker.errors import WorkerError
+from trainer_runtime.worker.supervised import count_params as count_params  # re-exported
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +134,6 @@ def build_model(spec: JobSpec, tokenizer, job_dir: Path, fresh: bool, save_base:
         model = wrap_lora(model, spec)
     model.train()
     return model
-
-
-def count_params(model) -> tuple[int, int]:
-    total = trainable = 0
-    for p in model.parameters():
-        total += p.numel()
-        if p.requires_grad:
-            trainable += p.numel()
-    return total, trainable
 
 
 def save_atomically(save_fn, target: Path) -> None:
