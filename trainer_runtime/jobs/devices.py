@@ -87,7 +87,9 @@ class DevicePool:
             return f"waiting for {what} ({busy} of {len(self.devices)} busy)"
         size = f" with at least {memory_gb:g} GB" if memory_gb else ""
         if requested > 1:
-            return f"waiting for {requested} free whole GPUs{size} ({busy} of {len(self.devices)} devices busy)"
+            return (
+                f"waiting for {requested} free whole GPUs{size} ({busy} of {len(self.devices)} devices busy)"
+            )
         return f"waiting for a free GPU or MIG slice{size} ({busy} of {len(self.devices)} devices busy)"
 
     def _take(self, job_id: str, chosen: list[Device]) -> list[Device]:
