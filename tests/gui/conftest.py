@@ -27,6 +27,9 @@ def isolated_qsettings(qapp, tmp_path: Path) -> Iterator[Path]:
     QCoreApplication.setApplicationName("gui-tests")
     theme.apply_theme(qapp, "light", persist=False)
     yield where
+    # The clipboard owns whatever a test copied; left there, Qt frees it after the application
+    # object is gone at interpreter exit and the process dies with SIGSEGV after a green run.
+    qapp.clipboard().clear()
 
 
 @pytest.fixture
