@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore()
+        self.setAcceptDrops(True)  # files dropped outside a panel that takes them: import as datasets
 
     # ------------------------------------------------------------------ build
     def _add_panel(self, number: int, cls: type) -> None:
@@ -248,6 +249,25 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.shortcuts_dialog.show()
         return self.shortcuts_dialog
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls() and "datasets" in self.panels:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        """A drop anywhere on the window opens the Datasets panel's import for those paths."""
+        if not event.mimeData().hasUrls() or "datasets" not in self.panels:
+            event.ignore()
+            return
+        self.show_panel("datasets")
+        datasets = self.panels["datasets"]
+        paths = datasets.dropped_paths(event)  # type: ignore[attr-defined]
+        if datasets.import_paths(paths):  # type: ignore[attr-defined]
+            event.acceptProposedAction()
+        else:
+            event.ignore()
 
     # ------------------------------------------------------------- settings
     def _restore(self) -> None:

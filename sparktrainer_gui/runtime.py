@@ -33,6 +33,8 @@ class RuntimeConnection(QObject):
     progress_changed = Signal(str, int, int)  # job id, step, total
     log_added = Signal(str, str)  # job id, text
     call_failed = Signal(str)  # a sentence for the status bar when a background call fails
+    dataset_import_changed = Signal(dict)  # an import's view (state, phase, done, total, error)
+    dataset_changed = Signal(str)  # a dataset's name after a new or deleted version
 
     def __init__(
         self, data: DataDir | None = None, autostart_daemon: bool = True, parent: QObject | None = None
@@ -145,5 +147,9 @@ class RuntimeConnection(QObject):
             self.log_added.emit(ev["job_id"], ev["text"])
         elif kind == "job_deleted":
             self.job_removed.emit(ev["job_id"])
+        elif kind == "dataset_import":
+            self.dataset_import_changed.emit(ev["import"])
+        elif kind == "dataset_changed":
+            self.dataset_changed.emit(str(ev.get("name", "")))
         elif kind == "lagged":
             raise DaemonUnavailable("this window fell behind the daemon's event stream; reconnecting")

@@ -32,6 +32,10 @@ INT_FIELDS = (
 FLOAT_FIELDS = ("train.lr", "lora.alpha", "lora.dropout")
 TEXT_FIELDS = ("name", "experiment", "recipe", "method", "dataset.path")
 MODEL_FIELDS = tuple(f"model.{s}" for s in MODEL_SOURCES)
+# The dataset is a file (dataset.path) or an imported dataset (dataset.name at dataset.version);
+# "dataset.source" says which. The picker for imported datasets is built in code, not in the form.
+DATASET_SOURCES = ("path", "stored")
+STORED_FIELDS = ("dataset.source", "dataset.name", "dataset.version")
 # Every key of the form; "model.source" says which of the model fields is used.
 FIELDS = (*TEXT_FIELDS, "model.source", *MODEL_FIELDS, *INT_FIELDS, *FLOAT_FIELDS)
 
@@ -69,6 +73,9 @@ DEFAULTS: dict[str, str] = {
     "model.path": "",
     "model.hub_id": "",
     "dataset.path": str(SAMPLE_CORPUS) if SAMPLE_CORPUS.is_file() else "",
+    "dataset.source": "path",
+    "dataset.name": "",
+    "dataset.version": "latest",
     "train.max_steps": "200",  # the only training field without a spec default
     **{
         f"train.{k}": _text(_default(TrainSpec, k))
@@ -114,10 +121,17 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def form_to_spec(values: dict[str, str], extras: dict[str, Any] | None = None) -> dict[str, Any]:
     """The spec mapping (not yet validated) for the form's values; empty optional fields are left out."""
     out: dict[str, Any] = {}
+    stored = values.get("dataset.source") == "stored"
     for key in TEXT_FIELDS:
+        if key == "dataset.path" and stored:
+            continue
         text = values.get(key, "").strip()
         if text or key in ("name", "dataset.path"):  # required: validation names them when empty
             _put(out, key, text)
+    if stored:
+        version = values.get("dataset.version", "latest").strip() or "latest"
+        out["dataset"] = {"name": values.get("dataset.name", "").strip(),
+                          "version": int(version) if version.isdigit() else version}  # fmt: skip
     source = values.get("model.source", "builtin")
     out["model"] = {source: values.get(f"model.{source}", "").strip()}
     lora = values.get("method") == "lora"
@@ -157,6 +171,12 @@ def spec_to_form(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
                 values["model.source"] = key.split(".", 1)[1]
     if values["model.source"] != "builtin":
         values["model.builtin"] = DEFAULTS["model.builtin"]
+    dataset = extras.get("dataset")
+    if isinstance(dataset, dict) and dataset.get("name") is not None:
+        version = dataset.pop("version", None)
+        values.update({"dataset.source": "stored", "dataset.name": _text(dataset.pop("name")),
+                       "dataset.version": _text(version) or "latest"})  # fmt: skip
+        dataset.pop("hash", None)  # pinned again at submit
     for section in ("model", "lora", "dataset", "train", "resources"):
         if extras.get(section) == {}:
             del extras[section]
@@ -178,6 +198,8 @@ def field_for(path: str) -> str | None:
     """The form key a problem's field path is shown at, or None (shown in the general area)."""
     if path in FIELDS:
         return path
+    if path.startswith("dataset."):  # dataset.name / dataset.version: shown at the dataset row
+        return "dataset.path"
     if path in SECTION_FIELD:
         return SECTION_FIELD[path]
     if path.startswith("model."):

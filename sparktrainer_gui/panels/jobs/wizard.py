@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QLabel, QLayout, 
 from sparktrainer_gui.forms.new_job_ui import Ui_NewJobForm
 from sparktrainer_gui.model_info import ModelInfo, ModelInfoError, read_model_info
 from sparktrainer_gui.panels.jobs import spec_form
+from sparktrainer_gui.panels.jobs.dataset_picker import DatasetPicker
 from sparktrainer_gui.runtime import RuntimeConnection
 from trainer_runtime.client.client import ApiError, DaemonUnavailable
 from trainer_runtime.jobs.checks import check_dataset_file
@@ -101,6 +102,10 @@ class NewJobWizard(QDialog):
         for radio in (f.model_builtin_radio, f.model_path_radio, f.model_hub_radio):
             radio.toggled.connect(self._on_model_radio_toggled)
         f.method_combo.currentIndexChanged.connect(self._on_method_combo_current_index_changed)
+        paths = [f.dataset_path_edit, f.dataset_browse_button]
+        self.dataset_picker = DatasetPicker(conn, paths, f.dataset_group)
+        f.dataset_layout.addWidget(self.dataset_picker, 3, 0, 1, 2)
+        self.dataset_picker.changed.connect(lambda: self._on_field_edited("dataset.path"))
         f.model_browse_button.clicked.connect(self._on_model_browse_button_clicked)
         f.dataset_browse_button.clicked.connect(self._on_dataset_browse_button_clicked)
         f.open_spec_button.clicked.connect(self._on_open_spec_button_clicked)
@@ -130,6 +135,7 @@ class NewJobWizard(QDialog):
             if f.model_hub_radio.isChecked()
             else "builtin"
         )
+        out.update(self.dataset_picker.values())
         return out
 
     def set_values(self, values: dict[str, str], extras: dict[str, Any] | None = None) -> None:
@@ -144,6 +150,7 @@ class NewJobWizard(QDialog):
                     w.addItem(text, text)  # an unknown value from a file: shown, and validation names it
                 w.setCurrentIndex(w.findData(text))
             w.blockSignals(False)
+        self.dataset_picker.set_values(values)
         radio = {"path": self.form.model_path_radio, "hub_id": self.form.model_hub_radio}
         radio.get(values.get("model.source", ""), self.form.model_builtin_radio).setChecked(True)
         self._on_method_combo_current_index_changed()
@@ -170,7 +177,7 @@ class NewJobWizard(QDialog):
         values = self.values()
         self.spec, problems = spec_form.validate(values, self._extras)
         ready = self.spec is not None
-        dataset = values["dataset.path"].strip()
+        dataset = values["dataset.path"].strip() if values.get("dataset.source") != "stored" else ""
         if dataset:
             if self._dataset_state is None or self._dataset_state[0] != dataset:
                 ready = False
