@@ -9,11 +9,13 @@ signal for the status bar."""
 from __future__ import annotations
 
 from sparktrainer_gui.panels.builder import BuilderPanel
+from sparktrainer_gui.panels.datasets import DatasetsPanel
 from sparktrainer_gui.panels.gpus import GpusPanel
 from sparktrainer_gui.panels.jobs import JobsPanel
+from sparktrainer_gui.panels.labeling import LabelingPanel
 from sparktrainer_gui.panels.settings import SettingsPanel
 
-PANELS: list[type] = [JobsPanel, GpusPanel, BuilderPanel, SettingsPanel]
+PANELS: list[type] = [JobsPanel, DatasetsPanel, GpusPanel, BuilderPanel, LabelingPanel, SettingsPanel]
 
 
 def panel_key(cls: type) -> str:
