@@ -8,7 +8,9 @@ Starts Xvfb when DISPLAY is unset, a throwaway SPARKTRAINER_HOME with a real dae
 short full fine-tune that completes, opens the real MainWindow, and grabs the main window, the
 job detail, the new-job wizard, the Settings page and the Builder (a template loaded).
 Everything it started is stopped at the end, and the throwaway data dir is removed.
-``--only builder`` grabs just the Builder (no jobs are run for it).
+``--only builder`` grabs just the Builder (no jobs are run for it); ``--only datasets`` just the
+Datasets panel with an imported image dataset (``docs/screenshots_datasets.py``); ``--only labeling``
+the Labeling panel with a labeled street picture (``docs/screenshots_labeling.py``).
 The daemon runs with the simulated 8×H100 GPU set, for the GPUs panel and the MIG planner
 (``docs/screenshots_gpus.py``); ``--only gpus`` grabs just those two.
 """
@@ -217,6 +219,14 @@ def capture(home: Path) -> None:
         from screenshots_gpus import capture_gpus
 
         capture_gpus(window, pump, save)
+
+        from screenshots_datasets import capture_datasets
+
+        capture_datasets(window, client, home, pump, save)
+
+        from screenshots_labeling import capture_labeling
+
+        capture_labeling(window, client, home, pump, save)
     finally:
         try:
             SecretStore().delete("HF_TOKEN")
@@ -232,7 +242,9 @@ def capture(home: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["builder", "gpus"], help="grab only this page")
+    parser.add_argument(
+        "--only", choices=["builder", "gpus", "datasets", "labeling"], help="grab only this page"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="sparktrainer-screens-"))
@@ -242,7 +254,15 @@ def main() -> int:
     os.environ.setdefault("SPARKTRAINER_GPU_SIM", "8xH100-80GB")  # the GPUs panel's simulated set
     xvfb = start_xvfb()
     try:
-        if args.only == "gpus":
+        if args.only == "labeling":
+            from screenshots_labeling import capture_labeling_only
+
+            capture_labeling_only(home, pump, save)
+        elif args.only == "datasets":
+            from screenshots_datasets import capture_datasets_only
+
+            capture_datasets_only(home, pump, save)
+        elif args.only == "gpus":
             from screenshots_gpus import capture_gpus_only
 
             capture_gpus_only(home, pump, save)

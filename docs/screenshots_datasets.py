@@ -1,0 +1,140 @@
+"""The Datasets panel screenshot (used by ``docs/screenshots.py``): a generated image-folder
+dataset of simple shapes (four classes of different sizes), imported through the daemon,
+shown with its sample grid and class histogram."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CLASSES = {"circle": 140, "square": 95, "triangle": 70, "cross": 35}
+
+
+def make_shapes(root: Path) -> Path:
+    """One folder per class of 64×64 pictures: a coloured shape on a light background."""
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(7)
+    for cls, n in CLASSES.items():
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            bg = tuple(rng.randint(200, 250) for _ in range(3))
+            fg = tuple(rng.randint(20, 180) for _ in range(3))
+            im = Image.new("RGB", (64, 64), bg)
+            d = ImageDraw.Draw(im)
+            s = rng.randint(18, 28)
+            cx, cy = rng.randint(s + 2, 62 - s), rng.randint(s + 2, 62 - s)
+            box = (cx - s, cy - s, cx + s, cy + s)
+            if cls == "circle":
+                d.ellipse(box, fill=fg)
+            elif cls == "square":
+                d.rectangle(box, fill=fg)
+            elif cls == "triangle":
+                d.polygon([(cx, cy - s), (cx - s, cy + s), (cx + s, cy + s)], fill=fg)
+            else:
+                w = max(4, s // 3)
+                d.rectangle((cx - s, cy - w, cx + s, cy + w), fill=fg)
+                d.rectangle((cx - w, cy - s, cx + w, cy + s), fill=fg)
+            im.save(root / cls / f"{cls}-{i:03d}.png")
+    return root
+
+
+def import_shapes(client: Any, home: Path) -> str:
+    src = make_shapes(home / "screenshot-sources" / "shapes")
+    task = client.dataset_import(str(src), "shapes")
+    deadline = time.monotonic() + 120
+    while (task := client.dataset_import_status(task["id"]))["state"] == "running":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the shapes import did not finish in 2 minutes")
+        time.sleep(0.2)
+    if task["state"] != "completed":
+        raise RuntimeError(f"the shapes import ended {task['state']}: {task.get('error')}")
+    return "shapes"
+
+
+def capture_datasets(
+    window: Any, client: Any, home: Path, pump: Callable[..., bool], save: Callable[..., Any]
+) -> None:
+    name = import_shapes(client, home)
+    size = window.size()
+    window.resize(1440, 900)
+    window.show_panel("datasets")
+    panel = window.panels["datasets"]
+    panel.reload()
+    pump(20, lambda: panel.select_dataset(name))
+    detail = panel.detail
+    pump(20, lambda: detail.model.entry(0) is not None)
+
+    def thumbs_on_screen() -> bool:
+        first = detail.grid.indexAt(detail.grid.viewport().rect().topLeft()).row()
+        for row in range(max(0, first), min(detail.model.rowCount(), max(0, first) + 30)):
+            e = detail.model.entry(row)
+            if e is None or not detail.thumbnails.is_cached(e["blob"]):
+                detail.grid.viewport().update()
+                return False
+        return True
+
+    pump(20, thumbs_on_screen)
+    boundary = detail.model.index(CLASSES["circle"] + 6, 0)  # the last circles and the first crosses
+    detail.grid.scrollTo(boundary, detail.grid.ScrollHint.PositionAtCenter)
+    pump(20, thumbs_on_screen)
+    detail.grid.setCurrentIndex(boundary)
+    pump(1.0)
+    save(window, "datasets")
+    window.resize(size)
+    capture_import_dialog(panel, home, pump, save)
+
+
+def capture_import_dialog(
+    panel: Any, home: Path, pump: Callable[..., bool], save: Callable[..., Any]
+) -> None:
+    """The import dialog for the same folder: detected format, classes and preview thumbnails."""
+    panel.import_paths([home / "screenshot-sources" / "shapes"])
+    dialog = panel.dialog
+    pump(20, lambda: dialog.preview is not None)
+    dialog.name_edit.setText("shapes-v2")
+    pump(
+        10,
+        lambda: all(not dialog.thumb_list.item(i).icon().isNull() for i in range(dialog.thumb_list.count())),
+    )
+    save(dialog, "datasets-import")
+    dialog.reject()
+
+
+def capture_datasets_only(home: Path, pump: Callable[..., bool], save: Callable[..., Any]) -> None:
+    from PySide6.QtCore import QCoreApplication, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from sparktrainer_gui import theme
+    from sparktrainer_gui.main_window import MainWindow
+    from sparktrainer_gui.runtime import RuntimeConnection
+    from trainer_runtime.client.client import Client, start_daemon
+    from trainer_runtime.paths import DataDir
+
+    data = DataDir.default().ensure()
+    start_daemon(data)
+    client = Client(data)
+    app = QApplication([sys.argv[0]])
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
+    QCoreApplication.setOrganizationName("SparkTrainerScreenshots")
+    QCoreApplication.setApplicationName("screenshots")
+    app.setStyle("Fusion")
+    theme.apply_theme(app, "light", persist=False)
+    conn = RuntimeConnection(data, autostart_daemon=False)
+    window = MainWindow(conn)
+    window.resize(1280, 800)
+    window.show()
+    conn.start()
+    try:
+        pump(30, lambda: conn.is_connected)
+        capture_datasets(window, client, home, pump, save)
+    finally:
+        window.close()
+        conn.stop()
+        client.shutdown()
