@@ -400,3 +400,47 @@ def test_class_rename_merge_and_recolour_are_undoable_and_keep_ids(qtbot, panel,
         e.undo_stack.undo()
     assert e.state.shapes[0].label == "dog" and e.doc.classes.names() == ["cat", "dog"]
     assert panel.classes.list.count() == 2
+
+
+def test_tags_from_a_classifier_trained_here_are_suggested_and_accepted(qtbot, daemon, conn, panel, tmp_path):
+    """The whole pre-labelling loop: a small CNN is trained as a job on a labelled dataset, then the
+    Labeling panel starts a prelabel job with its final/ folder on unlabeled copies of the pictures;
+    the suggested tags are mostly right and Enter makes one an ordinary (undoable) tag."""
+    import shutil
+
+    from tests.graph_helpers import make_image_folder
+
+    src = make_image_folder(tmp_path / "shapes", per_class=16)  # 3 classes of 16×16 PNGs
+    task = daemon.dataset_import(str(src), "shapes")
+    qtbot.waitUntil(lambda: daemon.dataset_import_status(task["id"])["state"] == "completed", timeout=30_000)
+    spec = {"name": "cnn", "recipe": "image-classification", "model": {"builtin": "small-cnn"},
+            "dataset": {"name": "shapes", "eval_fraction": 0.25},
+            "train": {"max_steps": 30, "batch_size": 16, "lr": 0.01, "eval_every": 10, "seed": 1}}  # fmt: skip
+    job = daemon.wait(daemon.submit(spec)["id"], timeout=300)
+    assert job["state"] == "COMPLETED", job["reason"]
+    flat = tmp_path / "flat"  # the same pictures without labels; the true class is in the name
+    flat.mkdir()
+    for picture in sorted(src.glob("*/00*.png")):
+        shutil.copy(picture, flat / f"{picture.parent.name}-{picture.name}")
+    task = daemon.dataset_import(str(flat), "unlabeled")
+    qtbot.waitUntil(lambda: daemon.dataset_import_status(task["id"])["state"] == "completed", timeout=30_000)
+
+    conn.start()
+    qtbot.waitUntil(lambda: conn.is_connected, timeout=30_000)
+    panel.open_dataset("unlabeled")
+    qtbot.waitUntil(lambda: panel.editor.path is not None, timeout=15_000)
+    layer, e = panel.suggestions, panel.editor
+    panel.suggestions_box.start_job(str(Path(job["job_dir"]) / "final"))
+    qtbot.waitUntil(lambda: layer.count() > 0, timeout=240_000)
+    assert len(layer.pending) == len(e.doc.paths) == 30  # one top tag per unlabeled picture
+    right = sum(s[0]["label"] == Path(p).name.split("-")[0] for p, s in layer.pending.items())
+    assert right / 30 >= 0.75, f"only {right} of 30 suggested tags are right"
+    here = list(layer.here())
+    assert here and all(s["kind"] == "tag" for s in here)
+    top = here[0]
+    assert e.state.tags == ()
+    panel.view.setFocus()
+    QTest.keyClick(panel.view.viewport(), Qt.Key.Key_Return)  # Enter accepts it
+    assert e.state.tags == (top["label"],)
+    e.undo_stack.undo()
+    assert e.state.tags == ()
