@@ -33,6 +33,8 @@ OUT = ROOT / "docs" / "images"
 SAMPLE = ROOT / "resources" / "samples" / "tiny-lora.yaml"
 sys.path.insert(0, str(ROOT))
 
+from screenshot_app import main_window, running_daemon  # noqa: E402
+
 
 def start_xvfb() -> subprocess.Popen | None:
     if os.environ.get("DISPLAY"):
@@ -131,65 +133,32 @@ def capture_builder(window) -> None:
 
 def capture_builder_only(home: Path) -> None:
     """The Builder needs no daemon and no jobs: the real window, not connected."""
-    from PySide6.QtCore import QCoreApplication, QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from sparktrainer_gui import theme
-    from sparktrainer_gui.main_window import MainWindow
-    from sparktrainer_gui.runtime import RuntimeConnection
-    from trainer_runtime.paths import DataDir
-
-    app = QApplication([sys.argv[0]])
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
-    QCoreApplication.setOrganizationName("SparkTrainerScreenshots")
-    QCoreApplication.setApplicationName("screenshots")
-    app.setStyle("Fusion")
-    theme.apply_theme(app, "light", persist=False)
-    conn = RuntimeConnection(DataDir.default().ensure(), autostart_daemon=False)
-    window = MainWindow(conn)
-    window.show()
-    try:
+    with main_window(home, connect=False, size=None) as window:
         capture_builder(window)
-    finally:
-        window.close()
-        conn.stop()
 
 
-def capture(home: Path) -> None:
-    from PySide6.QtCore import QCoreApplication, QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from sparktrainer_gui import theme
-    from sparktrainer_gui.main_window import MainWindow
-    from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
-    from sparktrainer_gui.runtime import RuntimeConnection
-    from trainer_runtime.client.client import Client, start_daemon
-    from trainer_runtime.paths import DataDir
-    from trainer_runtime.secrets.store import KeyringUnavailable, SecretStore
-
-    data = DataDir.default().ensure()
-    start_daemon(data)
-    client = Client(data)
+def start_sample_jobs(client) -> str:
+    """Submit the sample jobs; returns the running one's id once it has enough curve points."""
     running_id, _done_id = submit_jobs(client)
     deadline = time.monotonic() + 300
     while (job := client.job(running_id))["step"] < 60:  # enough points for the curves
         if time.monotonic() > deadline or job["state"] in ("FAILED", "CANCELLED"):
             raise RuntimeError(f"the sample job did not get going: {job['state']} {job.get('reason')}")
         time.sleep(0.5)
+    return running_id
 
-    app = QApplication([sys.argv[0]])
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
-    QCoreApplication.setOrganizationName("SparkTrainerScreenshots")
-    QCoreApplication.setApplicationName("screenshots")
-    app.setStyle("Fusion")
-    theme.apply_theme(app, "light", persist=False)
-    conn = RuntimeConnection(data, autostart_daemon=False)
-    window = MainWindow(conn)
-    window.resize(1280, 800)
-    window.show()
-    conn.start()
+
+def cancel_active_jobs(client) -> None:
+    for job in client.jobs():
+        if job["state"] in ("RUNNING", "QUEUED", "PENDING", "PAUSED"):
+            client.action(job["id"], "cancel")
+
+
+def capture_pages(window, client, home: Path, running_id: str) -> None:
+    from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
+    from trainer_runtime.secrets.store import KeyringUnavailable, SecretStore
+
+    conn = window.conn
     try:
         jobs = window.panels["jobs"]
         pump(30, lambda: conn.is_connected and jobs.model.rowCount() >= 2)
@@ -232,12 +201,16 @@ def capture(home: Path) -> None:
             SecretStore().delete("HF_TOKEN")
         except KeyringUnavailable as err:
             print(f"(no keyring to clean up: {err})")
-        window.close()
-        conn.stop()
-        for job in client.jobs():
-            if job["state"] in ("RUNNING", "QUEUED", "PENDING", "PAUSED"):
-                client.action(job["id"], "cancel")
-        client.shutdown()
+
+
+def capture(home: Path) -> None:
+    with running_daemon() as client:
+        running_id = start_sample_jobs(client)
+        try:
+            with main_window(home) as window:
+                capture_pages(window, client, home, running_id)
+        finally:
+            cancel_active_jobs(client)
 
 
 def main() -> int:

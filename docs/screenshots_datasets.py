@@ -4,11 +4,12 @@ shown with its sample grid and class histogram."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from screenshot_app import main_window, running_daemon
 
 CLASSES = {"circle": 140, "square": 95, "triangle": 70, "cross": 35}
 
@@ -107,34 +108,6 @@ def capture_import_dialog(
 
 
 def capture_datasets_only(home: Path, pump: Callable[..., bool], save: Callable[..., Any]) -> None:
-    from PySide6.QtCore import QCoreApplication, QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from sparktrainer_gui import theme
-    from sparktrainer_gui.main_window import MainWindow
-    from sparktrainer_gui.runtime import RuntimeConnection
-    from trainer_runtime.client.client import Client, start_daemon
-    from trainer_runtime.paths import DataDir
-
-    data = DataDir.default().ensure()
-    start_daemon(data)
-    client = Client(data)
-    app = QApplication([sys.argv[0]])
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
-    QCoreApplication.setOrganizationName("SparkTrainerScreenshots")
-    QCoreApplication.setApplicationName("screenshots")
-    app.setStyle("Fusion")
-    theme.apply_theme(app, "light", persist=False)
-    conn = RuntimeConnection(data, autostart_daemon=False)
-    window = MainWindow(conn)
-    window.resize(1280, 800)
-    window.show()
-    conn.start()
-    try:
-        pump(30, lambda: conn.is_connected)
+    with running_daemon() as client, main_window(home) as window:
+        pump(30, lambda: window.conn.is_connected)
         capture_datasets(window, client, home, pump, save)
-    finally:
-        window.close()
-        conn.stop()
-        client.shutdown()

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from screenshot_app import main_window, running_daemon
+
 SIM = "8xH100-80GB"
 GPU1_LAYOUT = [{"profile": "3g.40gb", "start": 0}, {"profile": "2g.20gb", "start": 4},
                {"profile": "1g.10gb", "start": 6}]  # fmt: skip
@@ -103,39 +105,13 @@ def capture_gpus(window: Any, pump: Callable[..., bool], save: Callable[..., Any
 
 def capture_gpus_only(home: Any, pump: Callable[..., bool], save: Callable[..., Any]) -> None:
     """Just the GPU screenshots: a daemon with the simulated set and ~40 s of load history."""
-    from PySide6.QtCore import QCoreApplication, QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from sparktrainer_gui import theme
-    from sparktrainer_gui.main_window import MainWindow
-    from sparktrainer_gui.runtime import RuntimeConnection
-    from trainer_runtime.client.client import Client, start_daemon
-    from trainer_runtime.paths import DataDir
-
-    data = DataDir.default().ensure()
-    start_daemon(data)
-    client = Client(data)
-    procs = start_load(client, seconds=180)
-    try:
-        app = QApplication([sys.argv[0]])
-        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
-        QCoreApplication.setOrganizationName("SparkTrainerScreenshots")
-        QCoreApplication.setApplicationName("screenshots")
-        app.setStyle("Fusion")
-        theme.apply_theme(app, "light", persist=False)
-        time.sleep(45)  # the daemon samples every second: enough history for the sparklines
-        conn = RuntimeConnection(data, autostart_daemon=False)
-        window = MainWindow(conn)
-        window.show()
-        conn.start()
+    with running_daemon() as client:
+        procs = start_load(client, seconds=180)
         try:
-            pump(30, lambda: conn.is_connected)
-            capture_gpus(window, pump, save)
+            time.sleep(45)  # the daemon samples every second: enough history for the sparklines
+            with main_window(home, size=None) as window:
+                pump(30, lambda: window.conn.is_connected)
+                capture_gpus(window, pump, save)
         finally:
-            window.close()
-            conn.stop()
-    finally:
-        for p in procs:
-            p.kill()
-        client.shutdown()
+            for p in procs:
+                p.kill()

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 
 from sparktrainer_gui import theme
 
@@ -52,6 +53,17 @@ class _Group:
                 yield value
             elif isinstance(value, list):
                 yield from value
+
+
+def sync_undo_actions(group: Any, stack: QUndoStack, on: bool) -> None:
+    """Enable a panel's actions while it is shown (``on``), its ``undo``/``redo`` only when
+    ``stack`` can, each named after the command it would undo or redo."""
+    for action in group:
+        action.setEnabled(on)
+    group.undo.setEnabled(on and stack.canUndo())
+    group.redo.setEnabled(on and stack.canRedo())
+    group.undo.setText(f"Undo {stack.undoText()}".strip())
+    group.redo.setText(f"Redo {stack.redoText()}".strip())
 
 
 @dataclass

@@ -16,18 +16,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSpinBox
 from sparktrainer_gui.panels.builder import BuilderPanel
 from sparktrainer_gui.panels.builder.items import NodeItem
 from sparktrainer_gui.panels.builder.palette import MIME_LAYER
+from tests.gui.widget_helpers import shown
 
 LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
 def panel(qtbot, conn) -> BuilderPanel:
-    p = BuilderPanel(conn)
-    qtbot.addWidget(p)
-    p.resize(1400, 900)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
+    return shown(qtbot, BuilderPanel(conn), (1400, 900))
 
 
 def drop_layer(panel: BuilderPanel, layer_type: str, at: QPoint) -> None:

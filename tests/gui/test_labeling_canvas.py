@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from tests.dataset_fixtures import png  # noqa: E402
+from tests.gui.widget_helpers import shown  # noqa: E402
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MODS = Qt.KeyboardModifier.NoModifier
@@ -57,12 +58,7 @@ def local_labels(root: Path, n: int = 3, size: int = 64) -> dict:
 def panel(qtbot, conn):
     from sparktrainer_gui.panels.labeling import LabelingPanel
 
-    p = LabelingPanel(conn)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
+    return shown(qtbot, LabelingPanel(conn), (1000, 700))
 
 
 def open_local(qtbot, panel, root: Path, **kw) -> None:

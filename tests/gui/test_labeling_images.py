@@ -15,17 +15,14 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from tests.gui.widget_helpers import shown  # noqa: E402
+
 
 @pytest.fixture
 def panel(qtbot, conn):
     from sparktrainer_gui.panels.labeling import LabelingPanel
 
-    p = LabelingPanel(conn)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
+    return shown(qtbot, LabelingPanel(conn), (1000, 700))
 
 
 def image_entry(path: Path) -> dict:

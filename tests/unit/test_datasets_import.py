@@ -5,24 +5,11 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from pathlib import Path
 
 import pytest
 
 from tests import dataset_fixtures as fx
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled
-from trainer_runtime.datasets.service import DatasetService
-from trainer_runtime.store.store import Store
-
-
-@pytest.fixture
-def svc(tmp_path: Path):
-    home = tmp_path / "home"
-    home.mkdir()
-    store = Store(f"sqlite:///{home / 'sparktrainer.db'}")
-    yield DatasetService(home / "datasets", store.engine)
-    store.close()
-
 
 FORMATS = [
     ("image-folder", "image", lambda d: fx.image_folder(d / "pets"), 5, {"cat": 3, "dog": 2}, 5),

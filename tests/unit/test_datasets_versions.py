@@ -16,18 +16,7 @@ from PIL import Image
 from tests import dataset_fixtures as fx
 from trainer_runtime.datasets.errors import DatasetError, DatasetNotFound
 from trainer_runtime.datasets.phash import near_duplicate_groups
-from trainer_runtime.datasets.service import DatasetService
 from trainer_runtime.jobs.spec import SpecError, parse_spec
-from trainer_runtime.store.store import Store
-
-
-@pytest.fixture
-def svc(tmp_path: Path):
-    home = tmp_path / "home"
-    home.mkdir()
-    store = Store(f"sqlite:///{home / 'sparktrainer.db'}")
-    yield DatasetService(home / "datasets", store.engine)
-    store.close()
 
 
 def test_versions_diff_rollback_and_delete_with_reclaim(svc, tmp_path):

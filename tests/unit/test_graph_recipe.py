@@ -14,8 +14,8 @@ from trainer_runtime.worker.testing import (
     log_text,
     metric_series,
     read_events,
+    run_paused_then_resumed,
     run_worker,
-    set_resume,
     write_job,
 )
 
@@ -49,14 +49,7 @@ def test_pause_and_resume_give_the_uninterrupted_losses(tmp_path: Path) -> None:
     ref = write_job(tmp_path / "ref", spec(graph, images))
     assert run_worker(ref) == 0, log_text(ref)
     job = write_job(tmp_path / "job", spec(graph, images))
-    (job / "control").mkdir()
-    (job / "control" / "pause").touch()
-    assert run_worker(job) == 0, log_text(job)
-    paused = read_events(job)[-1]
-    assert paused["type"] == "paused" and paused["step"] == 1
-    set_resume(job, paused["checkpoint"])
-    assert run_worker(job) == 0, log_text(job)
-    events = read_events(job)
+    events = run_paused_then_resumed(job, paused_at=1)
     assert events[-1]["type"] == "completed"
     assert metric_series(events, "loss") == metric_series(read_events(ref), "loss")
     assert metric_series(events, "eval_accuracy") == metric_series(read_events(ref), "eval_accuracy")

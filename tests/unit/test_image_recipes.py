@@ -16,8 +16,8 @@ from trainer_runtime.worker.testing import (
     log_text,
     metric_series,
     read_events,
+    run_paused_then_resumed,
     run_worker,
-    set_resume,
     write_job,
 )
 
@@ -56,14 +56,7 @@ def test_pause_and_resume_give_the_uninterrupted_curve(tmp_path: Path, images: P
     ref = write_job(tmp_path / "ref", spec)
     assert run_worker(ref) == 0, log_text(ref)
     job = write_job(tmp_path / "job", spec)
-    (job / "control").mkdir()
-    (job / "control" / "pause").touch()
-    assert run_worker(job) == 0, log_text(job)
-    paused = read_events(job)[-1]
-    assert paused["type"] == "paused" and paused["step"] == 1
-    set_resume(job, paused["checkpoint"])
-    assert run_worker(job) == 0, log_text(job)
-    events = read_events(job)
+    events = run_paused_then_resumed(job, paused_at=1)
     assert events[-1]["type"] == "completed"
     for key in ("loss", "eval_loss", "eval_accuracy"):
         assert metric_series(events, key) == metric_series(read_events(ref), key), key
@@ -137,14 +130,7 @@ def test_detection_prelabel_visits_unlabeled_images_and_resumes_after_a_pause(
     files = materialized(tmp_path, images, labels)
     detector = tiny_yolos_detector(tmp_path / "yolos")
     job = write_job(tmp_path / "job", prelabel_spec(files, detector))
-    (job / "control").mkdir()
-    (job / "control" / "pause").touch()
-    assert run_worker(job) == 0, log_text(job)
-    paused = read_events(job)[-1]
-    assert paused["type"] == "paused" and paused["step"] == 4
-    set_resume(job, paused["checkpoint"])
-    assert run_worker(job) == 0, log_text(job)
-    events = read_events(job)
+    events = run_paused_then_resumed(job, paused_at=4)
     assert events[-1] == {**events[-1], "type": "completed", "step": 10}
     assert events[-1]["artifact"] == {"kind": "suggestions", "path": "suggestions.json"}
     assert [e["step"] for e in events if e["type"] == "progress"] == [4, 8, 10]

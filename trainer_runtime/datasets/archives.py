@@ -155,6 +155,14 @@ def _check_unique(archive: Path, seen: set[str], path: PurePosixPath, is_dir: bo
     seen.add(key)
 
 
+def _damaged(archive: Path, err: Exception, message: str = "") -> DatasetError:
+    """The error to raise for an archive that is truncated or damaged; a real I/O error (one with
+    an errno: disk full, permission denied) is raised as it is instead."""
+    if isinstance(err, OSError) and err.errno:
+        raise err
+    return DatasetError(message or f"{archive.name} is truncated or damaged ({err}); nothing was imported")
+
+
 def _extract_zip(archive: Path, dest: Path, limits: Limits, cancelled: Callable[[], bool]) -> None:
     budget = _Budget(archive, limits)
     try:
@@ -197,11 +205,7 @@ def _extract_zip(archive: Path, dest: Path, limits: Limits, cancelled: Callable[
                 f"{archive.name} cannot be read: {err}; import an unencrypted archive"
             ) from None
         except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as err:
-            if isinstance(err, OSError) and err.errno:
-                raise
-            raise DatasetError(
-                f"{archive.name} is truncated or damaged ({err}); nothing was imported"
-            ) from None
+            raise _damaged(archive, err) from None
         _resolve_links(archive, dest, links)
 
 
@@ -210,20 +214,14 @@ def _extract_tar(archive: Path, dest: Path, limits: Limits, cancelled: Callable[
     try:
         tf = tarfile.open(archive, "r:*")  # noqa: SIM115 (closed by the with below)
     except (tarfile.TarError, EOFError, OSError) as err:
-        if isinstance(err, OSError) and err.errno:
-            raise
-        raise DatasetError(
-            f"{archive.name} is not a readable tar archive (truncated or damaged: {err})"
+        raise _damaged(
+            archive, err, f"{archive.name} is not a readable tar archive (truncated or damaged: {err})"
         ) from None
     with tf:
         try:
             members = tf.getmembers()
         except (tarfile.TarError, EOFError, OSError) as err:
-            if isinstance(err, OSError) and err.errno:
-                raise
-            raise DatasetError(
-                f"{archive.name} is truncated or damaged ({err}); nothing was imported"
-            ) from None
+            raise _damaged(archive, err) from None
         seen: set[str] = set()
         links: list[tuple[PurePosixPath, PurePosixPath]] = []
         total = 0
@@ -257,11 +255,7 @@ def _extract_tar(archive: Path, dest: Path, limits: Limits, cancelled: Callable[
                     if (dest / path).stat().st_size != m.size:
                         raise EOFError(f"member '{m.name}' is cut short")
         except (tarfile.TarError, EOFError, OSError) as err:
-            if isinstance(err, OSError) and err.errno:
-                raise
-            raise DatasetError(
-                f"{archive.name} is truncated or damaged ({err}); nothing was imported"
-            ) from None
+            raise _damaged(archive, err) from None
         _resolve_links(archive, dest, links)
 
 

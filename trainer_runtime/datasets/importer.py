@@ -26,6 +26,7 @@ from trainer_runtime.datasets.archives import DEFAULT_LIMITS, Limits, is_archive
 from trainer_runtime.datasets.blobs import IN_MEMORY, BlobStore, sha256_file
 from trainer_runtime.datasets.detect import opened, scan
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled, check_name
+from trainer_runtime.datasets.imaging import decode_errors, error_text
 from trainer_runtime.datasets.model import Entry, Item, Scan, is_image, manifest_hash
 from trainer_runtime.datasets.statcache import StatCache, key_of
 from trainer_runtime.store.datasets import DatasetStore, VersionInfo
@@ -40,13 +41,13 @@ WRITERS = 4  # threads reading, hashing, checking and writing files
 def decode_problem(data: bytes | Path) -> str | None:
     """Why an image cannot be decoded (a full ``load()``, since ``verify()`` passes truncated
     JPEGs), or None when it decodes."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
             im.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        return str(err) or type(err).__name__
+    except decode_errors() as err:
+        return error_text(err)
     return None
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from trainer_runtime.datasets.blobs import CHUNK, BlobStore
 from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.imaging import decode_errors, error_text
 from trainer_runtime.datasets.model import Entry, is_image
 from trainer_runtime.datasets.phash import DEFAULT_THRESHOLD, dhash, near_duplicate_groups
 
@@ -53,7 +54,7 @@ def verify(blobs: BlobStore, entries: list[Entry]) -> dict[str, Any]:
 
 def report(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry],
            near_threshold: int = DEFAULT_THRESHOLD, max_text_chars: int = MAX_TEXT_CHARS) -> dict[str, Any]:  # fmt: skip
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     out: dict[str, Any] = {"undecodable": [], "exact_duplicates": [], "near_duplicates": [],
                            "empty_rows": [], "overlong_rows": [], "schema_errors": []}  # fmt: skip
@@ -71,14 +72,8 @@ def report(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry],
                 im.load()
                 sizes[e.path] = im.size
                 hashes[e.path] = dhash(im)
-        except (
-            UnidentifiedImageError,
-            OSError,
-            SyntaxError,
-            ValueError,
-            Image.DecompressionBombError,
-        ) as err:
-            out["undecodable"].append({"path": e.path, "error": str(err) or type(err).__name__})
+        except decode_errors() as err:
+            out["undecodable"].append({"path": e.path, "error": error_text(err)})
     # exact copies are reported as such; near duplicates compare one path per content
     first_of = {paths[0]: sha for sha, paths in by_sha.items()}
     unique = {p: h for p, h in hashes.items() if p in first_of}

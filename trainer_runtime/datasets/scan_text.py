@@ -41,6 +41,19 @@ def _only(files: list[tuple[str, Path]], suffixes: tuple[str, ...], kind: str) -
     return files
 
 
+def _text_field(names: list[str]) -> dict[str, str]:
+    """A column or field named ``text`` is the text field."""
+    return {"text_field": "text"} if "text" in names else {}
+
+
+def _columns_scan(fmt: str, root: Path, files: list[tuple[str, Path]], rows: int,
+                  samples: list[dict[str, Any]], cols: list[str]) -> Scan:  # fmt: skip
+    """A CSV or Parquet scan: text when it has a ``text`` column, tabular otherwise."""
+    modality = "text" if "text" in cols else "tabular"
+    meta = {"columns": cols, **_text_field(cols)}
+    return Scan(fmt, modality, root, [Item(r, f) for r, f in files], rows, {}, samples, meta)
+
+
 def _clip(value: Any) -> Any:
     return value[:SAMPLE_CHARS] if isinstance(value, str) else value
 
@@ -74,10 +87,7 @@ def scan_csv(root: Path, files: list[tuple[str, Path]]) -> Scan:
                     samples.append({k: _clip(v) for k, v in zip(header, row, strict=True)})
         except csv.Error as err:
             raise DatasetError(f"CSV file '{rel}', line {reader.line_num}: {err}") from None
-    cols = header0 or []
-    modality = "text" if "text" in cols else "tabular"
-    meta = {"columns": cols, **({"text_field": "text"} if "text" in cols else {})}
-    return Scan("csv", modality, root, [Item(r, f) for r, f in files], rows_total, {}, samples, meta)
+    return _columns_scan("csv", root, files, rows_total, samples, header0 or [])
 
 
 def scan_jsonl(root: Path, files: list[tuple[str, Path]]) -> Scan:
@@ -99,7 +109,7 @@ def scan_jsonl(root: Path, files: list[tuple[str, Path]]) -> Scan:
             rows_total += 1
             if len(samples) < N_SAMPLES:
                 samples.append({k: _clip(v) for k, v in row.items()})
-    meta = {"fields": fields or [], **({"text_field": "text"} if "text" in (fields or []) else {})}
+    meta = {"fields": fields or [], **_text_field(fields or [])}
     return Scan("jsonl", "text", root, [Item(r, f) for r, f in files], rows_total, {}, samples, meta)
 
 
@@ -128,10 +138,7 @@ def scan_parquet(root: Path, files: list[tuple[str, Path]]) -> Scan:
             if isinstance(err, OSError) and err.errno:
                 raise
             raise DatasetError(f"'{rel}' is not a readable Parquet file: {err}") from None
-    cols = cols or []
-    modality = "text" if "text" in cols else "tabular"
-    meta = {"columns": cols, **({"text_field": "text"} if "text" in cols else {})}
-    return Scan("parquet", modality, root, [Item(r, f) for r, f in files], rows_total, {}, samples, meta)
+    return _columns_scan("parquet", root, files, rows_total, samples, cols or [])
 
 
 def scan_text(root: Path, files: list[tuple[str, Path]]) -> Scan:

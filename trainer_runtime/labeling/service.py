@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer_runtime.datasets.errors import DatasetError, check_name
+from trainer_runtime.datasets.imaging import decode_errors, error_text
 from trainer_runtime.datasets.model import Entry, is_image, manifest_hash
 from trainer_runtime.datasets.service import DatasetService
 from trainer_runtime.datasets.walk import list_files
@@ -89,19 +90,13 @@ class LabelService:
             known = self._sizes.get(sha)
         if known is not None:
             return known
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         try:
             with Image.open(self.ds.blobs.path(sha)) as im:
                 size: tuple[int, int] | str = (int(im.width), int(im.height))
-        except (
-            UnidentifiedImageError,
-            OSError,
-            SyntaxError,
-            ValueError,
-            Image.DecompressionBombError,
-        ) as err:
-            size = str(err) or type(err).__name__
+        except decode_errors() as err:
+            size = error_text(err)
         with self._sizes_lock:
             self._sizes[sha] = size
         return size

@@ -124,3 +124,19 @@ def metric_series(events: list[dict], key: str) -> list[tuple[int, float]]:
 def log_text(job_dir: Path) -> str:
     p = job_dir / "log.txt"
     return p.read_text(encoding="utf-8", errors="replace") if p.exists() else ""
+
+
+def run_paused_then_resumed(job_dir: Path, paused_at: int) -> list[dict]:
+    """Run the job with a pause asked for before it starts, check that it paused after step
+    ``paused_at``, resume it from that checkpoint and return all its events."""
+    (job_dir / "control").mkdir()
+    (job_dir / "control" / "pause").touch()
+    if run_worker(job_dir) != 0:
+        raise AssertionError(f"the worker failed before the pause:\n{log_text(job_dir)}")
+    paused = read_events(job_dir)[-1]
+    if paused["type"] != "paused" or paused["step"] != paused_at:
+        raise AssertionError(f"expected a pause after step {paused_at}, the last event is {paused}")
+    set_resume(job_dir, paused["checkpoint"])
+    if run_worker(job_dir) != 0:
+        raise AssertionError(f"the resumed worker failed:\n{log_text(job_dir)}")
+    return read_events(job_dir)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from sparktrainer_gui import theme
-from sparktrainer_gui.actions import refresh_icons
+from sparktrainer_gui.actions import refresh_icons, sync_undo_actions
 from sparktrainer_gui.panels.builder import geometry as geo
 from sparktrainer_gui.panels.builder.actions import BuilderActions
 from sparktrainer_gui.panels.builder.editor import GraphEditor
@@ -162,13 +162,8 @@ class BuilderPanel(QWidget):
         self._update_actions()
 
     def _update_actions(self, *_args: Any) -> None:
-        a, stack, on = self.actions_, self.editor.undo_stack, self._shown
-        for action in a:
-            action.setEnabled(on)
-        a.undo.setEnabled(on and stack.canUndo())
-        a.redo.setEnabled(on and stack.canRedo())
-        a.undo.setText(f"Undo {stack.undoText()}".strip())
-        a.redo.setText(f"Redo {stack.redoText()}".strip())
+        a, stack = self.actions_, self.editor.undo_stack
+        sync_undo_actions(a, stack, self._shown)
         a.undo.setIconText("Undo")
         a.redo.setIconText("Redo")
         name = self.editor.path.name if self.editor.path else "untitled graph"

@@ -12,22 +12,14 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 
 from sparktrainer_gui.panels.datasets.drops import human_bytes
 from sparktrainer_gui.panels.datasets.paging import PagedEntries
+from sparktrainer_gui.panels.datasets.table_base import ColumnsTableModel, Index
 from sparktrainer_gui.panels.datasets.thumbnails import ThumbnailLoader
 from trainer_runtime.datasets.model import is_image
 
-Index = QModelIndex | QPersistentModelIndex
 Fetch = Callable[[str, Any, int, int], dict[str, Any]]  # (name, version, offset, limit) → page
 Submit = Callable[..., Any]  # RuntimeConnection.submit
 COLUMNS = ("File", "Label", "Size")
@@ -36,7 +28,9 @@ THUMB_ROLE = Qt.ItemDataRole.UserRole + 2  # QPixmap, or None while decoding / n
 LOADING = "…"
 
 
-class EntriesModel(QAbstractTableModel):
+class EntriesModel(ColumnsTableModel):
+    columns = COLUMNS
+
     page_failed = Signal(str)  # a sentence
 
     def __init__(self, submit: Submit, fetch: Fetch, thumbnails: ThumbnailLoader,
@@ -71,21 +65,6 @@ class EntriesModel(QAbstractTableModel):
     # ------------------------------------------------------------------- Qt
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else self.paged.total
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < self.paged.total:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 
 from sparktrainer_gui.panels.datasets.drops import human_bytes
+from sparktrainer_gui.panels.datasets.table_base import ColumnsTableModel, Index
 from sparktrainer_gui.panels.jobs.table_model import parse_time
 
-Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Name", "Modality", "Format", "Items", "Size", "Latest", "Updated")
 NAME, MODALITY, FORMAT, ITEMS, SIZE, LATEST, UPDATED = range(len(COLUMNS))
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -20,7 +20,9 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 DATASET_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
-class DatasetsTableModel(QAbstractTableModel):
+class DatasetsTableModel(ColumnsTableModel):
+    columns = COLUMNS
+
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._names: list[str] = []
@@ -71,21 +73,6 @@ class DatasetsTableModel(QAbstractTableModel):
     # -------------------------------------------------------------------- Qt
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._names)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._names):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from sparktrainer_gui import theme
+from sparktrainer_gui.actions import sync_undo_actions
 from sparktrainer_gui.panels.labeling import image_list as il
 from sparktrainer_gui.panels.labeling.actions import LabelingActions
 from sparktrainer_gui.panels.labeling.chooser import DatasetChooser
@@ -203,13 +204,7 @@ class LabelingPanel(QWidget):
             self.session.autosave_now()
 
     def _update_actions(self, *_args: Any) -> None:
-        a, stack, on = self.actions_, self.editor.undo_stack, self._shown
-        for action in a:
-            action.setEnabled(on)
-        a.undo.setEnabled(on and stack.canUndo())
-        a.redo.setEnabled(on and stack.canRedo())
-        a.undo.setText(f"Undo {stack.undoText()}".strip())
-        a.redo.setText(f"Redo {stack.redoText()}".strip())
+        sync_undo_actions(self.actions_, self.editor.undo_stack, self._shown)
 
     # ------------------------------------------------------------ datasets
     def open_dataset(self, name: str, version: int | str = "latest") -> None:
