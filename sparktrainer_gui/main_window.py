@@ -3,6 +3,9 @@ the connection banner and the status bar. Behaviour lives in the panels."""
 
 from __future__ import annotations
 
+import importlib
+import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
@@ -22,12 +25,14 @@ from PySide6.QtWidgets import (
 from sparktrainer_gui import theme
 from sparktrainer_gui.actions import AppActions, _Group, make_action, refresh_icons
 from sparktrainer_gui.palette import CommandPalette
-from sparktrainer_gui.panels import PANELS, panel_key
+from sparktrainer_gui.panels import PANELS, PanelSpec
 from sparktrainer_gui.panels.jobs.notify import JobFinishedNotifier
 from sparktrainer_gui.runtime import RuntimeConnection
 from sparktrainer_gui.widgets.banner import Banner
 from sparktrainer_gui.widgets.runtime_status import RuntimeStatus
 from sparktrainer_gui.widgets.shortcuts_dialog import ShortcutsDialog
+
+log = logging.getLogger(__name__)
 
 
 class LazyPanels(Mapping[str, QWidget]):
@@ -60,6 +65,7 @@ class LazyPanels(Mapping[str, QWidget]):
 
 class MainWindow(QMainWindow):
     panel_built = Signal(str)  # a panel's key, once it has been built (on first show or after start-up)
+    _panel_modules_imported = Signal()  # from the import thread: build the remaining panels
 
     def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
         super().__init__(parent)
@@ -75,22 +81,23 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(184)
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("panelStack")
-        self._classes = {panel_key(cls): cls for cls in PANELS}
-        self.panels = LazyPanels(list(self._classes), self._build_panel)
-        for number, cls in enumerate(PANELS, start=1):
-            self._add_panel(number, cls)
+        self._specs = {spec.key: spec for spec in PANELS}
+        self.panels = LazyPanels(list(self._specs), self._build_panel)
+        for number, spec in enumerate(PANELS, start=1):
+            self._add_panel(number, spec)
         self._build_layout()
         self.status = RuntimeStatus(conn, self)
         self.statusBar().addPermanentWidget(self.status)
         self._build_menus()
         self._connect()
         self._restore()
+        self._panel_modules_imported.connect(self._build_next_panel)
         self.setAcceptDrops(True)  # files dropped outside a panel that takes them: import as datasets
 
     # ------------------------------------------------------------------ build
-    def _add_panel(self, number: int, cls: type) -> None:
+    def _add_panel(self, number: int, cls: PanelSpec) -> None:
         """A sidebar entry, a shortcut and a placeholder page; the panel itself is built later."""
-        key = panel_key(cls)
+        key = cls.key
         placeholder = QWidget(self.stack)
         placeholder.setObjectName(f"placeholder-{key}")
         self.stack.addWidget(placeholder)
@@ -103,8 +110,8 @@ class MainWindow(QMainWindow):
         self.actions_.panels.append(action)
 
     def _build_panel(self, key: str) -> QWidget:
-        cls = self._classes[key]
-        index = list(self._classes).index(key)
+        cls = self._specs[key].load()
+        index = list(self._specs).index(key)
         panel = cls(self.conn, self.stack)
         panel.setObjectName(f"panel-{key}")
         placeholder = self.stack.widget(index)
@@ -124,11 +131,27 @@ class MainWindow(QMainWindow):
         return panel
 
     def build_remaining_panels(self) -> None:
-        """Build the panels not shown yet, one per event-loop turn, after the first paint."""
+        """Build the panels not shown yet: their modules are imported on a thread (Python
+        imports take most of a panel's cost), then each is built on the main thread, one per
+        event-loop turn."""
+        modules = [self._specs[k].module for k in self.panels if not self.panels.is_built(k)]
+
+        def import_all() -> None:
+            for name in modules:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # built on the main thread anyway, which reports the error
+                    log.exception("could not import %s in the background", name)
+            self._panel_modules_imported.emit()
+
+        threading.Thread(target=import_all, name="panel-imports", daemon=True).start()
+
+    @Slot()
+    def _build_next_panel(self) -> None:
         for key in self.panels:
             if not self.panels.is_built(key):
                 _ = self.panels[key]
-                QTimer.singleShot(0, self, self.build_remaining_panels)
+                QTimer.singleShot(0, self, self._build_next_panel)
                 return
 
     def _build_layout(self) -> None:

@@ -146,3 +146,30 @@ def test_only_the_shown_panel_is_built_at_start_and_the_rest_follow(qtbot, make_
     menus_after = [a.text() for a in window.menuBar().actions()]
     assert menus_after[-1] == "&Help" and set(menus_before) <= set(menus_after)
     assert window.current_panel_key() == shown and window.stack.currentWidget() is window.panels[shown]
+
+
+def test_the_panel_registry_matches_the_panel_classes():
+    from sparktrainer_gui.panels import PANELS
+
+    for spec in PANELS:
+        cls = spec.load()
+        assert (cls.title, cls.icon) == (spec.title, spec.icon), spec.key
+
+
+def test_start_up_imports_only_the_shown_panel(tmp_path):
+    """In a fresh process: building the window imports the Jobs panel's modules, not the others'."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SPARKTRAINER_HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path)}
+    code = (
+        "import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+        "from sparktrainer_gui.main_window import MainWindow; from sparktrainer_gui.runtime import RuntimeConnection;"
+        "w = MainWindow(RuntimeConnection(autostart_daemon=False));"
+        "print(sorted({m.split('.')[2] for m in sys.modules if m.startswith('sparktrainer_gui.panels.')}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, env=env
+    )
+    assert out.stdout.strip().splitlines()[-1] == "['jobs']"
