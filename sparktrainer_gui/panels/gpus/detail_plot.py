@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from sparktrainer_gui.panels.gpus.delegates import SPARK_COLORS
 from sparktrainer_gui.panels.gpus.state import HistoryStore
-from sparktrainer_gui.panels.jobs.plot_items import Grid, blend
+from sparktrainer_gui.panels.jobs.plot_items import Grid, RefreshWhileShown, blend
 
 REFRESH_MS = 100
 PLOTS = (  # metric, title, scale to the shown unit
@@ -53,7 +53,7 @@ class _SparseAxis(pg.AxisItem):
         return levels[:1]
 
 
-class DeviceDetailPlot(QWidget):
+class DeviceDetailPlot(RefreshWhileShown, QWidget):
     def __init__(self, history: HistoryStore, parent: QWidget | None = None):
         super().__init__(parent)
         self.history = history
@@ -127,15 +127,6 @@ class DeviceDetailPlot(QWidget):
     def displayed(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.curves[metric].getOriginalDataset()
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
-
-    def showEvent(self, event) -> None:  # noqa: ANN001
-        super().showEvent(event)
-        self.refresh_timer.start()
-        self.refresh()
-
-    def hideEvent(self, event) -> None:  # noqa: ANN001
-        self.refresh_timer.stop()
-        super().hideEvent(event)
 
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:

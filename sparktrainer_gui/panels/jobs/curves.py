@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sparktrainer_gui.panels.jobs.plot_items import Grid, blend
+from sparktrainer_gui.panels.jobs.plot_items import Grid, RefreshWhileShown, blend
 from sparktrainer_gui.panels.jobs.series import MetricTrack, Series, fmt, group_points
 
 REFRESH_MS = 66  # ~15 Hz
@@ -84,7 +84,7 @@ class _Curve:
         self.raw_sig: tuple[Any, ...] = ()
 
 
-class CurvesWidget(QWidget):
+class CurvesWidget(RefreshWhileShown, QWidget):
     """Plots, smoothing slider, log toggle, hover read-out and a min/last/best table."""
 
     refreshed = Signal()  # a refresh pass pushed new data to the plots
@@ -243,15 +243,6 @@ class CurvesWidget(QWidget):
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
 
     # --------------------------------------------------------------- refresh
-    def showEvent(self, event) -> None:  # noqa: ANN001
-        super().showEvent(event)
-        self.refresh_timer.start()
-        self.refresh()
-
-    def hideEvent(self, event) -> None:  # noqa: ANN001
-        self.refresh_timer.stop()
-        super().hideEvent(event)
-
     @Slot()
     def _on_timer_timeout(self) -> None:
         self.refresh()

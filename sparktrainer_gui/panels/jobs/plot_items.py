@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Slot
+from PySide6.QtCore import QPointF, QRectF, QTimer, Slot
 from PySide6.QtGui import QColor
 
 
@@ -47,3 +47,23 @@ def blend(fg: QColor, bg: QColor, amount: float) -> QColor:
         round(a * amount + b * (1 - amount)) for a, b in zip(fg.getRgb()[:3], bg.getRgb()[:3], strict=True)
     ]
     return QColor(*mix)
+
+
+class RefreshWhileShown:
+    """For live plot widgets (QWidget subclasses, listed before QWidget in the bases) with a
+    ``refresh_timer`` and a ``refresh()``: the timer runs only while the widget is shown, and
+    showing it refreshes at once."""
+
+    refresh_timer: QTimer
+
+    def refresh(self) -> bool:
+        raise NotImplementedError
+
+    def showEvent(self, event) -> None:  # noqa: ANN001
+        super().showEvent(event)  # type: ignore[misc]
+        self.refresh_timer.start()
+        self.refresh()
+
+    def hideEvent(self, event) -> None:  # noqa: ANN001
+        self.refresh_timer.stop()
+        super().hideEvent(event)  # type: ignore[misc]
