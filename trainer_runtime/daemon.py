@@ -134,7 +134,7 @@ class Daemon:
         view["job_dir"] = str(self.data.job_dir(job.id, job.attempt))
         view["device_info"] = self.devices.describe(job.devices)
         if job.state == JobState.QUEUED:
-            view["waiting_for"] = self.supervisor.waiting.get(job.id)
+            view["waiting_for"] = self.supervisor.wait_reason(job)
         return view
 
     def _eta(self, job: JobInfo) -> float | None:

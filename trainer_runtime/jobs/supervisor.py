@@ -49,7 +49,6 @@ class Supervisor:
         self.secrets_env, self.spawner, self.clock = secrets_env, spawner, clock
         self.cancel_timeout = cancel_timeout
         self.handles: dict[str, proc.WorkerHandle] = {}
-        self.waiting: dict[str, str] = {}  # queued job id -> why it is not running yet
         self._seen_secrets: set[str] = set()
         self.redactor = Redactor()
 
@@ -210,23 +209,33 @@ class Supervisor:
 
     def _schedule(self) -> None:
         self.devices.refresh()
+        if not self.devices.free():
+            return
         queued = self.store.list_jobs([JobState.QUEUED])
         queued.sort(key=lambda j: (-j.priority, j.queued_at or j.created_at))
-        waiting: dict[str, tuple[int, float | None]] = {}
         for job in queued:
-            resources = job.spec.get("resources", {})
-            requested, memory_gb = int(resources.get("devices", 1)), resources.get("memory_gb")
-            chosen = self.devices.allocate(job.id, requested, memory_gb) if self.devices.free() else None
+            if not self.devices.free():
+                return
+            requested, memory_gb = _needs(job)
+            chosen = self.devices.allocate(job.id, requested, memory_gb)
             if chosen is None:
-                waiting[job.id] = (requested, memory_gb)  # a smaller job further down may still fit
-                continue
+                continue  # a smaller job further down may still fit (backfill)
             try:
                 self._start(job, [d.id for d in chosen])
             except OSError as err:
                 self.devices.release(job.id)
                 self._set(job.id, JobState.FAILED, f"could not start the worker: {err}")
-        # Why each job still queued is waiting, against the devices as they are now.
-        self.waiting = {j: self.devices.wait_reason(n, gb) for j, (n, gb) in waiting.items()}
+
+    def wait_reason(self, job: JobInfo) -> str | None:
+        """Why a queued job is not running yet, against the devices as they are now."""
+        if job.state != JobState.QUEUED:
+            return None
+        return self.devices.wait_reason(*_needs(job))
+
+    @property
+    def waiting(self) -> dict[str, str]:
+        """Every queued job's wait reason (computed when asked, never on the scheduling path)."""
+        return {j.id: self.devices.wait_reason(*_needs(j)) for j in self.store.list_jobs([JobState.QUEUED])}
 
     def _start(self, job: JobInfo, device_ids: list[str]) -> None:
         job_dir = self.data.job_dir(job.id, job.attempt)
@@ -275,3 +284,9 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+def _needs(job: JobInfo) -> tuple[int, float | None]:
+    """How many devices and how much memory (GB) a job's spec asks for."""
+    resources = job.spec.get("resources", {})
+    return int(resources.get("devices", 1)), resources.get("memory_gb")
