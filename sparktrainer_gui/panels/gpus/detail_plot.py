@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from sparktrainer_gui.panels.gpus.delegates import SPARK_COLORS
 from sparktrainer_gui.panels.gpus.state import HistoryStore
-from sparktrainer_gui.panels.jobs.plot_items import Grid, RefreshWhileShown, blend
+from sparktrainer_gui.panels.jobs.plot_items import Grid, RefreshWhileShown, blend, style_plot
 
 REFRESH_MS = 100
 PLOTS = (  # metric, title, scale to the shown unit
@@ -73,17 +73,7 @@ class DeviceDetailPlot(RefreshWhileShown, QWidget):
             axis = pg.DateAxisItem(orientation="bottom")
             left = _SparseAxis(orientation="left")
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": axis, "left": left})
-            plot.setMenuEnabled(False)
-            plot.addItem(_ValueGrid(plot, grid), ignoreBounds=True)
-            plot.setTitle(label, size="8pt", justify="left", color=fg)
-            plot.titleLabel.setMaximumHeight(14)
-            plot.layout.setRowFixedHeight(0, 14)
-            for name in ("left", "bottom"):
-                ax = plot.getAxis(name)
-                ax.setPen(grid)
-                ax.setTextPen(fg)
-            plot.getAxis("left").setWidth(52)
-            plot.getAxis("left").setStyle(maxTickLevel=0)
+            style_plot(plot, label, fg, grid, axis_width=52, grid_item=_ValueGrid)
             if first is None:
                 first = plot
             else:

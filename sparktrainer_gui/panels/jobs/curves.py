@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sparktrainer_gui.panels.jobs.plot_items import Grid, RefreshWhileShown, blend
+from sparktrainer_gui.panels.jobs.plot_items import RefreshWhileShown, blend, style_plot
 from sparktrainer_gui.panels.jobs.series import MetricTrack, Series, fmt, group_points
 
 REFRESH_MS = 66  # ~15 Hz
@@ -124,19 +124,8 @@ class CurvesWidget(RefreshWhileShown, QWidget):
         layout = self.graphics.ci.layout
         for row, (pid, label, share) in enumerate(PLOTS):
             plot = self.graphics.addPlot(row=row, col=0)
-            plot.setMenuEnabled(False)
-            plot.addItem(Grid(plot, grid), ignoreBounds=True)
-            # A small title in the plot's corner: vertical axis labels overlap on short plots.
-            plot.setTitle(label, size="8pt", justify="left", color=fg)
-            plot.titleLabel.setMaximumHeight(14)
-            plot.layout.setRowFixedHeight(0, 14)
-            for name in ("left", "bottom"):
-                ax = plot.getAxis(name)
-                ax.setPen(grid)
-                ax.setTextPen(fg)
-            plot.getAxis("left").setWidth(62)
-            # Fewer, major ticks only: short plots otherwise stack their labels on top of each other.
-            plot.getAxis("left").setStyle(maxTickLevel=0)
+            style_plot(plot, label, fg, grid, axis_width=62)
+            # Fewer ticks: short plots otherwise stack their labels on top of each other.
             plot.getAxis("left").setTickDensity(0.35)
             if pid != "loss":
                 plot.setXLink(self.plots["loss"])

@@ -49,6 +49,24 @@ def blend(fg: QColor, bg: QColor, amount: float) -> QColor:
     return QColor(*mix)
 
 
+def style_plot(
+    plot: pg.PlotItem, label: str, fg: QColor, grid: QColor, axis_width: int, grid_item: type[Grid] = Grid
+) -> None:
+    """The house style of a stacked live plot: no context menu, a value grid, a small title in
+    the corner (vertical axis labels overlap on short plots), tinted axes, major ticks only."""
+    plot.setMenuEnabled(False)
+    plot.addItem(grid_item(plot, grid), ignoreBounds=True)
+    plot.setTitle(label, size="8pt", justify="left", color=fg)
+    plot.titleLabel.setMaximumHeight(14)
+    plot.layout.setRowFixedHeight(0, 14)
+    for name in ("left", "bottom"):
+        ax = plot.getAxis(name)
+        ax.setPen(grid)
+        ax.setTextPen(fg)
+    plot.getAxis("left").setWidth(axis_width)
+    plot.getAxis("left").setStyle(maxTickLevel=0)
+
+
 class RefreshWhileShown:
     """For live plot widgets (QWidget subclasses, listed before QWidget in the bases) with a
     ``refresh_timer`` and a ``refresh()``: the timer runs only while the widget is shown, and
