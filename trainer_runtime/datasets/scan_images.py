@@ -76,15 +76,20 @@ def coco_json_files(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
     ]
 
 
-def load_coco(rel: str, full: Path) -> dict[str, Any]:
+def read_coco_json(rel: str, full: Path, error: type[DatasetError] = DatasetError) -> Any:
+    """The parsed JSON of COCO file ``rel``; ``error`` with the place when it is not UTF-8 JSON."""
     try:
-        data = json.loads(full.read_text(encoding="utf-8"))
+        return json.loads(full.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:
-        raise DatasetError(f"COCO file '{rel}' is not UTF-8 text (bad byte at offset {err.start})") from None
+        raise error(f"COCO file '{rel}' is not UTF-8 text (bad byte at offset {err.start})") from None
     except json.JSONDecodeError as err:
-        raise DatasetError(
+        raise error(
             f"COCO file '{rel}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
+
+
+def load_coco(rel: str, full: Path) -> dict[str, Any]:
+    data = read_coco_json(rel, full)
     if not isinstance(data, dict):
         raise DatasetError(f"COCO file '{rel}' must hold a JSON object with {', '.join(COCO_KEYS)}")
     missing = [k for k in COCO_KEYS if not isinstance(data.get(k), list)]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from trainer_runtime.datasets.scan_images import coco_json_files
+from trainer_runtime.datasets.scan_images import coco_json_files, read_coco_json
 from trainer_runtime.labeling.classmap import ClassInfo, ClassMap, default_color
 from trainer_runtime.labeling.geometry import clip, polygon_area
 from trainer_runtime.labeling.report import LabelSet, Report, SizeFn, match_images, under_images
@@ -31,14 +31,7 @@ def _num(v: Any) -> bool:
 
 
 def _load(rel: str, path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise LabelError(f"COCO file '{rel}' is not UTF-8 text (bad byte at offset {err.start})") from None
-    except json.JSONDecodeError as err:
-        raise LabelError(
-            f"COCO file '{rel}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
-        ) from None
+    data = read_coco_json(rel, path, LabelError)
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
         raise LabelError(
             f"COCO file '{rel}' must be an object with the lists images, annotations, categories"
