@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from trainer_runtime.worker import allocator
 from trainer_runtime.worker.testing import (
     log_text,
     make_corpus,
@@ -84,6 +86,8 @@ def test_job_completes_and_follows_the_events_contract(tmp_path: Path, corpus: P
     assert (final / "tokenizer.json").is_file() and (job / "tokenizer" / "tokenizer.json").is_file()
     assert (final / ("adapter_model.safetensors" if method == "lora" else "model.safetensors")).is_file()
     assert not (job / "error.json").exists()
+    if sys.platform.startswith("linux") and allocator.user_choice(os.environ) is None:
+        assert "allocator: glibc malloc reuses freed blocks below 256 MiB" in log_text(job)
 
 
 @pytest.mark.parametrize("method", ["lora", "full"])

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from trainer_runtime.worker import redaction
+from trainer_runtime.worker import allocator, redaction
 
 
 def _rank() -> int:
@@ -74,6 +74,7 @@ def _record_failure(job_dir: Path, exc: BaseException, redactor, started: float)
 
 def main(argv: list[str] | None = None) -> int:
     started = time.time() - 1.0  # mtime granularity: an error.json from this run is newer than this
+    allocation = allocator.tune()  # before torch allocates anything
     redactor = redaction.install()
     _setup_logging()
     parser = argparse.ArgumentParser(prog="python -m trainer_runtime.worker")
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     credentials = redaction.secret_names()
     if _rank() == 0:
+        log.info(allocation)
         redaction.log_credentials()
     pause = PauseRequest(job_dir)
     pause.install_signal()
