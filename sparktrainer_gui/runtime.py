@@ -22,6 +22,8 @@ from trainer_runtime.paths import DataDir
 
 log = logging.getLogger(__name__)
 RETRY_S = (0.5, 1, 2, 4, 5)
+# What shiboken raises when Python code touches a Qt object that C++ has already deleted.
+DELETED_OBJECT_MESSAGES = ("Signal source has been deleted", "already deleted")
 
 
 class RuntimeConnection(QObject):
@@ -71,14 +73,20 @@ class RuntimeConnection(QObject):
         if f.cancelled():
             return
         err = f.exception()
-        if err is None:
-            if on_done:
-                on_done(f.result())
-            return
-        if on_error:
-            on_error(err)  # type: ignore[arg-type]
-        else:
-            self.call_failed.emit(str(err))
+        try:
+            if err is None:
+                if on_done:
+                    on_done(f.result())
+                return
+            if on_error:
+                on_error(err)  # type: ignore[arg-type]
+            else:
+                self.call_failed.emit(str(err))
+        except RuntimeError as exc:
+            # The view that asked was closed while the call ran: its reply has no one to show it.
+            if not any(m in str(exc) for m in DELETED_OBJECT_MESSAGES):
+                raise
+            log.debug("dropped a reply for a closed view: %s", exc)
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``await conn.call(conn.client.job, job_id)`` from qasync coroutines."""

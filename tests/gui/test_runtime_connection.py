@@ -38,3 +38,36 @@ def test_a_finished_call_delivers_its_result_on_the_main_thread(qtbot, home) -> 
     qtbot.waitUntil(lambda: bool(errs), timeout=5000)
     assert isinstance(errs[0], ZeroDivisionError)
     conn.stop()
+
+
+def test_a_reply_for_a_view_deleted_meanwhile_is_dropped_quietly(qtbot, home) -> None:
+    """A panel closed while its call ran: the callback touches a deleted Qt object. That must not
+    raise in the Qt event loop (pytest-qt fails the test if it does); other errors still do."""
+    import shiboken6
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel
+
+    class View(QObject):
+        page_failed = Signal(str)
+
+    conn = RuntimeConnection(autostart_daemon=False)
+    release = threading.Event()
+    view, label = View(), QLabel()
+    calls: list[str] = []
+
+    def on_error(err: Exception) -> None:
+        calls.append("error")
+        view.page_failed.emit(str(err))
+
+    def on_done(_v: object) -> None:
+        calls.append("done")
+        label.setText("late")
+
+    a = conn.submit(lambda: release.wait(5) and 1 / 0, on_error=on_error)
+    b = conn.submit(lambda: release.wait(5), on_done=on_done)
+    shiboken6.delete(view)
+    shiboken6.delete(label)
+    release.set()
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=5000)
+    assert a is not None and b is not None and sorted(calls) == ["done", "error"]
+    conn.stop()
