@@ -1,6 +1,7 @@
 """The Datasets panel screenshot (used by ``docs/screenshots.py``): a generated image-folder
 dataset of simple shapes (four classes of different sizes), imported through the daemon,
-shown with its sample grid and class histogram."""
+shown with its sample grid and class histogram; then the import dialog, and the new-job wizard
+set to train an image classifier on that dataset."""
 
 from __future__ import annotations
 
@@ -89,6 +90,7 @@ def capture_datasets(
     save(window, "datasets")
     window.resize(size)
     capture_import_dialog(panel, home, pump, save)
+    capture_image_job_wizard(window, name, pump, save)
 
 
 def capture_import_dialog(
@@ -105,6 +107,29 @@ def capture_import_dialog(
     )
     save(dialog, "datasets-import")
     dialog.reject()
+
+
+def capture_image_job_wizard(
+    window: Any, name: str, pump: Callable[..., bool], save: Callable[..., Any]
+) -> None:
+    """The new-job wizard set to train the small CNN on the imported image dataset."""
+    from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
+
+    wizard = NewJobWizard(window.conn, window)
+    combo = wizard.form.recipe_combo
+    combo.setCurrentIndex(combo.findData("image-classification"))
+    combo.activated.emit(combo.currentIndex())  # as a user's pick does
+    wizard.form.name_edit.setText("shapes-cnn")
+    wizard.show()
+    picker = wizard.dataset_picker
+    pump(10, lambda: picker.name_combo.findData(name) >= 0)
+    picker.use_stored.setChecked(True)
+    picker.name_combo.setCurrentIndex(picker.name_combo.findData(name))
+    picker.name_combo.activated.emit(picker.name_combo.currentIndex())
+    pump(10, lambda: wizard.form.submit_button.isEnabled())
+    pump(0.5)
+    save(wizard, "new-job-wizard-image")
+    wizard.close()
 
 
 def capture_datasets_only(home: Path, pump: Callable[..., bool], save: Callable[..., Any]) -> None:

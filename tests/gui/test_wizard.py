@@ -218,3 +218,78 @@ def test_dropped_files(qtbot, wizard: NewJobWizard, corpus: Path, tmp_path: Path
     assert wizard.form.dataset_path_edit.text() == str(corpus)
     assert "Refused" not in wizard.form.dataset_drop_label.text()
     wait_ready(qtbot, wizard)
+
+
+def _choose_recipe(wizard: NewJobWizard, recipe: str) -> None:
+    combo = wizard.form.recipe_combo
+    index = combo.findData(recipe)
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)  # what a user's pick in the list sends
+
+
+def test_image_classification_job_from_a_dropped_image_folder(
+    qtbot, wizard: NewJobWizard, daemon, tmp_path: Path
+) -> None:
+    from tests.graph_helpers import make_image_folder
+
+    f = wizard.form
+    _choose_recipe(wizard, "image-classification")
+    # Only what an image recipe uses is shown: no method, LoRA, sequence length or hub model.
+    assert not f.method_combo.isVisibleTo(wizard) and not f.lora_group.isVisibleTo(wizard)
+    assert not f.train_seq_len_edit.isVisibleTo(wizard) and not f.model_hub_radio.isEnabled()
+    assert [f.model_builtin_combo.itemData(i) for i in range(f.model_builtin_combo.count())] == ["small-cnn"]
+    assert f.train_lr_edit.text() == "0.001"
+    assert f.dataset_drop_label.text().startswith("Or drop an image folder")
+
+    png = make_image_folder(tmp_path / "src", per_class=1) / "checks" / "000.png"
+    one_class = tmp_path / "one"
+    (one_class / "cats").mkdir(parents=True)
+    for i in range(3):
+        (one_class / "cats" / f"{i}.png").write_bytes(png.read_bytes())
+    assert _drop(wizard, png) == (True, False)
+    assert "is a file; image classification trains on a folder" in f.dataset_drop_label.text()
+    assert _drop(wizard, one_class) == (True, True)
+    wait_ready(qtbot, wizard, ready=False)
+    qtbot.waitUntil(
+        lambda: "at least two classes" in error_at(wizard, "dataset.path").text(), timeout=WAIT_MS
+    )
+
+    folder = make_image_folder(tmp_path / "shapes", per_class=12)
+    assert _drop(wizard, folder) == (True, True)
+    type_into(qtbot, f.name_edit, "gui-cnn")
+    type_into(qtbot, f.train_max_steps_edit, "20")
+    type_into(qtbot, f.train_batch_size_edit, "12")
+    type_into(qtbot, f.train_eval_every_edit, "10")
+    wait_ready(qtbot, wizard)
+    sent = wizard.spec_dict()
+    assert "method" not in sent and "lora" not in sent and "seq_len" not in sent["train"]
+    with qtbot.waitSignal(wizard.job_submitted, timeout=WAIT_MS) as sig:
+        qtbot.mouseClick(f.submit_button, Qt.MouseButton.LeftButton)
+    job = daemon.wait(sig.args[0], timeout=300)
+    spec = job["spec"]
+    assert (spec["recipe"], spec["model"], spec["method"]) == (
+        "image-classification",
+        {"builtin": "small-cnn"},
+        "full",
+    )
+    assert "lora" not in spec and spec["dataset"]["path"] == str(folder)
+    assert job["state"] == "COMPLETED", job["reason"]
+    assert job["metrics"]["eval_accuracy"]["count"] >= 2
+
+
+def test_switching_recipes_keeps_typed_values_and_restores_the_language_model_fields(
+    qtbot, wizard: NewJobWizard
+) -> None:
+    f = wizard.form
+    type_into(qtbot, f.train_lr_edit, "0.02")
+    _choose_recipe(wizard, "image-classification")
+    assert f.train_lr_edit.text() == "0.02" and f.model_builtin_combo.currentData() == "small-cnn"
+    assert f.dataset_path_edit.text() == ""  # the sample corpus is no image folder
+    _choose_recipe(wizard, "causal-lm")
+    assert f.dataset_path_edit.text() == str(SAMPLE_CORPUS)
+    assert f.method_combo.isVisibleTo(wizard) and f.lora_group.isVisibleTo(wizard)
+    assert f.train_seq_len_edit.isVisibleTo(wizard) and f.model_hub_radio.isEnabled()
+    assert f.model_builtin_combo.currentData() == "tiny-gpt2" and f.train_lr_edit.text() == "0.02"
+    assert f.dataset_drop_label.text() == "Or drop a .txt or .jsonl file anywhere on this window."
+    wait_ready(qtbot, wizard)
+    assert wizard.spec is not None and wizard.spec.recipe == "causal-lm" and wizard.spec.train.lr == 0.02

@@ -92,14 +92,14 @@ def classified_images(root: Path, versioned: bool = True) -> list[tuple[str, str
     return out
 
 
-def _dataset_folder(spec: JobSpec) -> Path:
-    root = Path(spec.dataset.path or "")
+def _dataset_folder(path: str | Path | None, recipe: str) -> Path:
+    root = Path(path or "")
     if not root.is_dir():
         raise SpecError(
             [
                 (
                     "dataset.path",
-                    f"recipe '{spec.recipe}' reads an image folder (one sub-folder per class) or an "
+                    f"recipe '{recipe}' reads an image folder (one sub-folder per class) or an "
                     f"imported image dataset (dataset.name); {root} is not a folder",
                 )
             ]
@@ -107,11 +107,26 @@ def _dataset_folder(spec: JobSpec) -> Path:
     return root
 
 
+def check_image_folder(path: str | Path) -> list[str]:
+    """A plain image folder an image-classification job can train on (the new-job form's check
+    of a chosen folder) → its classes."""
+    root = _dataset_folder(path, "image-classification")
+    return _enough_classes(sorted({c for _, c in classified_images(root, versioned=False)}))
+
+
 def check_image_classification(spec: JobSpec) -> list[str]:
     """The dataset has at least two classes with images; a model folder has a config. → classes."""
-    root = _dataset_folder(spec)
+    root = _dataset_folder(spec.dataset.path, spec.recipe)
     items = classified_images(root, spec.dataset.hash is not None)
-    classes = sorted({c for _, c in items})
+    classes = _enough_classes(sorted({c for _, c in items}))
+    if spec.model.path:
+        from trainer_runtime.jobs.checks import check_model_folder
+
+        check_model_folder(spec.model.path)
+    return classes
+
+
+def _enough_classes(classes: list[str]) -> list[str]:
     if len(classes) < 2:
         found = f": {', '.join(classes)}" if classes else ""
         raise SpecError(
@@ -123,10 +138,6 @@ def check_image_classification(spec: JobSpec) -> list[str]:
                 )
             ]
         )
-    if spec.model.path:
-        from trainer_runtime.jobs.checks import check_model_folder
-
-        check_model_folder(spec.model.path)
     return classes
 
 
@@ -166,5 +177,5 @@ def prelabel_model_kind(path: str | Path) -> str:
 
 
 def check_prelabel(spec: JobSpec) -> str:
-    _dataset_folder(spec)
+    _dataset_folder(spec.dataset.path, spec.recipe)
     return prelabel_model_kind(spec.model.path or "")

@@ -1,5 +1,6 @@
 """The new-job wizard's picker for an imported dataset (``dataset: {name, version}``), an
-alternative to a dataset file. The lists are read from the daemon off the main thread."""
+alternative to a dataset file. The lists are read from the daemon off the main thread; only
+datasets of the recipe's modality (text or image) are offered."""
 
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ class DatasetPicker(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.use_stored)
-        lay.addWidget(self.name_combo, 1)
-        lay.addWidget(self.version_combo)
+        lay.addWidget(self.name_combo, 3)  # the name and size need the room; "v12" does not
+        lay.addWidget(self.version_combo, 1)
         self._wanted: dict[str, str] = {}  # a name/version set before the lists arrived
+        self._listed: list[dict[str, Any]] = []
+        self._modality: str | None = None  # None: every dataset
         self.use_stored.toggled.connect(self._on_use_stored_toggled)
         self.name_combo.activated.connect(self._on_name_combo_activated)
         self.version_combo.activated.connect(lambda _i: self.changed.emit())
@@ -42,15 +45,25 @@ class DatasetPicker(QWidget):
     def reload(self) -> None:
         self.conn.submit(self.conn.client.datasets, on_done=self._on_listed, on_error=lambda _e: None)
 
+    def set_modality(self, modality: str | None) -> None:
+        """Offer only datasets of this modality (``text``, ``image``)."""
+        if modality != self._modality:
+            self._modality = modality
+            self._on_listed(self._listed)
+
     def _on_listed(self, datasets: list[dict[str, Any]]) -> None:
         if not shiboken6.isValid(self):
             return
-        wanted = self._wanted.get("name") or self.name_combo.currentData()
+        self._listed = datasets
+        explicit = self._wanted.get("name")  # from a spec: kept even when not offered
+        wanted = explicit or self.name_combo.currentData()
         self.name_combo.clear()
         for d in datasets:
+            if self._modality and d.get("modality") != self._modality:
+                continue
             self.name_combo.addItem(f"{d['name']} ({d['modality']}, {d['items']:,} items)", d["name"])
-        if wanted and self.name_combo.findData(wanted) < 0:
-            self.name_combo.addItem(wanted, wanted)  # not (or no longer) stored: validation says so
+        if explicit and self.name_combo.findData(explicit) < 0:
+            self.name_combo.addItem(explicit, explicit)  # not (or no longer) stored: validation says so
         self.name_combo.setCurrentIndex(max(0, self.name_combo.findData(wanted)) if wanted else 0)
         self.use_stored.setEnabled(self.name_combo.count() > 0 or self.use_stored.isChecked())
         self._load_versions()

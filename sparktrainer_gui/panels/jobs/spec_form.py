@@ -16,6 +16,7 @@ from typing import Any
 
 from trainer_runtime.jobs.spec import (
     BUILTIN_MODELS,
+    IMAGE_BUILTIN_MODELS,
     JobSpec,
     LoraSpec,
     ResourcesSpec,
@@ -25,6 +26,12 @@ from trainer_runtime.jobs.spec import (
 )
 
 MODEL_SOURCES = ("builtin", "path", "hub_id")
+# The recipes the form builds, with what each trains and reads. Image classification trains
+# every weight of a small CNN or a local image model folder on an image folder (one sub-folder
+# per class) or an imported image dataset: no method, no LoRA, no sequence length, no hub id.
+RECIPES = ("causal-lm", "image-classification")
+RECIPE_MODELS = {"causal-lm": BUILTIN_MODELS, "image-classification": IMAGE_BUILTIN_MODELS}
+TEXT_ONLY_FIELDS = ("method", "train.seq_len", "lora.r", "lora.alpha", "lora.dropout")
 INT_FIELDS = (
     "train.max_steps", "train.batch_size", "train.seq_len", "train.seed", "train.warmup_steps",
     "train.eval_every", "train.checkpoint_every", "lora.r", "resources.devices", "priority",
@@ -88,6 +95,21 @@ DEFAULTS: dict[str, str] = {
     "priority": _text(_default(JobSpec, "priority")),
 }
 
+# Fields set for a recipe when the user switches to it, unless they typed their own value.
+# (The sample corpus is no image folder: an image job starts with an empty dataset field.)
+RECIPE_DEFAULTS = {
+    "causal-lm": {
+        "model.builtin": BUILTIN_MODELS[0],
+        "train.lr": DEFAULTS["train.lr"],
+        "dataset.path": DEFAULTS["dataset.path"],
+    },
+    "image-classification": {
+        "model.builtin": IMAGE_BUILTIN_MODELS[0],
+        "train.lr": "0.001",
+        "dataset.path": "",
+    },
+}
+
 
 def _number(key: str, text: str) -> Any:
     """The number in ``text``, or the text itself so the spec's validation names the problem."""
@@ -134,9 +156,12 @@ def form_to_spec(values: dict[str, str], extras: dict[str, Any] | None = None) -
                           "version": int(version) if version.isdigit() else version}  # fmt: skip
     source = values.get("model.source", "builtin")
     out["model"] = {source: values.get(f"model.{source}", "").strip()}
-    lora = values.get("method") == "lora"
+    language = is_text_recipe(values.get("recipe", ""))
+    if not language:
+        out.pop("method", None)
+    lora = language and values.get("method") == "lora"
     for key in (*INT_FIELDS, *FLOAT_FIELDS):
-        if key.startswith("lora.") and not lora:
+        if (key.startswith("lora.") and not lora) or (key in TEXT_ONLY_FIELDS and not language):
             continue
         text = values.get(key, "").strip()
         if text:  # an empty field takes the spec's default (max_steps has none: "Field required")
@@ -145,6 +170,11 @@ def form_to_spec(values: dict[str, str], extras: dict[str, Any] | None = None) -
     if not lora:
         extra.pop("lora", None)
     return _merge(out, extra)
+
+
+def is_text_recipe(recipe: str) -> bool:
+    """Whether the recipe trains a language model (method, LoRA and sequence length apply)."""
+    return recipe not in ("image-classification", "prelabel", "graph")
 
 
 def spec_to_form(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:

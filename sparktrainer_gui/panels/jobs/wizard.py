@@ -26,7 +26,8 @@ from sparktrainer_gui.panels.jobs.dataset_picker import DatasetPicker
 from sparktrainer_gui.runtime import RuntimeConnection
 from trainer_runtime.client.client import ApiError, DaemonUnavailable
 from trainer_runtime.jobs.checks import check_dataset_file
-from trainer_runtime.jobs.spec import BUILTIN_MODELS, SpecError, dump_spec_yaml, resolve_paths
+from trainer_runtime.jobs.image_checks import check_image_folder
+from trainer_runtime.jobs.spec import SpecError, dump_spec_yaml, resolve_paths
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,21 @@ QLabel[role="error"] { color: #d93025; }
 QLabel[role="title"] { font-size: 15pt; font-weight: 600; }
 """
 DROP_HINT = "Or drop a .txt or .jsonl file anywhere on this window."
+IMAGE_DROP_HINT = "Or drop an image folder (one sub-folder per class) anywhere on this window."
+RECIPE_LABELS = {
+    "causal-lm": "Causal language model (causal-lm)",
+    "image-classification": "Image classification (image-classification)",
+}
 
 
-def dataset_problem(path: str) -> str | None:
-    """The dataset check's message for ``path``, or None when it is a usable dataset (reads the file)."""
+def dataset_problem(path: str, recipe: str = "causal-lm") -> str | None:
+    """The dataset check's message for ``path``, or None when the recipe can train on it (reads
+    the file, or lists the image folder)."""
     try:
-        check_dataset_file(Path(path).expanduser())
+        if spec_form.is_text_recipe(recipe):
+            check_dataset_file(Path(path).expanduser())
+        else:
+            check_image_folder(Path(path).expanduser())
     except SpecError as err:
         return "; ".join(msg for _, msg in err.problems)
     return None
@@ -69,18 +79,17 @@ class NewJobWizard(QDialog):
         self._show_all = False
         self._submitting = False
         self._server_problems: list[tuple[str, str]] = []
-        self._dataset_state: tuple[str, str | None] | None = None  # (path, problem) once checked
+        self._dataset_state: tuple[str, str, str | None] | None = None  # (recipe, path, problem) once checked
         self._model_state: tuple[str, ModelInfo | str] | None = None  # (path, info or problem)
         self.spec = None  # the last valid JobSpec of the form
 
         f = self.form
         for label in (f.subtitle_label, f.model_info_label, f.dataset_drop_label):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        f.recipe_combo.addItem("Causal language model (causal-lm)", "causal-lm")
+        for recipe in spec_form.RECIPES:
+            f.recipe_combo.addItem(RECIPE_LABELS[recipe], recipe)
         f.method_combo.addItem("LoRA adapter (lora)", "lora")
         f.method_combo.addItem("Full fine-tune (full)", "full")
-        for name in BUILTIN_MODELS:
-            f.model_builtin_combo.addItem(name, name)
         self._inputs: dict[str, QWidget] = {}
         self._errors: dict[str, QLabel] = {}
         for key in spec_form.FIELDS:
@@ -102,6 +111,7 @@ class NewJobWizard(QDialog):
         for radio in (f.model_builtin_radio, f.model_path_radio, f.model_hub_radio):
             radio.toggled.connect(self._on_model_radio_toggled)
         f.method_combo.currentIndexChanged.connect(self._on_method_combo_current_index_changed)
+        f.recipe_combo.activated.connect(self._on_recipe_combo_activated)
         paths = [f.dataset_path_edit, f.dataset_browse_button]
         self.dataset_picker = DatasetPicker(conn, paths, f.dataset_group)
         f.dataset_layout.addWidget(self.dataset_picker, 3, 0, 1, 2)
@@ -140,6 +150,7 @@ class NewJobWizard(QDialog):
 
     def set_values(self, values: dict[str, str], extras: dict[str, Any] | None = None) -> None:
         self._extras = dict(extras or {})
+        self._fill_builtin_models(values.get("recipe", ""))
         for key, w in self._inputs.items():
             text = values.get(key, "")
             w.blockSignals(True)
@@ -153,6 +164,7 @@ class NewJobWizard(QDialog):
         self.dataset_picker.set_values(values)
         radio = {"path": self.form.model_path_radio, "hub_id": self.form.model_hub_radio}
         radio.get(values.get("model.source", ""), self.form.model_builtin_radio).setChecked(True)
+        self._apply_recipe()
         self._on_method_combo_current_index_changed()
         self._on_model_radio_toggled()
         self._on_any_field_changed()
@@ -179,11 +191,12 @@ class NewJobWizard(QDialog):
         ready = self.spec is not None
         dataset = values["dataset.path"].strip() if values.get("dataset.source") != "stored" else ""
         if dataset:
-            if self._dataset_state is None or self._dataset_state[0] != dataset:
+            recipe = values.get("recipe", "")
+            if self._dataset_state is None or self._dataset_state[:2] != (recipe, dataset):
                 ready = False
-                self._check_dataset(dataset)
-            elif self._dataset_state[1]:
-                problems.append(("dataset.path", self._dataset_state[1]))
+                self._check_dataset(recipe, dataset)
+            elif self._dataset_state[2]:
+                problems.append(("dataset.path", self._dataset_state[2]))
                 ready = False
         info = ""
         if values["model.source"] == "path" and values["model.path"].strip():
@@ -215,13 +228,13 @@ class NewJobWizard(QDialog):
             if label.isVisible() and label.text():
                 label.setMinimumHeight(label.heightForWidth(label.width()))
 
-    def _check_dataset(self, path: str) -> None:
+    def _check_dataset(self, recipe: str, path: str) -> None:
         def done(problem: str | None) -> None:
             if shiboken6.isValid(self):
-                self._dataset_state = (path, problem)
+                self._dataset_state = (recipe, path, problem)
                 self._revalidate()
 
-        self.conn.submit(dataset_problem, path, on_done=done, on_error=lambda err: done(str(err)))
+        self.conn.submit(dataset_problem, path, recipe, on_done=done, on_error=lambda err: done(str(err)))
 
     def _model_ready(self, path: str, problems: list[tuple[str, str]]) -> tuple[bool, str]:
         """Whether the model folder is usable, and the line shown under it (read off the main thread)."""
@@ -246,10 +259,67 @@ class NewJobWizard(QDialog):
             return False, ""
         return True, result.summary()
 
+    # ----------------------------------------------------------------- recipe
+    def recipe(self) -> str:
+        return str(self.form.recipe_combo.currentData() or "")
+
+    def _fill_builtin_models(self, recipe: str) -> None:
+        combo = self.form.model_builtin_combo
+        names = spec_form.RECIPE_MODELS.get(recipe, spec_form.RECIPE_MODELS["causal-lm"])
+        if [combo.itemData(i) for i in range(combo.count())] == list(names):
+            return
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        for name in names:
+            combo.addItem(name, name)
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+        combo.blockSignals(False)
+
+    @Slot()
+    def _on_recipe_combo_activated(self) -> None:
+        """The user chose a recipe: its built-in model, learning rate and dataset, unless they
+        chose their own (a value that is no recipe's default)."""
+        recipe = self.recipe()
+        current = self.values()
+        self._fill_builtin_models(recipe)
+        for key, text in spec_form.RECIPE_DEFAULTS.get(recipe, {}).items():
+            if current.get(key) not in {d.get(key) for d in spec_form.RECIPE_DEFAULTS.values()}:
+                continue
+            w = self._inputs[key]
+            if isinstance(w, QComboBox):
+                w.setCurrentIndex(max(0, w.findData(text)))
+            elif isinstance(w, QLineEdit):
+                w.setText(text)
+        self._apply_recipe()
+        self._on_any_field_changed()
+
+    def _apply_recipe(self) -> None:
+        """Show the fields the recipe uses: an image recipe has no method, LoRA, sequence length or
+        hub model, and reads an image folder or an imported image dataset."""
+        f = self.form
+        text = spec_form.is_text_recipe(self.recipe())
+        for layout, widgets in ((f.what_layout, (f.method_combo, f.method_error)),
+                                (f.train_layout, (f.train_seq_len_edit, f.train_seq_len_error))):  # fmt: skip
+            for w in widgets:
+                layout.setRowVisible(w, text)
+        if not text and f.model_hub_radio.isChecked():
+            f.model_builtin_radio.setChecked(True)
+        f.model_hub_radio.setEnabled(text)
+        f.model_hub_radio.setToolTip("" if text else "Image classification trains a local model folder.")
+        f.dataset_path_edit.setPlaceholderText(
+            "A .txt or .jsonl file" if text else "An image folder with one sub-folder per class"
+        )
+        if f.dataset_drop_label.property("role") != "error":
+            f.dataset_drop_label.setText(DROP_HINT if text else IMAGE_DROP_HINT)
+        self.dataset_picker.set_modality("text" if text else "image")
+        self._on_method_combo_current_index_changed()
+
     # ------------------------------------------------------------------ model
     @Slot()
     def _on_method_combo_current_index_changed(self) -> None:
-        self.form.lora_group.setVisible(self.form.method_combo.currentData() == "lora")
+        text = spec_form.is_text_recipe(self.recipe())
+        self.form.lora_group.setVisible(text and self.form.method_combo.currentData() == "lora")
 
     @Slot()
     def _on_model_radio_toggled(self) -> None:
@@ -272,18 +342,24 @@ class NewJobWizard(QDialog):
     # ---------------------------------------------------------------- dataset
     @Slot()
     def _on_dataset_browse_button_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a dataset", self.form.dataset_path_edit.text() or str(Path.home()),
-            "Text datasets (*.txt *.jsonl);;All files (*)",
-        )  # fmt: skip
+        start = self.form.dataset_path_edit.text() or str(Path.home())
+        if spec_form.is_text_recipe(self.recipe()):
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Choose a dataset", start, "Text datasets (*.txt *.jsonl);;All files (*)"
+            )
+        else:
+            path = QFileDialog.getExistingDirectory(
+                self, "Choose an image folder (one sub-folder per class)", start
+            )
         if path:
             self.set_dataset(path)
 
     def set_dataset(self, path: str) -> None:
         self.form.dataset_path_edit.setText(path)
         self._on_field_edited("dataset.path")
-        self.form.dataset_drop_label.setText(DROP_HINT)
+        text = spec_form.is_text_recipe(self.recipe())
         _set_role(self.form.dataset_drop_label, "hint")
+        self.form.dataset_drop_label.setText(DROP_HINT if text else IMAGE_DROP_HINT)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -297,15 +373,17 @@ class NewJobWizard(QDialog):
             event.ignore()
             return
         path = files[0]
-        if path.suffix.lower() in DATASET_SUFFIXES and path.is_file():
+        text = spec_form.is_text_recipe(self.recipe())
+        if (path.suffix.lower() in DATASET_SUFFIXES and path.is_file()) if text else path.is_dir():
             self.set_dataset(str(path))
             event.acceptProposedAction()
             return
-        reason = (
-            f"{path.name} is a folder, not a text dataset (.txt or .jsonl)"
-            if path.is_dir()
-            else f"{path.name} is not a text dataset (.txt or .jsonl)"
-        )
+        if not text:
+            reason = f"{path.name} is a file; image classification trains on a folder with one sub-folder per class"
+        elif path.is_dir():
+            reason = f"{path.name} is a folder, not a text dataset (.txt or .jsonl)"
+        else:
+            reason = f"{path.name} is not a text dataset (.txt or .jsonl)"
         self.form.dataset_drop_label.setText(f"Refused the dropped file: {reason}.")
         _set_role(self.form.dataset_drop_label, "error")
         event.ignore()
