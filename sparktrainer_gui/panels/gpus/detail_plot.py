@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from sparktrainer_gui.panels.gpus.delegates import SPARK_COLORS
 from sparktrainer_gui.panels.gpus.state import HistoryStore
-from sparktrainer_gui.panels.jobs.plot_items import Grid, RefreshWhileShown, blend, style_plot
+from sparktrainer_gui.panels.jobs.plot_items import Grid, RefreshWhileShown, SparseAxis, blend, style_plot
 
 REFRESH_MS = 100
 PLOTS = (  # metric, title, scale to the shown unit
@@ -38,21 +38,6 @@ class _ValueGrid(Grid):
                 p.drawLine(QPointF(x0, v), QPointF(x1, v))
 
 
-class _SparseAxis(pg.AxisItem):
-    """A value axis with at most one label per ~22 px, so short plots do not stack their labels."""
-
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803 (pyqtgraph)
-        levels = super().tickSpacing(minVal, maxVal, size)
-        if not levels:
-            return levels
-        spacing, offset = levels[0]
-        most = max(2, int(size // 22))
-        for mult in (1, 2, 2.5, 5, 10, 20, 25, 50, 100):
-            if (maxVal - minVal) / (spacing * mult) <= most:
-                return [(spacing * mult, offset)]
-        return levels[:1]
-
-
 class DeviceDetailPlot(RefreshWhileShown, QWidget):
     def __init__(self, history: HistoryStore, parent: QWidget | None = None):
         super().__init__(parent)
@@ -71,7 +56,7 @@ class DeviceDetailPlot(RefreshWhileShown, QWidget):
         first: pg.PlotItem | None = None
         for row, (metric, label, _scale) in enumerate(PLOTS):
             axis = pg.DateAxisItem(orientation="bottom")
-            left = _SparseAxis(orientation="left")
+            left = SparseAxis(orientation="left")
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": axis, "left": left})
             style_plot(plot, label, fg, grid, axis_width=52, grid_item=_ValueGrid)
             if first is None:

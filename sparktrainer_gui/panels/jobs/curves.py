@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sparktrainer_gui.panels.jobs.plot_items import RefreshWhileShown, blend, style_plot
+from sparktrainer_gui.panels.jobs.plot_items import RefreshWhileShown, SparseAxis, blend, style_plot
 from sparktrainer_gui.panels.jobs.series import MetricTrack, Series, fmt, group_points
 
 REFRESH_MS = 66  # ~15 Hz
@@ -123,10 +123,8 @@ class CurvesWidget(RefreshWhileShown, QWidget):
         self._vlines: dict[str, pg.InfiniteLine] = {}
         layout = self.graphics.ci.layout
         for row, (pid, label, share) in enumerate(PLOTS):
-            plot = self.graphics.addPlot(row=row, col=0)
+            plot = self.graphics.addPlot(row=row, col=0, axisItems={"left": SparseAxis(orientation="left")})
             style_plot(plot, label, fg, grid, axis_width=62)
-            # Fewer ticks: short plots otherwise stack their labels on top of each other.
-            plot.getAxis("left").setTickDensity(0.35)
             if pid != "loss":
                 plot.setXLink(self.plots["loss"])
             if row < len(PLOTS) - 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QTimer, Slot
 from PySide6.QtGui import QColor
@@ -39,6 +41,32 @@ class Grid(pg.GraphicsObject):
                         p.drawLine(QPointF(v, y0), QPointF(v, y1))
                     else:
                         p.drawLine(QPointF(x0, v), QPointF(x1, v))
+
+
+class SparseAxis(pg.AxisItem):
+    """A value axis with at most one label per ~22 px (at least one label), so short plots do
+    not stack their labels: pyqtgraph draws at least two and a quarter major intervals, whatever
+    the height."""
+
+    LABEL_PX = 22
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803 (pyqtgraph)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels:
+            return levels
+        spacing, offset = levels[0]
+        most = max(1, int(size // self.LABEL_PX))
+        fallback = None
+        for mult in (1, 2, 2.5, 5, 10, 20, 25, 50, 100):
+            step = spacing * mult
+            labels = (
+                math.floor((maxVal - offset) / step + 1e-9) - math.ceil((minVal - offset) / step - 1e-9) + 1
+            )
+            if labels <= most:
+                if labels >= 1:
+                    return [(step, offset)]
+                fallback = fallback or [(step, offset)]
+        return fallback or levels[:1]
 
 
 def blend(fg: QColor, bg: QColor, amount: float) -> QColor:
