@@ -3,7 +3,7 @@
 The form is ``ui/new_job.ui`` (``Ui_NewJobForm``). Every edit re-validates the whole form with
 ``parse_spec`` (the runtime's own validation) and shows each problem under its field; the
 dataset file and the model folder are checked off the main thread. Specs open from and save to
-the same YAML files the CLI uses.
+the same YAML files the CLI uses. What each recipe shows and reads is ``recipe_fields``.
 """
 
 from __future__ import annotations
@@ -23,38 +23,23 @@ from sparktrainer_gui.forms.new_job_ui import Ui_NewJobForm
 from sparktrainer_gui.model_info import ModelInfo, ModelInfoError, read_model_info
 from sparktrainer_gui.panels.jobs import spec_form
 from sparktrainer_gui.panels.jobs.dataset_picker import DatasetPicker
+from sparktrainer_gui.panels.jobs.recipe_fields import (
+    RecipeFields,
+    choose_dataset,
+    dataset_problem,
+    drop_hint,
+    drop_refusal,
+)
 from sparktrainer_gui.runtime import RuntimeConnection
 from trainer_runtime.client.client import ApiError, DaemonUnavailable
-from trainer_runtime.jobs.checks import check_dataset_file
-from trainer_runtime.jobs.image_checks import check_image_folder
-from trainer_runtime.jobs.spec import SpecError, dump_spec_yaml, resolve_paths
+from trainer_runtime.jobs.spec import dump_spec_yaml, resolve_paths
 
 log = logging.getLogger(__name__)
 
-DATASET_SUFFIXES = (".txt", ".jsonl")
 STYLE = """
 QLabel[role="error"] { color: #d93025; }
 QLabel[role="title"] { font-size: 15pt; font-weight: 600; }
 """
-DROP_HINT = "Or drop a .txt or .jsonl file anywhere on this window."
-IMAGE_DROP_HINT = "Or drop an image folder (one sub-folder per class) anywhere on this window."
-RECIPE_LABELS = {
-    "causal-lm": "Causal language model (causal-lm)",
-    "image-classification": "Image classification (image-classification)",
-}
-
-
-def dataset_problem(path: str, recipe: str = "causal-lm") -> str | None:
-    """The dataset check's message for ``path``, or None when the recipe can train on it (reads
-    the file, or lists the image folder)."""
-    try:
-        if spec_form.is_text_recipe(recipe):
-            check_dataset_file(Path(path).expanduser())
-        else:
-            check_image_folder(Path(path).expanduser())
-    except SpecError as err:
-        return "; ".join(msg for _, msg in err.problems)
-    return None
 
 
 def _set_role(label: QLabel, role: str) -> None:
@@ -86,8 +71,6 @@ class NewJobWizard(QDialog):
         f = self.form
         for label in (f.subtitle_label, f.model_info_label, f.dataset_drop_label):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        for recipe in spec_form.RECIPES:
-            f.recipe_combo.addItem(RECIPE_LABELS[recipe], recipe)
         f.method_combo.addItem("LoRA adapter (lora)", "lora")
         f.method_combo.addItem("Full fine-tune (full)", "full")
         self._inputs: dict[str, QWidget] = {}
@@ -110,11 +93,12 @@ class NewJobWizard(QDialog):
                 w.currentIndexChanged.connect(self._on_any_field_changed)
         for radio in (f.model_builtin_radio, f.model_path_radio, f.model_hub_radio):
             radio.toggled.connect(self._on_model_radio_toggled)
-        f.method_combo.currentIndexChanged.connect(self._on_method_combo_current_index_changed)
+        f.method_combo.currentIndexChanged.connect(lambda _i: self.recipe_fields.show_lora())
         f.recipe_combo.activated.connect(self._on_recipe_combo_activated)
         paths = [f.dataset_path_edit, f.dataset_browse_button]
         self.dataset_picker = DatasetPicker(conn, paths, f.dataset_group)
         f.dataset_layout.addWidget(self.dataset_picker, 3, 0, 1, 2)
+        self.recipe_fields = RecipeFields(f, self.dataset_picker)
         self.dataset_picker.changed.connect(lambda: self._on_field_edited("dataset.path"))
         f.model_browse_button.clicked.connect(self._on_model_browse_button_clicked)
         f.dataset_browse_button.clicked.connect(self._on_dataset_browse_button_clicked)
@@ -150,7 +134,7 @@ class NewJobWizard(QDialog):
 
     def set_values(self, values: dict[str, str], extras: dict[str, Any] | None = None) -> None:
         self._extras = dict(extras or {})
-        self._fill_builtin_models(values.get("recipe", ""))
+        self.recipe_fields.fill_builtin_models(values.get("recipe", ""))
         for key, w in self._inputs.items():
             text = values.get(key, "")
             w.blockSignals(True)
@@ -164,8 +148,7 @@ class NewJobWizard(QDialog):
         self.dataset_picker.set_values(values)
         radio = {"path": self.form.model_path_radio, "hub_id": self.form.model_hub_radio}
         radio.get(values.get("model.source", ""), self.form.model_builtin_radio).setChecked(True)
-        self._apply_recipe()
-        self._on_method_combo_current_index_changed()
+        self.recipe_fields.apply()
         self._on_model_radio_toggled()
         self._on_any_field_changed()
 
@@ -261,66 +244,15 @@ class NewJobWizard(QDialog):
 
     # ----------------------------------------------------------------- recipe
     def recipe(self) -> str:
-        return str(self.form.recipe_combo.currentData() or "")
-
-    def _fill_builtin_models(self, recipe: str) -> None:
-        combo = self.form.model_builtin_combo
-        names = spec_form.RECIPE_MODELS.get(recipe, spec_form.RECIPE_MODELS["causal-lm"])
-        if [combo.itemData(i) for i in range(combo.count())] == list(names):
-            return
-        current = combo.currentData()
-        combo.blockSignals(True)
-        combo.clear()
-        for name in names:
-            combo.addItem(name, name)
-        combo.setCurrentIndex(max(0, combo.findData(current)))
-        combo.blockSignals(False)
+        return self.recipe_fields.recipe()
 
     @Slot()
     def _on_recipe_combo_activated(self) -> None:
-        """The user chose a recipe: its built-in model, learning rate and dataset, unless they
-        chose their own (a value that is no recipe's default)."""
-        recipe = self.recipe()
-        current = self.values()
-        self._fill_builtin_models(recipe)
-        for key, text in spec_form.RECIPE_DEFAULTS.get(recipe, {}).items():
-            if current.get(key) not in {d.get(key) for d in spec_form.RECIPE_DEFAULTS.values()}:
-                continue
-            w = self._inputs[key]
-            if isinstance(w, QComboBox):
-                w.setCurrentIndex(max(0, w.findData(text)))
-            elif isinstance(w, QLineEdit):
-                w.setText(text)
-        self._apply_recipe()
+        self.recipe_fields.set_defaults(self.recipe(), self.values(), self._inputs)
+        self.recipe_fields.apply()
         self._on_any_field_changed()
 
-    def _apply_recipe(self) -> None:
-        """Show the fields the recipe uses: an image recipe has no method, LoRA, sequence length or
-        hub model, and reads an image folder or an imported image dataset."""
-        f = self.form
-        text = spec_form.is_text_recipe(self.recipe())
-        for layout, widgets in ((f.what_layout, (f.method_combo, f.method_error)),
-                                (f.train_layout, (f.train_seq_len_edit, f.train_seq_len_error))):  # fmt: skip
-            for w in widgets:
-                layout.setRowVisible(w, text)
-        if not text and f.model_hub_radio.isChecked():
-            f.model_builtin_radio.setChecked(True)
-        f.model_hub_radio.setEnabled(text)
-        f.model_hub_radio.setToolTip("" if text else "Image classification trains a local model folder.")
-        f.dataset_path_edit.setPlaceholderText(
-            "A .txt or .jsonl file" if text else "An image folder with one sub-folder per class"
-        )
-        if f.dataset_drop_label.property("role") != "error":
-            f.dataset_drop_label.setText(DROP_HINT if text else IMAGE_DROP_HINT)
-        self.dataset_picker.set_modality("text" if text else "image")
-        self._on_method_combo_current_index_changed()
-
     # ------------------------------------------------------------------ model
-    @Slot()
-    def _on_method_combo_current_index_changed(self) -> None:
-        text = spec_form.is_text_recipe(self.recipe())
-        self.form.lora_group.setVisible(text and self.form.method_combo.currentData() == "lora")
-
     @Slot()
     def _on_model_radio_toggled(self) -> None:
         f = self.form
@@ -342,24 +274,15 @@ class NewJobWizard(QDialog):
     # ---------------------------------------------------------------- dataset
     @Slot()
     def _on_dataset_browse_button_clicked(self) -> None:
-        start = self.form.dataset_path_edit.text() or str(Path.home())
-        if spec_form.is_text_recipe(self.recipe()):
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Choose a dataset", start, "Text datasets (*.txt *.jsonl);;All files (*)"
-            )
-        else:
-            path = QFileDialog.getExistingDirectory(
-                self, "Choose an image folder (one sub-folder per class)", start
-            )
+        path = choose_dataset(self, self.recipe(), self.form.dataset_path_edit.text() or str(Path.home()))
         if path:
             self.set_dataset(path)
 
     def set_dataset(self, path: str) -> None:
         self.form.dataset_path_edit.setText(path)
         self._on_field_edited("dataset.path")
-        text = spec_form.is_text_recipe(self.recipe())
         _set_role(self.form.dataset_drop_label, "hint")
-        self.form.dataset_drop_label.setText(DROP_HINT if text else IMAGE_DROP_HINT)
+        self.form.dataset_drop_label.setText(drop_hint(self.recipe()))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -373,17 +296,11 @@ class NewJobWizard(QDialog):
             event.ignore()
             return
         path = files[0]
-        text = spec_form.is_text_recipe(self.recipe())
-        if (path.suffix.lower() in DATASET_SUFFIXES and path.is_file()) if text else path.is_dir():
+        reason = drop_refusal(path, self.recipe())
+        if reason is None:
             self.set_dataset(str(path))
             event.acceptProposedAction()
             return
-        if not text:
-            reason = f"{path.name} is a file; image classification trains on a folder with one sub-folder per class"
-        elif path.is_dir():
-            reason = f"{path.name} is a folder, not a text dataset (.txt or .jsonl)"
-        else:
-            reason = f"{path.name} is not a text dataset (.txt or .jsonl)"
         self.form.dataset_drop_label.setText(f"Refused the dropped file: {reason}.")
         _set_role(self.form.dataset_drop_label, "error")
         event.ignore()
