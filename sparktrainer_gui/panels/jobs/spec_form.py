@@ -17,6 +17,7 @@ from typing import Any
 from trainer_runtime.jobs.spec import (
     BUILTIN_MODELS,
     IMAGE_BUILTIN_MODELS,
+    IMAGE_RECIPES,
     JobSpec,
     LoraSpec,
     ResourcesSpec,
@@ -95,7 +96,8 @@ DEFAULTS: dict[str, str] = {
     "priority": _text(_default(JobSpec, "priority")),
 }
 
-# Fields set for a recipe when the user switches to it, unless they typed their own value.
+# Fields set for a recipe when the user switches to it, unless they hold a value of the user's
+# own (one that is no recipe's default).
 # (The sample corpus is no image folder: an image job starts with an empty dataset field.)
 RECIPE_DEFAULTS = {
     "causal-lm": {
@@ -174,7 +176,7 @@ def form_to_spec(values: dict[str, str], extras: dict[str, Any] | None = None) -
 
 def is_text_recipe(recipe: str) -> bool:
     """Whether the recipe trains a language model (method, LoRA and sequence length apply)."""
-    return recipe not in ("image-classification", "prelabel", "graph")
+    return recipe not in (*IMAGE_RECIPES, "graph")
 
 
 def spec_to_form(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
