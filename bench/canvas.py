@@ -130,27 +130,22 @@ def measure(boxes: int = 5000, frames: int = 200, switches: int = 10, folder: Pa
         assert paints.count > seen, "the canvas did not repaint"
         times.append((time.perf_counter() - t0) * 1000)
     pan_zoom = _stats(times)
-    switch_times: list[float] = []
-    for _ in range(switches):
+
+    def switch_ms(prefetched: bool) -> float:
+        """Go to the other image; ms until its picture is painted."""
         panel.loader.wait_idle()
         app.processEvents()  # the prefetch result reaches the cache
+        if not prefetched:
+            panel.loader.cache.clear()
         t0 = time.perf_counter()
         panel.step(1, False) if panel.editor.path == paths[0].name else panel.step(-1, False)
         while panel.scene.image_item.overview.isNull():
             app.processEvents()
         paints.wait_for_paint(app)
-        switch_times.append((time.perf_counter() - t0) * 1000)
-    cold: list[float] = []  # the same without the prefetch: until the decoded picture is shown
-    for _ in range(3):
-        panel.loader.wait_idle()
-        app.processEvents()
-        panel.loader.cache.clear()
-        t0 = time.perf_counter()
-        panel.step(1, False) if panel.editor.path == paths[0].name else panel.step(-1, False)
-        while panel.scene.image_item.overview.isNull():
-            app.processEvents()
-        paints.wait_for_paint(app)
-        cold.append((time.perf_counter() - t0) * 1000)
+        return (time.perf_counter() - t0) * 1000
+
+    switch_times = [switch_ms(prefetched=True) for _ in range(switches)]
+    cold = [switch_ms(prefetched=False) for _ in range(3)]  # until the decoded picture is shown
     panel.close()
     conn.stop()
     return {"boxes": boxes, "make_s": make_s, "open_ms": open_ms, "pan_zoom": pan_zoom,

@@ -16,7 +16,6 @@ mimalloc) keeps their choice.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 from collections.abc import Mapping
@@ -52,8 +51,7 @@ def tune(env: Mapping[str, str] | None = None) -> str:
     if chosen:
         return f"allocator: left as is ({chosen} is set)"
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
     except (OSError, AttributeError):
         return "allocator: left as is (no glibc mallopt)"
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

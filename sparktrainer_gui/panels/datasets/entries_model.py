@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 
 from sparktrainer_gui.panels.datasets.drops import human_bytes
@@ -139,8 +138,6 @@ class EntriesModel(ColumnsTableModel):
             )  # fmt: skip
 
     def _on_page(self, token: int, offset: int, page: dict[str, Any]) -> None:
-        if not shiboken6.isValid(self):  # the panel closed while the page was read
-            return
         self._in_flight -= 1
         if token == self._token:
             first, last = self.paged.add_page(offset, page["entries"])
@@ -150,8 +147,6 @@ class EntriesModel(ColumnsTableModel):
             self._want_fetch()
 
     def _on_page_failed(self, token: int, offset: int, err: Exception) -> None:
-        if not shiboken6.isValid(self):  # the panel closed while the page was read
-            return
         self._in_flight -= 1
         if token == self._token:
             self.paged.drop_asked(offset)
