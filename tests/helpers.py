@@ -65,3 +65,19 @@ def stop_everything(home: Path) -> None:
                 ] else p.kill()
             except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
                 continue
+
+
+def daemon_pid(home: Path) -> int:
+    """The pid of the daemon serving the data dir ``home`` (from its pointer file)."""
+    import json
+
+    return int(json.loads((home / "daemon.json").read_text(encoding="utf-8"))["pid"])
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory so far (``VmHWM``), in MiB: nothing to sample, the
+    kernel keeps the high-water mark for the process's whole life."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"/proc/{pid}/status has no VmHWM line")
