@@ -1,37 +1,40 @@
 """Safe extraction of zip and tar(.gz/.bz2/.xz) archives into a staging folder.
 
-Every member is checked before anything is written: no absolute paths, no ``..``, no name
-twice, no device files, links only to places inside the archive, and no zip bomb (by the
-ratio of a member's size to its compressed size, and by the total size). Sizes are counted
-while writing too, so a header that lies about a size cannot get past the limits.
+Every member is checked by its header before anything is written (``archive_checks.Plan``):
+names, the member count, sizes and ratios per member and in total, links, and the layout. The
+headers are read one at a time and the check stops at the first refusal, so a 300,000-member
+tar is refused after 100,001 headers instead of being listed whole. Nothing is read whole to be
+checked: a zip link's target is read only when its header says it is short, and at most
+``max_link_target`` bytes of it; a tar header (a GNU long name, a pax record) is refused when it
+is bigger than a header can sensibly be, before it is read. Sizes are counted while writing too,
+so a header that lies about a size cannot get past the limits.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import shutil
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
+from trainer_runtime.datasets.archive_checks import Plan, link_target, member_path, shown, too_long_link
 from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits, size_text
+
+__all__ = ["ARCHIVE_SUFFIXES", "DEFAULT_LIMITS", "Limits", "extract", "is_archive"]
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_total_bytes: int = 64 << 30
-    max_ratio: float = 100.0  # uncompressed / compressed, for members above ratio_min_bytes
-    ratio_min_bytes: int = 1 << 20
-    max_members: int = 2_000_000
-
-
-DEFAULT_LIMITS = Limits()
+HEADER_MAX = 1 << 20  # bytes of headers (long names, pax records) one tar member may have
+ZIP_ENTRY_BYTES = 512  # central-directory bytes allowed per member (46 + name + extra fields)
 
 
 def is_archive(path: Path) -> bool:
@@ -39,120 +42,19 @@ def is_archive(path: Path) -> bool:
     return path.is_file() and name.endswith(ARCHIVE_SUFFIXES)
 
 
-def _member_path(archive: Path, name: str) -> PurePosixPath:
-    raw = name.replace("\\", "/")
-    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        raise DatasetError(
-            f"{archive.name} holds a member with an absolute path ('{name}'); refusing to import "
-            "an archive that writes outside its own folder"
-        )
-    parts = [p for p in PurePosixPath(raw).parts if p not in ("", ".")]
-    if ".." in parts:
-        raise DatasetError(
-            f"{archive.name} holds a member whose path climbs out of the archive ('{name}'); "
-            "refusing to import it"
-        )
-    return PurePosixPath(*parts) if parts else PurePosixPath(".")
-
-
-def _link_inside(archive: Path, member: PurePosixPath, target: str, hard: bool) -> PurePosixPath:
-    if target.startswith("/"):
-        raise DatasetError(
-            f"{archive.name}: the link '{member}' points to '{target}', outside the archive; refusing to import it"
-        )
-    base = PurePosixPath() if hard else member.parent
-    parts: list[str] = []
-    for p in (base / target).parts:
-        if p == "..":
-            if not parts:
-                raise DatasetError(
-                    f"{archive.name}: the link '{member}' points to '{target}', outside the archive; "
-                    "refusing to import it"
-                )
-            parts.pop()
-        elif p not in ("", "."):
-            parts.append(p)
-    return PurePosixPath(*parts)
-
-
-class _Budget:
-    def __init__(self, archive: Path, limits: Limits):
-        self.archive, self.limits, self.total = archive, limits, 0
-
-    def add(self, n: int) -> None:
-        self.total += n
-        if self.total > self.limits.max_total_bytes:
-            raise DatasetError(
-                f"{self.archive.name} unpacks to more than {self.limits.max_total_bytes / 2**30:g} GiB "
-                "(a zip bomb?); refusing to extract it"
-            )
-
-    def ratio(self, name: str, size: int, compressed: int) -> None:
-        if size >= self.limits.ratio_min_bytes and size > self.limits.max_ratio * max(compressed, 1):
-            raise DatasetError(
-                f"{self.archive.name}: member '{name}' expands {size / max(compressed, 1):.0f}× "
-                f"(over {self.limits.max_ratio:g}×, a zip bomb?); refusing to extract it"
-            )
-
-
-def _copy(src, dst: Path, budget: _Budget, declared: int) -> None:  # noqa: ANN001
-    written = 0
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(dst, "wb") as out:
-        while chunk := src.read(CHUNK):
-            written += len(chunk)
-            budget.add(len(chunk))
-            if written > declared:
-                raise DatasetError(
-                    f"{budget.archive.name}: member '{dst.name}' holds more data than its header says; "
-                    "the archive is damaged or hostile"
-                )
-            out.write(chunk)
-
-
 def extract(
     archive: Path, dest: Path, limits: Limits = DEFAULT_LIMITS, cancelled: Callable[[], bool] = lambda: False
 ) -> Path:
     """Extract ``archive`` into ``dest`` (which must be empty) and return the dataset's root:
     ``dest`` itself, or its one top-level folder when the archive wraps everything in one."""
-    dest.mkdir(parents=True, exist_ok=True)
-    name = archive.name.lower()
-    if name.endswith(".zip"):
-        _extract_zip(archive, dest, limits, cancelled)
+    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+    plan = Plan(archive, limits, archive.stat().st_size)
+    if archive.name.lower().endswith(".zip"):
+        _extract_zip(archive, dest, plan, cancelled)
     else:
-        _extract_tar(archive, dest, limits, cancelled)
+        _extract_tar(archive, dest, plan, cancelled)
     entries = [p for p in dest.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
-
-
-def _check_total(archive: Path, dest: Path, limits: Limits, total: int) -> None:
-    """Refuse an archive whose members together are too big: over the limit, expanding more
-    than ``max_ratio`` times its own size, or more than the free space of the data dir."""
-    _Budget(archive, limits).add(total)
-    size = archive.stat().st_size
-    if total >= limits.ratio_min_bytes and total > limits.max_ratio * max(size, 1):
-        raise DatasetError(
-            f"{archive.name} expands {total / max(size, 1):.0f}× (over {limits.max_ratio:g}×, "
-            "a zip bomb?); refusing to extract it"
-        )
-    free = shutil.disk_usage(dest).free
-    if total > free:
-        raise DatasetError(
-            f"{archive.name} unpacks to {total / 2**20:.0f} MiB but the disk holding the data dir has only "
-            f"{free / 2**20:.0f} MiB free; free some space and import again. Nothing was stored"
-        )
-
-
-def _check_unique(archive: Path, seen: set[str], path: PurePosixPath, is_dir: bool) -> None:
-    key = str(path)
-    if is_dir:
-        return
-    if key in seen:
-        raise DatasetError(
-            f"{archive.name} holds the member '{key}' more than once; which copy is meant is unclear, "
-            "so it is not imported"
-        )
-    seen.add(key)
 
 
 def _damaged(archive: Path, err: Exception, message: str = "") -> DatasetError:
@@ -163,100 +65,253 @@ def _damaged(archive: Path, err: Exception, message: str = "") -> DatasetError:
     return DatasetError(message or f"{archive.name} is truncated or damaged ({err}); nothing was imported")
 
 
-def _extract_zip(archive: Path, dest: Path, limits: Limits, cancelled: Callable[[], bool]) -> None:
-    budget = _Budget(archive, limits)
+def _copy(src: IO[bytes], dst: Path, plan: Plan, declared: int, name: str) -> None:
+    """Write ``src`` to ``dst``, counting every byte against the plan's budget: a member that
+    holds more than its header says is refused."""
+    written = 0
+    with open(dst, "xb") as out:
+        while chunk := src.read(CHUNK):
+            written += len(chunk)
+            if written > declared:
+                raise DatasetError(
+                    f"{plan.archive.name}: member '{name}' holds more data than its header says; "
+                    "the archive is damaged or hostile"
+                )
+            out.write(chunk)
+
+
+def _write(dest: Path, path: PurePosixPath, src: IO[bytes], plan: Plan, declared: int) -> None:
+    (dest / path).parent.mkdir(parents=True, exist_ok=True)
+    _copy(src, dest / path, plan, declared, str(path))
+
+
+# ------------------------------------------------------------------------- zip
+def _zip_directory(archive: Path) -> tuple[int, int] | None:
+    """(members, central-directory bytes) from the zip's end records, read before ``zipfile``
+    parses the whole directory; None when there is no end record (``zipfile`` then says why)."""
+    with open(archive, "rb") as fh:
+        size = fh.seek(0, 2)
+        tail_len = min(size, 22 + 0xFFFF)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+        _, _, _, _, count, cd_size, _, _ = struct.unpack("<4s4H2LH", tail[at : at + 22])
+        if (count == 0xFFFF or cd_size == 0xFFFFFFFF) and at >= 20:
+            sig, _, offset, _ = struct.unpack("<4sLQL", tail[at - 20 : at])
+            if sig == b"PK\x06\x07" and offset + 56 <= size:
+                fh.seek(offset)
+                rec = fh.read(56)
+                if rec[:4] == b"PK\x06\x06":
+                    count, cd_size = struct.unpack("<QQ", rec[32:48])
+        return count, cd_size
+
+
+def _open_zip(archive: Path, plan: Plan) -> zipfile.ZipFile:
+    limits = plan.limits
+    found = _zip_directory(archive)
+    if found is not None:
+        count, cd_size = found
+        if count > limits.max_members:
+            plan.count(count)
+        if cd_size > limits.max_members * ZIP_ENTRY_BYTES:
+            raise DatasetError(
+                f"{archive.name} has a member list of {size_text(cd_size)}, more than "
+                f"{limits.max_members:,} members can need; the archive is damaged or hostile. Nothing was imported"
+            )
     try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, EOFError) as err:
+        return zipfile.ZipFile(archive)
+    except UnicodeDecodeError:
+        raise DatasetError(
+            f"{archive.name} holds a member whose name is marked as UTF-8 but is not; rename it and pack "
+            "the archive again. Nothing was imported"
+        ) from None
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error) as err:
         raise DatasetError(
             f"{archive.name} is not a readable zip archive (truncated or damaged: {err})"
         ) from None
+
+
+def _zip_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: PurePosixPath, plan: Plan) -> PurePosixPath:
+    """A zip symlink's target: refused by its header when longer than a path may be, else read
+    (at most ``max_link_target`` + 1 bytes, whatever the header says)."""
+    limit = plan.limits.max_link_target
+    raw = b""
+    if info.file_size <= limit:  # else refused below without reading it
+        with zf.open(info) as src:
+            raw = src.read(limit + 1)
+    if info.file_size > limit or len(raw) > limit:
+        raise too_long_link(plan.archive, path, limit)
+    try:
+        target = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        target = raw.decode("utf-8", "surrogateescape")
+    return link_target(plan.archive, path, target, hard=False, limit=limit)
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _extract_zip(archive: Path, dest: Path, plan: Plan, cancelled: Callable[[], bool]) -> None:
+    zf = _open_zip(archive, plan)
     with zf:
         infos = zf.infolist()
-        if len(infos) > limits.max_members:
-            raise DatasetError(f"{archive.name} has {len(infos)} members, more than {limits.max_members}")
-        seen: set[str] = set()
-        links: list[tuple[PurePosixPath, PurePosixPath]] = []
-        declared = 0
         try:
             for info in infos:
-                path = _member_path(archive, info.filename)
-                _check_unique(archive, seen, path, info.is_dir())
-                if stat.S_ISLNK(info.external_attr >> 16):
-                    target = zf.read(info)[:4096].decode("utf-8", errors="replace")
-                    links.append((path, _link_inside(archive, path, target, hard=False)))
-                    continue
-                budget.ratio(info.filename, info.file_size, info.compress_size)
-                declared += info.file_size
-            _check_total(archive, dest, limits, declared)
+                plan.count()
+                path = member_path(archive, info.filename)
+                if info.flag_bits & 0x1:
+                    raise DatasetError(
+                        f"{archive.name} is encrypted ('{shown(info.filename)}' needs a password); "
+                        "import an unencrypted archive"
+                    )
+                if info.is_dir():
+                    plan.add_dir(path)
+                elif _is_link(info):
+                    plan.add_link(path, _zip_link(zf, info, path, plan))
+                else:
+                    plan.add_file(path, info.file_size, info.compress_size)
+            links = plan.finish(dest)
             for info in infos:
                 if cancelled():
                     return
-                path = _member_path(archive, info.filename)
+                path = member_path(archive, info.filename)
                 if info.is_dir():
                     (dest / path).mkdir(parents=True, exist_ok=True)
-                    continue
-                if stat.S_ISLNK(info.external_attr >> 16):
-                    continue  # made a plain copy of its target below
-                with zf.open(info) as src:
-                    _copy(src, dest / path, budget, info.file_size)
+                elif not _is_link(info):
+                    with zf.open(info) as src:
+                        _write(dest, path, src, plan, info.file_size)
         except RuntimeError as err:  # zipfile: "File ... is encrypted, password required ..."
             raise DatasetError(
                 f"{archive.name} cannot be read: {err}; import an unencrypted archive"
             ) from None
-        except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as err:
+        except NotImplementedError as err:  # an unknown compression method
+            raise DatasetError(f"{archive.name} cannot be read: {err}") from None
+        except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError, ValueError) as err:
+            if isinstance(err, DatasetError):
+                raise
             raise _damaged(archive, err) from None
         _resolve_links(archive, dest, links)
 
 
-def _extract_tar(archive: Path, dest: Path, limits: Limits, cancelled: Callable[[], bool]) -> None:
-    budget = _Budget(archive, limits)
-    try:
-        tf = tarfile.open(archive, "r:*")  # noqa: SIM115 (closed by the with below)
-    except (tarfile.TarError, EOFError, OSError) as err:
-        raise _damaged(
-            archive, err, f"{archive.name} is not a readable tar archive (truncated or damaged: {err})"
-        ) from None
-    with tf:
-        try:
-            members = tf.getmembers()
-        except (tarfile.TarError, EOFError, OSError) as err:
-            raise _damaged(archive, err) from None
-        seen: set[str] = set()
-        links: list[tuple[PurePosixPath, PurePosixPath]] = []
-        total = 0
-        for m in members:
-            path = _member_path(archive, m.name)
-            _check_unique(archive, seen, path, m.isdir())
-            if m.issym() or m.islnk():
-                links.append((path, _link_inside(archive, path, m.linkname, hard=m.islnk())))
-            elif not (m.isfile() or m.isdir()):
+# ------------------------------------------------------------------------- tar
+class _HeaderGuard:
+    """The file a tar is read from: while headers are read, a member whose headers (a GNU long
+    name or link, pax records) take more than ``HEADER_MAX`` bytes is refused before they are
+    read; ``tarfile`` would read them into memory whole."""
+
+    def __init__(self, raw: Any, archive: Path):
+        self.raw, self.archive = raw, archive
+        self.header_budget: int | None = None
+
+    def read(self, n: int = -1) -> bytes:
+        if self.header_budget is not None:
+            if n < 0 or n > self.header_budget:
                 raise DatasetError(
-                    f"{archive.name}: member '{m.name}' is a device, fifo or other special file; "
+                    f"{self.archive.name} holds a member header of more than {size_text(HEADER_MAX)} (a name or "
+                    "link target far longer than a path); the archive is damaged or hostile. Nothing was imported"
+                )
+            self.header_budget -= n
+        return bytes(self.raw.read(n))
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self.raw.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self.raw.tell())
+
+
+def _open_raw(archive: Path) -> Any:
+    with open(archive, "rb") as fh:
+        magic = fh.read(6)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(archive, "rb")
+    if magic.startswith(b"BZh"):
+        return bz2.BZ2File(archive, "rb")
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(archive, "rb")
+    return open(archive, "rb")  # noqa: SIM115 (closed with the tar file)
+
+
+TAR_ERRORS = (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)
+
+
+def _extract_tar(archive: Path, dest: Path, plan: Plan, cancelled: Callable[[], bool]) -> None:
+    raw = _open_raw(archive)
+    guard = _HeaderGuard(raw, archive)
+    try:
+        try:
+            tf = tarfile.open(fileobj=guard, mode="r:")  # type: ignore[call-overload]  # noqa: SIM115
+        except DatasetError:
+            raise
+        except TAR_ERRORS as err:
+            raise _damaged(
+                archive, err, f"{archive.name} is not a readable tar archive (truncated or damaged: {err})"
+            ) from None
+        with tf:
+            members = _tar_headers(tf, guard, plan, cancelled)
+            links = plan.finish(dest)
+            try:
+                for m, path in members:
+                    if cancelled():
+                        return
+                    if m.isdir():
+                        (dest / path).mkdir(parents=True, exist_ok=True)
+                    elif m.isfile():
+                        src = tf.extractfile(m)
+                        if src is None:
+                            continue
+                        with src:
+                            _write(dest, path, src, plan, m.size)
+                        if (dest / path).stat().st_size != m.size:
+                            raise EOFError(f"member '{shown(m.name)}' is cut short")
+            except DatasetError:
+                raise
+            except TAR_ERRORS as err:
+                raise _damaged(archive, err) from None
+            _resolve_links(archive, dest, links)
+    finally:
+        raw.close()
+
+
+def _tar_headers(
+    tf: tarfile.TarFile, guard: _HeaderGuard, plan: Plan, cancelled: Callable[[], bool]
+) -> list[tuple[tarfile.TarInfo, PurePosixPath]]:
+    """Read and check the headers one at a time, stopping at the first refusal."""
+    archive, out = plan.archive, []
+    try:
+        while True:
+            guard.header_budget = HEADER_MAX
+            m = tf.next()
+            guard.header_budget = None
+            if m is None:
+                break
+            plan.count()
+            if plan.members % 1000 == 0 and cancelled():
+                break
+            path = member_path(archive, m.name)
+            if m.issym() or m.islnk():
+                target = link_target(archive, path, m.linkname, m.islnk(), plan.limits.max_link_target)
+                plan.add_link(path, target)
+            elif m.isdir():
+                plan.add_dir(path)
+            elif m.isfile():
+                plan.add_file(path, m.size)
+            else:
+                raise DatasetError(
+                    f"{archive.name}: member '{shown(m.name)}' is a device, fifo or other special file; "
                     "refusing to import it"
                 )
-            else:
-                total += m.size
-        _check_total(archive, dest, limits, total)
-        budget = _Budget(archive, limits)
-        try:
-            for m in members:
-                if cancelled():
-                    return
-                path = _member_path(archive, m.name)
-                if m.isdir():
-                    (dest / path).mkdir(parents=True, exist_ok=True)
-                elif m.isfile():
-                    src = tf.extractfile(m)
-                    if src is None:
-                        continue
-                    with src:
-                        _copy(src, dest / path, budget, m.size)
-                    if (dest / path).stat().st_size != m.size:
-                        raise EOFError(f"member '{m.name}' is cut short")
-        except (tarfile.TarError, EOFError, OSError) as err:
-            raise _damaged(archive, err) from None
-        _resolve_links(archive, dest, links)
+            out.append((m, path))
+    except DatasetError:
+        raise
+    except TAR_ERRORS as err:
+        raise _damaged(archive, err) from None
+    finally:
+        guard.header_budget = None
+    return out
 
 
 def _resolve_links(archive: Path, dest: Path, links: list[tuple[PurePosixPath, PurePosixPath]]) -> None:
