@@ -1,5 +1,6 @@
-"""GUI fixtures: offscreen Qt, an isolated QSettings store per test, and main windows
-connected to the ``daemon`` fixture's data dir."""
+"""GUI fixtures: offscreen Qt, an isolated QSettings store per test, main windows
+connected to the ``daemon`` fixture's data dir, and a ``qtbot`` whose waits are long
+enough for a loaded machine."""
 
 from __future__ import annotations
 
@@ -12,6 +13,42 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+# Every wait is a deadline for a failure, never a pause: a condition that holds returns at
+# once. pytest-qt's 5 s default (and the 1-10 s some tests once passed) failed on a busy
+# 2-core machine, where a daemon answer or a thread-pool result can take 5-10x as long.
+MIN_WAIT_MS = 30_000
+
+
+class LoadTolerantQtBot(QtBot):
+    """``QtBot`` whose waits (waitUntil, waitSignal(s), waitExposed, waitActive, waitCallback)
+    last at least MIN_WAIT_MS before they fail. ``wait(ms)`` and ``assertNotEmitted(wait=…)``
+    are observation windows, not deadlines, and keep their lengths."""
+
+    def waitUntil(self, callback, *, timeout: int = MIN_WAIT_MS) -> None:  # noqa: N802 (pytest-qt API)
+        super().waitUntil(callback, timeout=max(timeout, MIN_WAIT_MS))
+
+    def waitSignal(self, signal=None, *, timeout: int = MIN_WAIT_MS, **kwargs):  # noqa: N802
+        return super().waitSignal(signal, timeout=max(timeout, MIN_WAIT_MS), **kwargs)
+
+    def waitSignals(self, signals=None, *, timeout: int = MIN_WAIT_MS, **kwargs):  # noqa: N802
+        return super().waitSignals(signals, timeout=max(timeout, MIN_WAIT_MS), **kwargs)
+
+    def waitExposed(self, widget, *, timeout: int = MIN_WAIT_MS):  # noqa: N802
+        return super().waitExposed(widget, timeout=max(timeout, MIN_WAIT_MS))
+
+    def waitActive(self, widget, *, timeout: int = MIN_WAIT_MS):  # noqa: N802
+        return super().waitActive(widget, timeout=max(timeout, MIN_WAIT_MS))
+
+    def waitCallback(self, *, timeout: int = MIN_WAIT_MS, **kwargs):  # noqa: N802
+        return super().waitCallback(timeout=max(timeout, MIN_WAIT_MS), **kwargs)
+
+
+@pytest.fixture
+def qtbot(qapp, request) -> QtBot:
+    """pytest-qt's ``qtbot`` with load-tolerant waits (widgets added to it close as before)."""
+    return LoadTolerantQtBot(request)
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +88,7 @@ def make_window(qtbot, home: Path) -> Iterator[Callable]:
             window.activateWindow()
         conn.start()
         made.append((window, conn))
-        if wait_connected:
+        if wait_connected:  # is_connected turns True once the window has been told (same turn)
             qtbot.waitUntil(lambda: conn.is_connected, timeout=60_000)
         return window, conn
 

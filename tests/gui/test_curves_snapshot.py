@@ -58,8 +58,8 @@ def curves(qtbot):
             plot.getAxis(name).setStyle(tickFont=font)
     qtbot.addWidget(w)
     w.setFixedSize(*SIZE)
-    w.show()
-    qtbot.waitExposed(w)
+    with qtbot.waitExposed(w):  # a context manager: called bare, it never waits
+        w.show()
     w.add_arrays(_fixed_data())
     w.refresh()
     return w

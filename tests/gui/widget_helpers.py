@@ -13,6 +13,6 @@ def shown(qtbot, widget: W, size: tuple[int, int]) -> W:
     """``widget`` at ``size``, shown and exposed (closed with the test by qtbot)."""
     qtbot.addWidget(widget)
     widget.resize(*size)
-    widget.show()
-    qtbot.waitExposed(widget)
+    with qtbot.waitExposed(widget):  # a context manager: called bare, it never waits
+        widget.show()
     return widget
