@@ -68,7 +68,7 @@ def test_blobs_are_content_addressed_read_only_and_shared(svc, tmp_path):
     e = entries[0]
     blob = svc.blobs.path(e.sha256)
     assert blob.parent.name == e.sha256[:2] and blob.name == e.sha256[2:]
-    assert not blob.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    assert not blob.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH | stat.S_IROTH)
     # by default a blob never shares its inode with the user's file (an edit cannot reach it)
     assert blob.stat().st_ino != (src / e.path).stat().st_ino
     assert (src / e.path).stat().st_mode & stat.S_IWUSR, "the user's file is left as it was"
@@ -76,6 +76,8 @@ def test_blobs_are_content_addressed_read_only_and_shared(svc, tmp_path):
     svc.import_(fx.image_folder(tmp_path / "copy"), "copy")  # same pictures, other files
     assert sorted(svc.blobs.all()) == before, "equal content is stored once"
     linked = fx.image_flat(tmp_path / "linked", n=2)
+    for f in linked.iterdir():
+        os.chmod(f, 0o440)  # already read-only and private: linking changes nothing about them
     svc.import_(linked, "linked", link=True)  # asked for: hard links, no bytes copied
     _, entries = svc.entries("linked")
     assert svc.blobs.path(entries[0].sha256).stat().st_ino == (linked / entries[0].path).stat().st_ino

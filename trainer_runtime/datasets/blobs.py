@@ -2,13 +2,18 @@
 
 A file goes in by one of three ways, cheapest first:
 - a hard link, for files the import owns (an archive extracted into the data dir) or when the
-  user asks for it: no bytes copied, but the blob then shares its inode with the source file, so
-  an in-place edit of that file (root ignores the read-only mode) would change every version
-  that uses the blob; ``verify`` finds that, nothing prevents it;
+  user asks for it: no bytes copied, but the blob then shares its inode, so its mode and owner,
+  with the source file. A user's file is linked only when that changes nothing: it is ours and
+  its mode already is what a blob would get (read-only, no bit a blob would not have); else it
+  is copied, so ``--link`` never changes a source file's mode. An in-place edit of a linked file
+  (root ignores the read-only mode) would change every version that uses the blob; ``verify``
+  finds that, nothing prevents it;
 - a copy-on-write clone (FICLONE: btrfs, XFS, ...), which shares the disk blocks but not the inode;
 - a plain copy (from the bytes already read for hashing), written in place with O_EXCL and
   removed again if the write fails.
-Blobs are made read-only (mode 0444) and an existing blob is never written again.
+Blobs are read-only: mode 0440 with the usual umasks (022, 002), 0400 with 077: never
+world-readable, never writable. The store's folders are 0700. An existing blob is never
+written again.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 
 CHUNK = 1 << 20
 IN_MEMORY = 16 << 20  # files up to this size are read once, hashed and written from memory
-READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+READ_ONLY = stat.S_IRUSR | stat.S_IRGRP  # before the umask; see ``stored_mode``
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 _NO_CLONE = {errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOTTY, errno.EPERM}
 FICLONE = 0x40049409  # linux/fs.h
@@ -36,14 +41,54 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` sets it, which would race
+    with other threads creating files); 0o077 when /proc cannot say."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass  # no /proc (not Linux): assume the strictest
+    return 0o077
+
+
+def stored_mode() -> int:
+    """The mode of a stored file (blob, materialised file): 0440 less the umask's bits."""
+    return READ_ONLY & ~current_umask()
+
+
+def linkable(st: os.stat_result, mode: int) -> bool:
+    """Whether a hard link to the file ``st`` may become a blob of mode ``mode`` without changing
+    anything about it: a regular file of ours, readable by us, with no bit the blob lacks."""
+    perms = stat.S_IMODE(st.st_mode)
+    return (
+        stat.S_ISREG(st.st_mode)
+        and st.st_uid == os.geteuid()
+        and bool(perms & stat.S_IRUSR)
+        and not perms & ~mode
+    )
+
+
+def private_folder(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter (0700): made so, or tightened when it is
+    ours and looser (a data dir made before this rule: its ``datasets/`` was 0755)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = path.stat()
+    if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+    return path
+
+
 class BlobStore:
     def __init__(self, root: Path):
         self.root = root
         self.can_clone = True  # until the filesystem says otherwise
+        self.mode = stored_mode()
         self._dirs: set[str] = set()
 
     def ensure(self) -> BlobStore:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self
 
     def path(self, sha: str) -> Path:
@@ -78,11 +123,9 @@ class BlobStore:
     # daemon start removes every blob no version refers to before any import runs.
     def _create(self, sha: str) -> int | None:
         """An fd for the new blob ``sha``, or None when it exists."""
-        if sha[:2] not in self._dirs:
-            (self.root / sha[:2]).mkdir(parents=True, exist_ok=True)
-            self._dirs.add(sha[:2])
+        self._fan_out(sha)
         try:
-            return os.open(self.path(sha), os.O_WRONLY | os.O_CREAT | os.O_EXCL, READ_ONLY)
+            return os.open(self.path(sha), os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode)
         except FileExistsError:
             return None
 
@@ -105,14 +148,20 @@ class BlobStore:
 
         return self._fill(sha, fd, lambda fd: _write_all(fd, data))
 
+    def _fan_out(self, sha: str) -> None:
+        if sha[:2] not in self._dirs:
+            (self.root / sha[:2]).mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._dirs.add(sha[:2])
+
     def put_file(self, src: Path, sha: str, link: bool = False, data: bytes | None = None) -> bool:
-        """Store the file ``src`` whose content hashes to ``sha``: hard link (when asked), clone,
-        or copy (from ``data`` when the caller already read the file)."""
+        """Store the file ``src`` whose content hashes to ``sha``: hard link (when asked, and
+        the caller checked that the file may be linked: ``linkable``), clone, or copy (from
+        ``data`` when the caller already read the file). The linked file is checked again
+        after linking (it may have been replaced meanwhile): one that is not ``linkable`` is
+        unlinked and copied instead."""
         if link:
             dst = self.path(sha)
-            if sha[:2] not in self._dirs:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                self._dirs.add(sha[:2])
+            self._fan_out(sha)
             try:
                 os.link(src, dst)
             except FileExistsError:
@@ -121,8 +170,9 @@ class BlobStore:
                 if err.errno not in _NO_LINK:
                     raise
             else:
-                os.chmod(dst, READ_ONLY)
-                return True
+                if linkable(os.stat(dst), self.mode):
+                    return True
+                os.unlink(dst)
         if data is not None and not self.can_clone:
             return self.put_bytes(data, sha)
         fd = self._create(sha)

@@ -17,7 +17,7 @@ from trainer_runtime.datasets.errors import DatasetError
 from trainer_runtime.datasets.model import FORMATS, MODALITIES, Scan, is_image
 from trainer_runtime.datasets.walk import list_files
 
-SCANNERS: dict[str, Callable[[Path, list[tuple[str, Path]]], Scan]] = {
+SCANNERS: dict[str, Callable[[Path, list[tuple[str, Path]], Limits], Scan]] = {
     "image-folder": img.scan_image_folder,
     "image-flat": img.scan_image_flat,
     "coco": img.scan_coco,
@@ -66,7 +66,9 @@ def detect_format(root: Path, files: list[tuple[str, Path]]) -> str:
     )
 
 
-def scan(root: Path, fmt: str | None = None, modality: str | None = None) -> Scan:
+def scan(
+    root: Path, fmt: str | None = None, modality: str | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Scan:
     """Read and check a dataset folder (or file) in format ``fmt`` (detected when None)."""
     if fmt is not None and fmt not in FORMATS:
         raise DatasetError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
@@ -74,7 +76,7 @@ def scan(root: Path, fmt: str | None = None, modality: str | None = None) -> Sca
         raise DatasetError(f"unknown modality '{modality}'; choose one of {', '.join(MODALITIES)}")
     files = list_files(root)
     fmt = fmt or detect_format(root, files)
-    result = SCANNERS[fmt](root.resolve(), files)
+    result = SCANNERS[fmt](root.resolve(), files, limits)
     if modality:
         result.modality = modality
     return result
@@ -102,7 +104,7 @@ def preview(source: Path, tmp_root: Path, fmt: str | None = None, modality: str 
             limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:  # fmt: skip
     """Format, modality, counts, classes and a few samples of what an import would store."""
     with opened(source, tmp_root, limits) as root:
-        result = scan(root, fmt, modality).preview()
+        result = scan(root, fmt, modality, limits).preview()
     result["source"] = result["root"] = str(source)
     result["archive"] = is_archive(Path(source))
     return result

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
 import logging
 import os
 import threading
@@ -23,10 +22,10 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from trainer_runtime.datasets.archives import DEFAULT_LIMITS, Limits, is_archive
-from trainer_runtime.datasets.blobs import IN_MEMORY, BlobStore, sha256_file
+from trainer_runtime.datasets.blobs import IN_MEMORY, BlobStore, linkable, sha256_file
 from trainer_runtime.datasets.detect import opened, scan
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled, check_name
-from trainer_runtime.datasets.imaging import decode_errors, error_text
+from trainer_runtime.datasets.imaging import decode_problem
 from trainer_runtime.datasets.model import Entry, Item, Scan, is_image, manifest_hash
 from trainer_runtime.datasets.statcache import StatCache, key_of
 from trainer_runtime.store.datasets import DatasetStore, VersionInfo
@@ -36,19 +35,6 @@ ProgressFn = Callable[[str, int, int], None]
 PROGRESS_EVERY_S = 0.1
 SHOWN_PROBLEMS = 5
 WRITERS = 4  # threads reading, hashing, checking and writing files
-
-
-def decode_problem(data: bytes | Path) -> str | None:
-    """Why an image cannot be decoded (a full ``load()``, since ``verify()`` passes truncated
-    JPEGs), or None when it decodes."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
-            im.load()
-    except decode_errors() as err:
-        return error_text(err)
-    return None
 
 
 def disk_message(err: OSError, where: Path) -> str | None:
@@ -87,13 +73,17 @@ class Importer:
                     if cancelled():
                         raise ImportCancelled()
                     report("scan", 0, 0)
-                    found = scan(root, fmt, modality)
+                    found = scan(root, fmt, modality, self.limits)
                     extracted = root != Path(source).expanduser().resolve()
                     cache = None if extracted else StatCache(self.cache_dir, root)
                     # files extracted into our own staging folder are linked, never copied
-                    entries, corrupt = self._store_blobs(
-                        found, cache, created, link or extracted, report, cancelled
+                    how = "own" if extracted else "ask" if link else "copy"
+                    entries, corrupt, copied = self._store_blobs(
+                        found, cache, created, how, report, cancelled
                     )
+                    if copied:
+                        found.meta["link_note"] = link_note(copied, len(entries), self.blobs.mode)
+                        log.info("import of %s: %s", source, found.meta["link_note"])
                     if corrupt and not keep_corrupt:
                         shown = "; ".join(f"{p}: {why}" for p, why in corrupt[:SHOWN_PROBLEMS])
                         more = (
@@ -142,11 +132,14 @@ class Importer:
         return version
 
     def _store_blobs(
-        self, found: Scan, cache: StatCache | None, created: list[str], link: bool,
+        self, found: Scan, cache: StatCache | None, created: list[str], how: str,
         report: ProgressFn, cancelled: Callable[[], bool],
-    ) -> tuple[list[Entry], list[tuple[str, str]]]:  # fmt: skip
+    ) -> tuple[list[Entry], list[tuple[str, str]], int]:  # fmt: skip
         """Hash and store every file: a stat-cache hit costs one stat; misses are read, hashed,
-        checked and written by a few threads (file I/O, hashing and decoding release the GIL)."""
+        checked and written by a few threads (file I/O, hashing and decoding release the GIL).
+        ``how``: "copy", "ask" (the user asked for hard links: only files that ``linkable``
+        allows are linked) or "own" (our staging files: made read-only, then linked). Returns
+        the entries, the undecodable images and how many files were copied though "ask"."""
         if cache is not None:
             cache.load()
         total = len(found.items)
@@ -164,21 +157,26 @@ class Importer:
                 misses.append((i, item, st))
         done, last = total - len(misses), 0.0
         abort = threading.Event()
+        copied = 0
 
         def put(
             job: tuple[int, Item, os.stat_result],
-        ) -> tuple[int, Item, str, int, str | None, os.stat_result]:
+        ) -> tuple[int, Item, str, int, str | None, os.stat_result, bool]:
             if abort.is_set() or cancelled():
                 raise ImportCancelled()
             i, item, st = job
-            sha, size, problem, new = self._put(item.source, st.st_size, is_image(item.path), link)
+            link = how == "own" or (how == "ask" and linkable(st, self.blobs.mode))
+            if how == "own":
+                os.chmod(item.source, self.blobs.mode)  # our own staging file, about to be a blob
+            sha, size, problem, new = self._put(item, st.st_size, link)
             if new:
                 created.append(sha)  # list.append is atomic; read after every thread finished
-            return i, item, sha, size, problem, st
+            return i, item, sha, size, problem, st, how == "ask" and not link
 
         pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="dataset-blobs")
         try:
-            for i, item, sha, size, problem, st in pool.map(put, misses):
+            for i, item, sha, size, problem, st, not_linked in pool.map(put, misses):
+                copied += not_linked
                 entries[i] = Entry(item.path, sha, size, item.label)
                 if problem:
                     corrupt.append((item.path, problem))
@@ -201,18 +199,20 @@ class Importer:
         out = [e for e in entries if e is not None]
         out.sort(key=lambda e: e.path)
         corrupt.sort()
-        return out, corrupt
+        return out, corrupt, copied
 
-    def _put(self, src: Path, size: int, image: bool, link: bool) -> tuple[str, int, str | None, bool]:
-        """Hash ``src`` and store it; (sha, size, decode problem, created)."""
+    def _put(self, item: Item, size: int, link: bool) -> tuple[str, int, str | None, bool]:
+        """Hash ``item``'s file and store it; (sha, size, decode problem, created). A picture
+        over the pixel limit raises ``ImageTooLarge`` (the import is refused)."""
+        src, image = item.source, is_image(item.path)
         if size <= IN_MEMORY:
             data = _read(src, size)
             sha = hashlib.sha256(data).hexdigest()
-            problem = decode_problem(data) if image else None
+            problem = decode_problem(data, item.path, self.limits) if image else None
             new = self.blobs.put_file(src, sha, link=link, data=data)
             return sha, len(data), problem, new
         sha = sha256_file(src)
-        problem = decode_problem(src) if image else None
+        problem = decode_problem(src, item.path, self.limits) if image else None
         return sha, os.path.getsize(src), problem, self.blobs.put_file(src, sha, link=link)
 
     def _commit(self, name: str, found: Scan, source: Path, corrupt: list[tuple[str, str]],
@@ -242,6 +242,14 @@ class Importer:
             "classes": found.classes, "source": str(source), **found.meta,
             **({"corrupt": [p for p, _ in corrupt]} if corrupt else {}),
         }  # fmt: skip
+
+
+def link_note(copied: int, total: int, mode: int) -> str:
+    return (
+        f"--link: {copied} of {total} file(s) were copied instead of linked: a linked file becomes the "
+        f"stored copy itself, so only files of yours with mode {mode:04o} or stricter are linked, and "
+        "--link never changes a source file's mode or owner"
+    )
 
 
 def _read(path: Path, size: int) -> bytes:

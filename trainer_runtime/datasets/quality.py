@@ -3,21 +3,22 @@ cleaned manifest (the old version is never edited)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections import defaultdict
-from pathlib import PurePosixPath
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from trainer_runtime.datasets.blobs import CHUNK, BlobStore
 from trainer_runtime.datasets.errors import DatasetError
-from trainer_runtime.datasets.imaging import decode_errors, error_text
+from trainer_runtime.datasets.imaging import ImageTooLarge, decode
+from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits
 from trainer_runtime.datasets.model import Entry, is_image
 from trainer_runtime.datasets.phash import DEFAULT_THRESHOLD, dhash, near_duplicate_groups
+from trainer_runtime.datasets.textio import csv_rows, is_blank, lines
 
 MAX_TEXT_CHARS = 20_000
 LISTED = 200  # at most this many rows of each finding are listed
@@ -53,11 +54,14 @@ def verify(blobs: BlobStore, entries: list[Entry]) -> dict[str, Any]:
 
 
 def report(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry],
-           near_threshold: int = DEFAULT_THRESHOLD, max_text_chars: int = MAX_TEXT_CHARS) -> dict[str, Any]:  # fmt: skip
-    from PIL import Image
-
+           near_threshold: int = DEFAULT_THRESHOLD, max_text_chars: int = MAX_TEXT_CHARS,
+           limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:  # fmt: skip
+    """Findings of one version. Pictures are decoded with bounded memory (``imaging.decode``):
+    a PNG too big to decode whole in the daemon is checked as a stream and listed under
+    ``not_compared`` (it has no perceptual hash, so no near-duplicate search)."""
     out: dict[str, Any] = {"undecodable": [], "exact_duplicates": [], "near_duplicates": [],
-                           "empty_rows": [], "overlong_rows": [], "schema_errors": []}  # fmt: skip
+                           "empty_rows": [], "overlong_rows": [], "schema_errors": [],
+                           "not_compared": []}  # fmt: skip
     by_sha: dict[str, list[str]] = defaultdict(list)
     for e in entries:
         by_sha[e.sha256].append(e.path)
@@ -68,12 +72,18 @@ def report(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry],
         if not is_image(e.path):
             continue
         try:
-            with Image.open(blobs.path(e.sha256)) as im:
-                im.load()
-                sizes[e.path] = im.size
-                hashes[e.path] = dhash(im)
-        except decode_errors() as err:
-            out["undecodable"].append({"path": e.path, "error": error_text(err)})
+            got = decode(blobs.path(e.sha256), e.path, limits, use=dhash)
+        except ImageTooLarge as err:
+            out["undecodable"].append({"path": e.path, "error": str(err)})
+            continue
+        if got.problem:
+            out["undecodable"].append({"path": e.path, "error": got.problem})
+            continue
+        sizes[e.path] = got.size
+        if got.whole:
+            hashes[e.path] = got.value
+        else:
+            out["not_compared"].append({"path": e.path, "width": got.size[0], "height": got.size[1]})
     # exact copies are reported as such; near duplicates compare one path per content
     first_of = {paths[0]: sha for sha, paths in by_sha.items()}
     unique = {p: h for p, h in hashes.items() if p in first_of}
@@ -82,9 +92,9 @@ def report(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry],
     ]
     fmt = meta.get("format")
     if fmt in ("csv", "jsonl", "parquet", "text"):
-        _text_rows(blobs, fmt, meta, entries, max_text_chars, out)
+        _text_rows(blobs, fmt, meta, entries, max_text_chars, out, limits)
     if fmt == "yolo":
-        _yolo_schema(blobs, meta, entries, out)
+        _yolo_schema(blobs, meta, entries, out, limits)
     if fmt == "coco":
         _coco_schema(blobs, entries, sizes, out)
     classes = meta.get("classes") or {}
@@ -92,56 +102,76 @@ def report(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry],
     out["class_counts"] = classes
     out["imbalance_ratio"] = max(counts) / min(counts) if len(counts) >= 2 else None
     out["summary"] = {k: len(v) for k, v in out.items() if isinstance(v, list)}
-    for key in ("empty_rows", "overlong_rows", "schema_errors"):
+    for key in ("empty_rows", "overlong_rows", "schema_errors", "not_compared"):
         out[key] = out[key][:LISTED]
     out["near_threshold"], out["max_text_chars"] = near_threshold, max_text_chars
     return out
 
 
-def rows(blobs: BlobStore, fmt: str, e: Entry, text_field: str | None):  # noqa: ANN202
-    """(line, text) of each row of one file."""
+def rows(blobs: BlobStore, fmt: str, e: Entry, text_field: str | None,
+         limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[int, str]]:  # fmt: skip
+    """(line, text) of each row of one stored file, read as a stream (``textio``)."""
     path = blobs.path(e.sha256)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        yield from _parquet_rows(path, text_field)
+        return
+    if fmt == "text":
+        found = False
+        for i, line in lines(e.path, path, limits, strict=False):
+            if not is_blank(line):
+                found = True
+                yield i, line.rstrip("\r\n")
+        if not found:
+            yield 1, ""
+        return
+    if fmt == "jsonl":
+        for i, line in lines(e.path, path, limits, strict=False):
+            if not is_blank(line):
+                row = json.loads(line)
+                yield i, str(row.get(text_field) or "") if text_field else " ".join(map(str, row.values()))
+        return
+    header: list[str] | None = None
+    delimiter = "\t" if e.path.endswith(".tsv") else ","
+    for line_num, fields in csv_rows(e.path, path, delimiter, limits, strict=False):
+        if header is None:
+            header = fields
+            continue
+        if not fields:
+            continue
+        row = dict(zip(header, fields, strict=False))
+        value = row.get(text_field) if text_field else " ".join(v for v in row.values() if v)
+        yield line_num, (value or "").strip()
 
-        table = pq.read_table(path)
-        col = text_field if text_field in table.column_names else None
-        for i, row in enumerate(table.to_pylist(), 1):
+
+def _parquet_rows(path: Path, text_field: str | None) -> Iterator[tuple[int, str]]:
+    """Rows a batch at a time (the whole table would be read into memory, then as Python)."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    col = text_field if text_field in pf.schema_arrow.names else None
+    i = 0
+    for batch in pf.iter_batches(batch_size=1024, columns=[col] if col else None):
+        for row in batch.to_pylist():
+            i += 1
             yield (
                 i,
                 str(row.get(col) or "") if col else " ".join(str(v) for v in row.values() if v is not None),
             )
-        return
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    if fmt == "text":
-        yield from ((i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip())
-        if not text.strip():
-            yield 1, ""
-        return
-    if fmt == "jsonl":
-        for i, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                row = json.loads(line)
-                yield i, str(row.get(text_field) or "") if text_field else " ".join(map(str, row.values()))
-        return
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if e.path.endswith(".tsv") else ",")
-    for row in reader:
-        value = row.get(text_field) if text_field else " ".join(v for v in row.values() if v)
-        yield reader.line_num, (value or "").strip()
 
 
 def _text_rows(blobs: BlobStore, fmt: str, meta: dict[str, Any], entries: list[Entry], limit: int,
-               out: dict[str, Any]) -> None:  # fmt: skip
+               out: dict[str, Any], limits: Limits) -> None:  # fmt: skip
     field = meta.get("text_field")
     for e in entries:
-        for line, text in rows(blobs, fmt, e, field):
+        for line, text in rows(blobs, fmt, e, field, limits):
             if not text.strip():
                 out["empty_rows"].append({"path": e.path, "line": line})
             elif len(text) > limit:
                 out["overlong_rows"].append({"path": e.path, "line": line, "chars": len(text)})
 
 
-def _yolo_schema(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry], out: dict[str, Any]) -> None:
+def _yolo_schema(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry], out: dict[str, Any],
+                 limits: Limits) -> None:  # fmt: skip
     names = meta.get("names")
     if names is None:
         for e in entries:
@@ -151,7 +181,7 @@ def _yolo_schema(blobs: BlobStore, meta: dict[str, Any], entries: list[Entry], o
     for e in entries:
         if not (e.path.startswith("labels/") and e.path.endswith(".txt")):
             continue
-        for lineno, line in enumerate(blobs.path(e.sha256).read_text(errors="replace").splitlines(), 1):
+        for lineno, line in lines(e.path, blobs.path(e.sha256), limits, strict=False):
             cols = line.split()
             if not cols:
                 continue

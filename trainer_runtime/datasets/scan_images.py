@@ -10,7 +10,10 @@ from typing import Any
 import yaml
 
 from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.imaging import header
+from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits, size_text
 from trainer_runtime.datasets.model import IMAGE_SUFFIXES, Item, Scan, is_image
+from trainer_runtime.datasets.textio import lines, read_small
 
 N_SAMPLES = 8
 
@@ -19,7 +22,7 @@ def _not_image(rel: str) -> DatasetError:
     return DatasetError(f"'{rel}' is not an image (expected one of {', '.join(IMAGE_SUFFIXES)})")
 
 
-def scan_image_folder(root: Path, files: list[tuple[str, Path]]) -> Scan:
+def scan_image_folder(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
     items = []
     for rel, full in files:
         parts = rel.split("/")
@@ -34,10 +37,10 @@ def scan_image_folder(root: Path, files: list[tuple[str, Path]]) -> Scan:
     if not items:
         raise DatasetError(f"no images found in {root}")
     classes = dict(sorted(Counter(i.label for i in items if i.label).items()))
-    return Scan("image-folder", "image", root, items, len(items), classes, _samples(items))
+    return Scan("image-folder", "image", root, items, len(items), classes, _samples(items, limits))
 
 
-def scan_image_flat(root: Path, files: list[tuple[str, Path]]) -> Scan:
+def scan_image_flat(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
     items = []
     for rel, full in files:
         if not is_image(rel):
@@ -45,23 +48,17 @@ def scan_image_flat(root: Path, files: list[tuple[str, Path]]) -> Scan:
         items.append(Item(rel, full))
     if not items:
         raise DatasetError(f"no images found in {root}")
-    return Scan("image-flat", "image", root, items, len(items), {}, _samples(items))
+    return Scan("image-flat", "image", root, items, len(items), {}, _samples(items, limits))
 
 
-def _samples(items: list[Item]) -> list[dict[str, Any]]:
-    from PIL import Image, UnidentifiedImageError
-
-    out = []
+def _samples(items: list[Item], limits: Limits) -> list[dict[str, Any]]:
+    """A few images' sizes, read from their headers (nothing is decoded); a sample that cannot
+    be read, or is over the pixel limit, carries the sentence why."""
     step = max(1, len(items) // N_SAMPLES)
-    for item in items[::step][:N_SAMPLES]:
-        sample: dict[str, Any] = {"path": item.path, "label": item.label}
-        try:
-            with Image.open(item.source) as im:
-                sample["width"], sample["height"], sample["mode"] = im.width, im.height, im.mode
-        except (UnidentifiedImageError, OSError) as err:
-            sample["error"] = str(err)
-        out.append(sample)
-    return out
+    return [
+        {"path": item.path, "label": item.label, **header(item.source, item.path, limits)}
+        for item in items[::step][:N_SAMPLES]
+    ]
 
 
 # ---------------------------------------------------------------------- COCO
@@ -76,20 +73,33 @@ def coco_json_files(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
     ]
 
 
-def read_coco_json(rel: str, full: Path, error: type[DatasetError] = DatasetError) -> Any:
-    """The parsed JSON of COCO file ``rel``; ``error`` with the place when it is not UTF-8 JSON."""
+def read_coco_json(
+    rel: str, full: Path, error: type[DatasetError] = DatasetError, limits: Limits = DEFAULT_LIMITS
+) -> Any:
+    """The parsed JSON of COCO file ``rel``; ``error`` with the place when it is not UTF-8 JSON,
+    nests too deeply, or is bigger than ``limits.max_json_bytes`` (refused before it is read:
+    parsing costs several times the file's size)."""
+    size = full.stat().st_size
+    if size > limits.max_json_bytes:
+        raise error(
+            f"COCO file '{rel}' is {size_text(size)}, more than the {size_text(limits.max_json_bytes)} "
+            "an annotation file may be; split it into several files"
+        )
+    data = full.read_bytes()
     try:
-        return json.loads(full.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise error(f"COCO file '{rel}' is not UTF-8 text (bad byte at offset {err.start})") from None
     except json.JSONDecodeError as err:
         raise error(
             f"COCO file '{rel}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
+    except RecursionError:
+        raise error(f"COCO file '{rel}' nests too deeply to be read; that is not a COCO file") from None
 
 
-def load_coco(rel: str, full: Path) -> dict[str, Any]:
-    data = read_coco_json(rel, full)
+def load_coco(rel: str, full: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    data = read_coco_json(rel, full, limits=limits)
     if not isinstance(data, dict):
         raise DatasetError(f"COCO file '{rel}' must hold a JSON object with {', '.join(COCO_KEYS)}")
     missing = [k for k in COCO_KEYS if not isinstance(data.get(k), list)]
@@ -113,7 +123,7 @@ def load_coco(rel: str, full: Path) -> dict[str, Any]:
     return data
 
 
-def scan_coco(root: Path, files: list[tuple[str, Path]]) -> Scan:
+def scan_coco(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
     jsons = coco_json_files(files)
     if not jsons:
         raise DatasetError(f"no COCO annotation file (.json) found at the top of {root} or in annotations/")
@@ -123,7 +133,7 @@ def scan_coco(root: Path, files: list[tuple[str, Path]]) -> Scan:
     used: set[str] = set()
     n_images = 0
     for rel, full in jsons:
-        data = load_coco(rel, full)
+        data = load_coco(rel, full, limits)
         items.append(Item(rel, full, None))
         used.add(rel)
         names = {c["id"]: c["name"] for c in data["categories"]}
@@ -148,7 +158,7 @@ def scan_coco(root: Path, files: list[tuple[str, Path]]) -> Scan:
             items.append(Item(found, by_rel[found], label))
     image_items = [i for i in items if is_image(i.path)]
     return Scan(
-        "coco", "image", root, items, n_images, dict(sorted(classes.items())), _samples(image_items),
+        "coco", "image", root, items, n_images, dict(sorted(classes.items())), _samples(image_items, limits),
         {"annotation_files": [r for r, _ in jsons]},
     )  # fmt: skip
 
@@ -166,12 +176,15 @@ def _find_image(file_name: str, json_dir: PurePosixPath, by_rel: dict[str, Path]
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml")
 
 
-def yolo_names(root: Path, files: list[tuple[str, Path]]) -> tuple[str, list[str]]:
+def yolo_names(
+    root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS
+) -> tuple[str, list[str]]:
     for rel, full in files:
         if rel in YAML_NAMES:
+            text = read_small(rel, full, limits.max_small_file_bytes, "YOLO file")
             try:
-                data = yaml.safe_load(full.read_text(encoding="utf-8"))
-            except (yaml.YAMLError, UnicodeDecodeError) as err:
+                data = yaml.safe_load(text)
+            except (yaml.YAMLError, RecursionError) as err:
                 raise DatasetError(f"YOLO file '{rel}' is not valid YAML: {err}") from None
             names = data.get("names") if isinstance(data, dict) else None
             if isinstance(names, dict):
@@ -182,8 +195,8 @@ def yolo_names(root: Path, files: list[tuple[str, Path]]) -> tuple[str, list[str
     raise DatasetError(f"no data.yaml at the top of {root}; a YOLO dataset needs one with the class names")
 
 
-def scan_yolo(root: Path, files: list[tuple[str, Path]]) -> Scan:
-    yaml_rel, names = yolo_names(root, files)
+def scan_yolo(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
+    yaml_rel, names = yolo_names(root, files, limits)
     by_rel = dict(files)
     items = [Item(yaml_rel, by_rel[yaml_rel])]
     classes: Counter[str] = Counter()
@@ -196,7 +209,7 @@ def scan_yolo(root: Path, files: list[tuple[str, Path]]) -> Scan:
         label_rel = "labels/" + str(PurePosixPath(rel[len("images/") :]).with_suffix(".txt"))
         ids: set[int] = set()
         if label_rel in by_rel:
-            for cls in parse_yolo_labels(label_rel, by_rel[label_rel]):
+            for cls in parse_yolo_labels(label_rel, by_rel[label_rel], limits):
                 ids.add(cls)
                 classes[names[cls] if 0 <= cls < len(names) else f"#{cls}"] += 1
             items.append(Item(label_rel, by_rel[label_rel], None))
@@ -206,20 +219,15 @@ def scan_yolo(root: Path, files: list[tuple[str, Path]]) -> Scan:
     image_items = [i for i in items if is_image(i.path)]
     return Scan(
         "yolo", "image", root, items, len(image_items), dict(sorted(classes.items())),
-        _samples(image_items), {"names": names},
+        _samples(image_items, limits), {"names": names},
     )  # fmt: skip
 
 
-def parse_yolo_labels(rel: str, full: Path) -> list[int]:
-    """Class ids of a YOLO label file; a malformed line is an error naming file and line."""
-    try:
-        text = full.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DatasetError(
-            f"YOLO label file '{rel}' is not UTF-8 text (bad byte at offset {err.start})"
-        ) from None
+def parse_yolo_labels(rel: str, full: Path, limits: Limits = DEFAULT_LIMITS) -> list[int]:
+    """Class ids of a YOLO label file (read line by line); a malformed line is an error naming
+    file and line."""
     out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in lines(rel, full, limits):
         cols = line.split()
         if not cols:
             continue
@@ -233,7 +241,7 @@ def parse_yolo_labels(rel: str, full: Path) -> list[int]:
             [float(c) for c in cols[1:]]
         except ValueError:
             raise DatasetError(
-                f"YOLO label file '{rel}', line {lineno}: expected an integer class id and numbers, got '{line.strip()}'"
+                f"YOLO label file '{rel}', line {lineno}: expected an integer class id and numbers, got '{line.strip()[:80]}'"
             ) from None
         out.append(cls)
     return out

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 from typing import Any
 
 from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits
 from trainer_runtime.datasets.model import Item, Scan
+from trainer_runtime.datasets.textio import csv_rows, is_blank, json_value, lines
 
 N_SAMPLES = 5
 SAMPLE_CHARS = 200
-
-
-def read_utf8(rel: str, full: Path) -> str:
-    data = full.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DatasetError(
-            f"'{rel}' is not UTF-8 text (bad byte 0x{data[err.start]:02x} on line {line}); "
-            "convert it to UTF-8 and import again"
-        ) from None
-    if "\x00" in text:
-        raise DatasetError(f"'{rel}' contains NUL bytes, so it is binary, not text")
-    return text
 
 
 def _only(files: list[tuple[str, Path]], suffixes: tuple[str, ...], kind: str) -> list[tuple[str, Path]]:
@@ -58,51 +42,42 @@ def _clip(value: Any) -> Any:
     return value[:SAMPLE_CHARS] if isinstance(value, str) else value
 
 
-def scan_csv(root: Path, files: list[tuple[str, Path]]) -> Scan:
+def scan_csv(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
     files = _only(files, (".csv", ".tsv"), "CSV")
     rows_total, header0 = 0, None
     samples: list[dict[str, Any]] = []
     for rel, full in files:
-        text = read_utf8(rel, full)
         delimiter = "\t" if rel.lower().endswith(".tsv") else ","
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise DatasetError(f"CSV file '{rel}' is empty; it needs a header line") from None
-        except csv.Error as err:
-            raise DatasetError(f"CSV file '{rel}', line 1: {err}") from None
+        header = None
+        for line_num, row in csv_rows(rel, full, delimiter, limits):
+            if header is None:
+                header = row
+                continue
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DatasetError(
+                    f"CSV file '{rel}', line {line_num}: {len(row)} columns, but the header has "
+                    f"{len(header)}; fix that line (quote values that contain '{delimiter}')"
+                )
+            rows_total += 1
+            if len(samples) < N_SAMPLES:
+                samples.append({k: _clip(v) for k, v in zip(header, row, strict=True)})
+        if header is None:
+            raise DatasetError(f"CSV file '{rel}' is empty; it needs a header line")
         header0 = header0 or header
-        try:
-            for row in reader:
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    raise DatasetError(
-                        f"CSV file '{rel}', line {reader.line_num}: {len(row)} columns, but the header has "
-                        f"{len(header)}; fix that line (quote values that contain '{delimiter}')"
-                    )
-                rows_total += 1
-                if len(samples) < N_SAMPLES:
-                    samples.append({k: _clip(v) for k, v in zip(header, row, strict=True)})
-        except csv.Error as err:
-            raise DatasetError(f"CSV file '{rel}', line {reader.line_num}: {err}") from None
     return _columns_scan("csv", root, files, rows_total, samples, header0 or [])
 
 
-def scan_jsonl(root: Path, files: list[tuple[str, Path]]) -> Scan:
+def scan_jsonl(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
     files = _only(files, (".jsonl", ".ndjson"), "JSONL")
     rows_total, fields = 0, None
     samples: list[dict[str, Any]] = []
     for rel, full in files:
-        text = read_utf8(rel, full)
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
+        for lineno, line in lines(rel, full, limits):
+            if is_blank(line):
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DatasetError(f"JSONL file '{rel}', line {lineno} is not JSON: {err.msg}") from None
+            row = json_value(line, f"JSONL file '{rel}', line {lineno}")
             if not isinstance(row, dict):
                 raise DatasetError(f"JSONL file '{rel}', line {lineno} is not a JSON object")
             fields = fields or list(row)
@@ -116,7 +91,7 @@ def scan_jsonl(root: Path, files: list[tuple[str, Path]]) -> Scan:
 PYARROW_MISSING = "reading Parquet files needs pyarrow: install it (pip install pyarrow) and import again"
 
 
-def scan_parquet(root: Path, files: list[tuple[str, Path]]) -> Scan:
+def scan_parquet(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
     files = _only(files, (".parquet",), "Parquet")
     try:
         import pyarrow.parquet as pq
@@ -131,8 +106,9 @@ def scan_parquet(root: Path, files: list[tuple[str, Path]]) -> Scan:
             pf = pq.ParquetFile(full)
             rows_total += pf.metadata.num_rows
             cols = cols or pf.schema_arrow.names
-            if len(samples) < N_SAMPLES and pf.num_row_groups:
-                head = pf.read_row_group(0).slice(0, N_SAMPLES - len(samples)).to_pylist()
+            if len(samples) < N_SAMPLES and pf.num_row_groups:  # one small batch, not a row group
+                batch = next(pf.iter_batches(batch_size=N_SAMPLES - len(samples)), None)
+                head = batch.to_pylist() if batch is not None else []
                 samples.extend({k: _clip(v) for k, v in r.items()} for r in head)
         except (pa.ArrowException, OSError) as err:
             if isinstance(err, OSError) and err.errno:
@@ -141,17 +117,16 @@ def scan_parquet(root: Path, files: list[tuple[str, Path]]) -> Scan:
     return _columns_scan("parquet", root, files, rows_total, samples, cols or [])
 
 
-def scan_text(root: Path, files: list[tuple[str, Path]]) -> Scan:
+def scan_text(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
     files = _only(files, (".txt",), "text")
-    lines = 0
+    count = 0
     samples: list[dict[str, Any]] = []
     for rel, full in files:
-        text = read_utf8(rel, full)
-        for line in text.splitlines():
-            if line.strip():
-                lines += 1
+        for _, line in lines(rel, full, limits):
+            if not is_blank(line):
+                count += 1
                 if len(samples) < N_SAMPLES:
-                    samples.append({"path": rel, "text": _clip(line)})
+                    samples.append({"path": rel, "text": _clip(line.rstrip("\r\n"))})
     return Scan(
-        "text", "text", root, [Item(r, f) for r, f in files], lines, {}, samples, {"documents": len(files)}
+        "text", "text", root, [Item(r, f) for r, f in files], count, {}, samples, {"documents": len(files)}
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from trainer_runtime.datasets.archive_checks import shown
 from trainer_runtime.datasets.errors import DatasetError
 
 SKIP_DIRS = {"__MACOSX", ".git"}
@@ -29,6 +30,8 @@ def list_files(root: Path) -> list[tuple[str, Path]]:
                 if name.startswith(".") or name in SKIP_DIRS:
                     continue
                 rel = prefix + name
+                if any("\udc80" <= c <= "\udcff" for c in name):
+                    raise _not_utf8(rel)
                 if entry.is_symlink():
                     target = _inside(root, Path(entry.path))
                     if target.is_file():
@@ -40,6 +43,16 @@ def list_files(root: Path) -> list[tuple[str, Path]]:
                     out.append((rel, Path(entry.path)))
     out.sort()
     return out
+
+
+def _not_utf8(rel: str) -> DatasetError:
+    """A file name that is not UTF-8 cannot be a manifest path (nor shown, nor sent as JSON).
+    Refused, not renamed: the name may carry meaning (a class folder, a COCO file_name, a YOLO
+    image and label pair) that a made-up safe name would silently break."""
+    return DatasetError(
+        f"the name of '{shown(rel)}' is not UTF-8 text; rename it (e.g. convmv -f latin1 -t utf8 "
+        "--notest) and import again. Nothing was stored"
+    )
 
 
 def _inside(root: Path, link: Path) -> Path:
