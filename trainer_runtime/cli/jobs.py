@@ -120,6 +120,16 @@ def run(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+def _mlflow_state(job: dict) -> str:
+    """The mirror's state of a job: ``mlflow_done`` with an error means the mirror gave up."""
+    run, error = job.get("mlflow_run_id") or "-", job.get("mlflow_error")
+    if error and job.get("mlflow_done"):
+        return f"not mirrored: {error}"
+    if error:
+        return f"run {run}, behind: {error}"
+    return f"run {run}" + (" (mirrored)" if job.get("mlflow_done") else "")
+
+
 def _print_job(job: dict) -> None:
     eta = fmt_duration(job.get("eta_s")) if job.get("eta_s") is not None else "-"
     lines = [
@@ -131,7 +141,7 @@ def _print_job(job: dict) -> None:
         f"device:      {', '.join(job['devices']) or '-'}",
         f"progress:    {job['step']}/{job['total_steps'] or '?'} ({100 * job['progress']:.0f}%), ETA {eta}",
         f"started:     {_age(job['started_at'])}   duration {fmt_duration(_duration(job))}",
-        f"mlflow run:  {job['mlflow_run_id'] or '-'}" + (f"  (behind: {job['mlflow_error']})" if job.get("mlflow_error") else ""),
+        f"MLflow:      {_mlflow_state(job)}",
         f"job dir:     {job['job_dir']}",
     ]  # fmt: skip
     ds = (job.get("spec") or {}).get("dataset") or {}

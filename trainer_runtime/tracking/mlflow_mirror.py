@@ -5,7 +5,9 @@ this class only talks to MLflow, from a background thread, for many jobs at once
 never touches MLflow's global ``start_run`` state.
 
 mlflow is imported lazily (it costs more than a second): importing this module does not
-import it. Every MLflow, HTTP, SQL or file error becomes :class:`MirrorUnavailable`.
+import it. Every MLflow, HTTP, SQL or file error becomes :class:`MirrorUnavailable` of one of
+three kinds (``errors.py``): unreachable (retry later), rejected (this request), broken (the
+store). The app's own SQLite store is made complete before MLflow opens it (``local_store.py``).
 
 Facts this relies on (MLflow 3, checked against a sqlite store):
 
@@ -34,6 +36,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from trainer_runtime.secrets.redact import Redactor
+from trainer_runtime.tracking import local_store
+from trainer_runtime.tracking.errors import (
+    ErrorKind,
+    MirrorUnavailable,
+    broken_store_reason,
+    first_line,
+    kind_of_code,
+)
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -52,35 +62,9 @@ JOB_ID_TAG = "sparktrainer.job_id"
 ATTEMPT_TAG = "sparktrainer.attempt"
 TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
-# MLflow error codes that mean "this request is wrong", so sending it again cannot help.
-_REJECTED_CODES = frozenset(
-    {
-        "INVALID_PARAMETER_VALUE",
-        "RESOURCE_DOES_NOT_EXIST",
-        "RESOURCE_ALREADY_EXISTS",
-        "INVALID_STATE",
-        "MALFORMED_REQUEST",
-        "BAD_REQUEST",
-        "NOT_IMPLEMENTED",
-    }
-)
 # Names MLflow accepts on every platform (it also allows ':' except on Windows).
 _BAD_KEY_CHARS = re.compile(r"[^/\w.\- ]")
 _SAFE_TAG_VALUE = re.compile(r"^[\w.\-]+$")
-
-
-class MirrorUnavailable(Exception):
-    """MLflow could not do what was asked. The message is a sentence for the user.
-
-    ``retryable`` is False when MLflow rejected the request itself (bad value, run or
-    experiment gone or deleted): sending the same again will fail the same way.
-    ``error_code`` is MLflow's error code when there is one (e.g. ``RESOURCE_DOES_NOT_EXIST``).
-    """
-
-    def __init__(self, message: str, *, retryable: bool = True, error_code: str | None = None):
-        super().__init__(message)
-        self.retryable = retryable
-        self.error_code = error_code
 
 
 def flatten_params(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -120,8 +104,12 @@ class MlflowMirror:
         tracking_uri: str,
         artifact_location: str | Path | None = None,
         redactor: Callable[[str], str] | None = None,  # a Redactor, or any str -> str mask
+        own_store: bool = False,
     ):
+        """``own_store``: the URI is the app's own default SQLite store, which this mirror may
+        create, move aside and upgrade (``local_store.prepare``). A user's store is never changed."""
         self.tracking_uri = tracking_uri
+        self._own_db = local_store.sqlite_path(tracking_uri) if own_store else None
         self.artifact_location = str(artifact_location) if artifact_location is not None else None
         self.redact: Callable[[str], str] = redactor if redactor is not None else Redactor()
         self._client_obj: MlflowClient | None = None
@@ -219,7 +207,7 @@ class MlflowMirror:
         if not path.exists():
             raise MirrorUnavailable(
                 f"Could not send {path} to MLflow run {run_id}: the file or folder does not exist.",
-                retryable=False,
+                kind=ErrorKind.REJECTED,
             )
         with self._mapped(f"send {path} to the artifacts of MLflow run {run_id}"):
             client = self._client()
@@ -256,10 +244,15 @@ class MlflowMirror:
     def _client(self) -> MlflowClient:
         with self._lock:
             if self._client_obj is None:
+                if self._own_db is not None:
+                    # Our own store is made complete in a temp file first, so MLflow never
+                    # runs its (non-atomic) first migrations on it in place.
+                    with self._mapped("prepare the tracking store"):
+                        local_store.prepare(self._own_db, self.artifact_location or str(self._own_db.parent))
                 from mlflow.tracking import MlflowClient
 
-                # For a sqlite URI this creates or upgrades the database; a failure is not
-                # cached, so the next call tries again.
+                # For a user's sqlite URI this creates or upgrades the database; a failure is
+                # not cached, so the next call tries again.
                 self._client_obj = MlflowClient(tracking_uri=self.tracking_uri)
             return self._client_obj
 
@@ -289,7 +282,7 @@ class MlflowMirror:
             raise MirrorUnavailable(
                 f"The MLflow experiment {name!r} is deleted. Restore it in MLflow "
                 "('mlflow experiments restore'), or remove it for good ('mlflow gc') so it can be made again.",
-                retryable=False,
+                kind=ErrorKind.REJECTED,
                 error_code="INVALID_STATE",
             )
         return exp.experiment_id
@@ -346,24 +339,38 @@ class MlflowMirror:
 
         try:
             yield
+        except MirrorUnavailable as err:
+            raise MirrorUnavailable(self._scrub(str(err)), kind=err.kind, error_code=err.error_code,
+                                    reason=self._scrub(err.reason)) from err  # fmt: skip
         except MlflowException as err:
-            code = err.error_code
-            raise self._error(action, err.message, retryable=code not in _REJECTED_CODES, code=code) from err
+            raise self._error(action, err, err.message, code=err.error_code) from err
         except (requests.RequestException, sqlalchemy.exc.SQLAlchemyError, OSError) as err:
-            raise self._error(action, f"{type(err).__name__}: {err}", retryable=True, code=None) from err
+            raise self._error(action, err, f"{type(err).__name__}: {err}", code=None) from err
 
-    def _error(self, action: str, reason: object, *, retryable: bool, code: str | None) -> MirrorUnavailable:
-        reason_text = str(reason).strip().splitlines()[0] if str(reason).strip() else "no details"
-        if len(reason_text) > 300:
-            reason_text = reason_text[:297] + "..."
-        reason_text = reason_text.rstrip(".")
+    def _error(
+        self, action: str, err: BaseException, reason: object, *, code: str | None
+    ) -> MirrorUnavailable:
+        broken = broken_store_reason(err)
+        kind = ErrorKind.BROKEN if broken else kind_of_code(code)
+        reason_text = self._scrub(broken or first_line(reason))
         where = self._scrub(self.tracking_uri)
-        if retryable:
+        if kind is ErrorKind.UNREACHABLE:
             message = (
                 f"Could not {action}: the MLflow tracking store at {where} is unreachable or failing "
                 f"({reason_text}). The mirror will try again; check the tracking URI in settings "
                 "if this lasts."
             )
-        else:
+        elif kind is ErrorKind.REJECTED:
             message = f"MLflow at {where} refused to {action}: {reason_text}."
-        return MirrorUnavailable(self._scrub(message), retryable=retryable, error_code=code)
+        elif broken:
+            message = (
+                f"Could not {action}: the MLflow tracking store at {where} is broken ({reason_text}) — "
+                "repair it (back it up, then 'mlflow db upgrade <uri>') or restore it from a backup, "
+                "then restart the daemon."
+            )
+        else:
+            message = (
+                f"Could not {action}: MLflow at {where} refused the credentials ({reason_text}) — "
+                "fix the user or token (tracking URI, MLFLOW_TRACKING_TOKEN), then restart the daemon."
+            )
+        return MirrorUnavailable(self._scrub(message), kind=kind, error_code=code, reason=reason_text)

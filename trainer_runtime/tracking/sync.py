@@ -1,6 +1,19 @@
 """The daemon's MLflow mirror loop: a background thread that turns stored jobs
 into MLflow runs. Bookkeeping (run id, the last metric row sent) lives in the
-store, so an MLflow outage only delays the mirror and a daemon restart resumes it."""
+store, so an MLflow outage only delays the mirror and a daemon restart resumes it.
+
+What a failure does depends on its kind (``errors.py``):
+
+- unreachable: the pass stops, and the loop retries with backoff (up to a minute) for as long
+  as it lasts; the job keeps the sentence in ``mlflow_error`` with ``mlflow_done`` false.
+- rejected: that job's mirror stops: ``mlflow_done`` true with the sentence in ``mlflow_error``.
+- broken (the store itself): retried ``MAX_BROKEN_TRIES`` times; when every try fails with the
+  same cause the mirror stops: ``status()["permanent_error"]`` says why, and every job waiting
+  for the mirror (and each new one) gets ``mlflow_done`` true with that sentence.
+
+A job given up on (``mlflow_done`` true with an error) is tried once more when the daemon
+starts again, so after a repair and a restart every job catches up.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +29,13 @@ from trainer_runtime.paths import DataDir
 from trainer_runtime.secrets.redact import Redactor
 from trainer_runtime.store.records import JobInfo
 from trainer_runtime.store.store import JobNotFound, Store
-from trainer_runtime.tracking.mlflow_mirror import MirrorUnavailable, MlflowMirror
+from trainer_runtime.tracking.errors import ErrorKind, MirrorUnavailable
+from trainer_runtime.tracking.mlflow_mirror import MlflowMirror
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 5000
 MAX_BACKOFF_S = 60.0
+MAX_BROKEN_TRIES = 3
 MIRROR_NICENESS = 10
 MLFLOW_STATUS = {JobState.COMPLETED: "FINISHED", JobState.FAILED: "FAILED", JobState.CANCELLED: "KILLED"}
 
@@ -32,11 +47,17 @@ class MirrorThread:
     ):  # fmt: skip
         self.store, self.data, self.interval = store, data, interval_s
         # The daemon learns new credentials as jobs start: always mask with its current list.
-        self.mirror = MlflowMirror(tracking_uri, data.mlflow_artifacts, lambda text: redactor()(text))
+        self.mirror = MlflowMirror(
+            tracking_uri, data.mlflow_artifacts, lambda text: redactor()(text),
+            own_store=tracking_uri == data.default_tracking_uri,
+        )  # fmt: skip
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mlflow-mirror", daemon=True)
         self.last_error: str | None = None
         self.last_sync: float | None = None
+        self.permanent_error: str | None = None  # set when the mirror stopped trying
+        self._cause: tuple[str, str | None, str] | None = None
+        self._tries = 0
         self.max_backoff = min(MAX_BACKOFF_S, interval_s * 16)
 
     def start(self) -> None:
@@ -52,6 +73,7 @@ class MirrorThread:
             "tracking_uri": self.mirror.tracking_uri,
             "last_sync": self.last_sync,
             "last_error": self.last_error,
+            "permanent_error": self.permanent_error,
         }
 
     def _run(self) -> None:
@@ -63,27 +85,68 @@ class MirrorThread:
         except OSError as err:
             log.debug("could not lower the mirror thread's priority: %s", err)
         try:
+            self._retry_given_up()
+        except Exception:  # the mirror must never take the daemon down; the log has the traceback
+            log.exception("MLflow mirror could not list the jobs it had given up on")
+        try:
             self.mirror.warm_up()
         except MirrorUnavailable as err:
-            self.last_error = str(err)  # the loop below retries and reports it
+            self._failed(err)  # the loop below retries and reports it
         delay = self.interval
         while not self._stop.wait(delay):
+            if self.permanent_error is not None:
+                self._give_up_waiting_jobs()  # jobs submitted since learn why they are not mirrored
+                delay = self.interval
+                continue
             try:
                 self.sync_once()
                 self.last_error = None
                 self.last_sync = time.time()
+                self._cause, self._tries = None, 0
                 delay = self.interval
             except MirrorUnavailable as err:
-                self.last_error = str(err)
+                self._failed(err)
                 delay = min(self.max_backoff, delay * 2)
-                log.warning("MLflow mirror is behind, retrying in %.0fs: %s", delay, err)
+                if self.permanent_error is None:
+                    log.warning("MLflow mirror is behind, retrying in %.0fs: %s", delay, err)
             except Exception:  # the mirror must never take the daemon down; the log has the traceback
                 log.exception("MLflow mirror pass failed")
                 delay = min(self.max_backoff, delay * 2)
+        if self.permanent_error is not None:
+            return
         try:
             self.sync_once()
         except MirrorUnavailable as err:
             log.warning("MLflow mirror left behind at shutdown (it catches up at next start): %s", err)
+
+    def _failed(self, err: MirrorUnavailable) -> None:
+        """Count a failed try; stop after MAX_BROKEN_TRIES in a row with the same broken store."""
+        self.last_error = str(err)
+        if err.kind is not ErrorKind.BROKEN:
+            self._cause, self._tries = None, 0
+            return
+        self._tries = self._tries + 1 if err.cause == self._cause else 1
+        self._cause = err.cause
+        if self._tries < MAX_BROKEN_TRIES:
+            return
+        self.permanent_error = (
+            f"{err} The MLflow mirror stopped after {self._tries} tries; jobs still train, and "
+            "catch up when the daemon restarts with a working store."
+        )
+        log.error("MLflow mirror stopped: %s", err)
+        self._give_up_waiting_jobs()
+
+    def _give_up_waiting_jobs(self) -> None:
+        for job in self.store.jobs_to_mirror():
+            self.store.set_mlflow(job.id, job.attempt, mlflow_done=True, mlflow_error=self.permanent_error)
+
+    def _retry_given_up(self) -> None:
+        """Jobs the mirror gave up on earlier (done with an error) get one more try now."""
+        again = [j for j in self.store.list_jobs() if j.mlflow_done and j.mlflow_error]
+        for job in again:
+            self.store.set_mlflow(job.id, job.attempt, mlflow_done=False, mlflow_error=None)
+        if again:
+            log.info("MLflow mirror: trying again %d job(s) it had given up on", len(again))
 
     def sync_once(self) -> None:
         for job in self.store.jobs_to_mirror():
@@ -94,7 +157,7 @@ class MirrorThread:
             except JobNotFound:
                 continue  # deleted while we worked
             except MirrorUnavailable as err:
-                if not err.retryable:
+                if err.kind is ErrorKind.REJECTED:
                     # MLflow refused the request itself; retrying cannot help. Stop, and say why.
                     log.error("job %s is not mirrored to MLflow: %s", job.id, err)
                     self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err), mlflow_done=True)
@@ -104,6 +167,7 @@ class MirrorThread:
 
     def _sync_job(self, job: JobInfo) -> None:
         run_id, cursor = job.mlflow_run_id, job.mlflow_metric_cursor
+        had_error = job.mlflow_error is not None
         if run_id is None:
             spec = job.spec
             run_id = self.mirror.ensure_run(
@@ -121,7 +185,10 @@ class MirrorThread:
             self.mirror.log_metrics(run_id, [(p.key, p.value, p.step, int(p.time * 1000)) for p in points])
             cursor = points[-1].id
             self.store.set_mlflow(job.id, job.attempt, mlflow_metric_cursor=cursor, mlflow_error=None)
+            had_error = False
         state = JobState(job.state)
+        if had_error and not state.is_terminal():
+            self.store.set_mlflow(job.id, job.attempt, mlflow_error=None)  # caught up after an outage
         if state.is_terminal():
             job_dir = self.data.job_dir(job.id, job.attempt)
             if (job_dir / "spec.json").exists():
