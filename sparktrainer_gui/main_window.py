@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self.banner.retry_requested.connect(self._on_banner_retry_requested)
         self.conn.connected.connect(self._on_conn_connected)
         self.conn.disconnected.connect(self._on_conn_disconnected)
+        self.conn.start_refused.connect(self._on_conn_start_refused)
         self.conn.call_failed.connect(self._on_conn_call_failed)
         theme.notifier.theme_changed.connect(self._on_theme_changed)
         # A job that ends while the window is in the background: a tray message (or the status bar).
@@ -322,7 +323,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_banner_retry_requested(self) -> None:
         self.banner.retry.setEnabled(False)
-        self.banner.message.setText(f"Reconnecting to the runtime… (last error: {self.conn.last_error})")
+        if self.conn.start_refusal:
+            self.banner.set_hint("Starting the runtime again…")
+        else:
+            self.banner.set_hint(f"Reconnecting to the runtime… (last error: {self.conn.last_error})")
         self.conn.retry_now()
         QTimer.singleShot(4000, self.banner, lambda: self.banner.retry.setEnabled(True))
 
@@ -332,7 +336,18 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_conn_disconnected(self, reason: str) -> None:
-        self.banner.show_message(f"Lost the connection to the runtime: {reason}. Reconnecting automatically…")
+        self.banner.show_message(
+            f"Lost the connection to the runtime: {reason.rstrip('.')}.", hint="Reconnecting automatically…"
+        )
+
+    @Slot(str, float)
+    def _on_conn_start_refused(self, sentence: str, retry_in: float) -> None:
+        when = f"in {retry_in / 60:.0f} min" if retry_in >= 90 else f"in {retry_in:.0f} s"
+        self.banner.show_message(
+            sentence,
+            title="The SparkTrainer runtime could not start",
+            hint=f"Fix what it says, then press Retry now; the next automatic try is {when}.",
+        )
 
     @Slot(str)
     def _on_conn_call_failed(self, sentence: str) -> None:

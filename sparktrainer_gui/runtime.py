@@ -4,13 +4,23 @@ Every daemon call runs on a worker thread (``call`` returns an awaitable for
 qasync code, or takes a callback); the event stream is read on its own thread
 and re-emitted as Qt signals, which Qt delivers on the main thread. When the
 stream drops, ``disconnected`` fires and the connection retries with backoff,
-starting the daemon if it is not running."""
+starting the daemon if it is not running.
+
+``is_connected`` and ``last_error`` change on the main thread, in the same turn that emits
+``connected`` / ``disconnected``: a panel that reads ``is_connected`` sees what every
+receiver of those signals has already been told (the stream thread only posts the news).
+
+A daemon that refuses to start (a missing, foreign or damaged database: its sentence comes
+back from ``start_daemon``) is not started again on every retry: ``start_refused`` carries
+the sentence, the stream keeps pinging cheaply (a daemon started elsewhere, e.g. by the CLI,
+is found), and another start waits for START_RETRY_S or for ``retry_now()``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -22,13 +32,25 @@ from trainer_runtime.paths import DataDir
 
 log = logging.getLogger(__name__)
 RETRY_S = (0.5, 1, 2, 4, 5)
+START_RETRY_S = (30, 60, 120, 300)  # between starts of a daemon that refused to start
 # What shiboken raises when Python code touches a Qt object that C++ has already deleted.
 DELETED_OBJECT_MESSAGES = ("Signal source has been deleted", "already deleted")
 
 
+class StartRefused(DaemonUnavailable):
+    """The daemon was started and exited (or never answered): its sentence says why."""
+
+
 class RuntimeConnection(QObject):
+    # From the stream thread to the main thread, which updates the state and tells the rest.
+    _opened = Signal(dict)
+    _lost = Signal(str)
+    _refused = Signal(str, float)
+
     connected = Signal(dict)  # the daemon's status
     disconnected = Signal(str)  # a sentence saying why
+    start_refused = Signal(str, float)  # the daemon's sentence, seconds until the next start
+    job_health_changed = Signal(str, object)  # job id, its health (None: fine) from a job_health event
     job_changed = Signal(dict)  # a job's view (state, progress, …) after any change
     job_removed = Signal(str)
     metrics_added = Signal(str, int, list)  # job id, attempt, [{"key","step","value","time"}]
@@ -49,8 +71,14 @@ class RuntimeConnection(QObject):
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.is_connected = False
+        self.is_connected = False  # main thread only (see the module doc)
         self.last_error = ""
+        self.start_refusal = ""  # the daemon's last start-up refusal; "" once one started
+        self._start_failures = 0  # stream thread only, like _next_start
+        self._next_start = 0.0  # monotonic time before which no daemon is started again
+        self._opened.connect(self._on_stream_opened)
+        self._lost.connect(self._on_stream_lost)
+        self._refused.connect(self._on_start_refused)
 
     # ------------------------------------------------------------------ calls
     def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
@@ -102,7 +130,36 @@ class RuntimeConnection(QObject):
 
     @Slot()
     def retry_now(self) -> None:
+        """Try again now, starting the daemon even if it refused a moment ago."""
+        self._next_start = 0.0
         self._wake.set()
+
+    def seconds_until_next_start(self) -> float:
+        return max(0.0, self._next_start - time.monotonic())
+
+    @Slot(dict)
+    def _on_stream_opened(self, status: dict) -> None:
+        if self._stop.is_set():  # posted just before the window closed
+            return
+        self.is_connected = True
+        self.start_refusal = ""
+        self.connected.emit(status)
+
+    @Slot(str)
+    def _on_stream_lost(self, reason: str) -> None:
+        self.is_connected = False
+        if self._stop.is_set():
+            return
+        self.last_error = reason
+        self.disconnected.emit(reason)
+
+    @Slot(str, float)
+    def _on_start_refused(self, sentence: str, retry_in: float) -> None:
+        self.is_connected = False
+        if self._stop.is_set():
+            return
+        self.last_error = self.start_refusal = sentence
+        self.start_refused.emit(sentence, retry_in)
 
     def stop(self) -> None:
         self._stop.set()
@@ -111,42 +168,81 @@ class RuntimeConnection(QObject):
 
     def _listen(self) -> None:
         attempt = 0
+        streaming = False  # whether the main thread was told about an open stream
         while not self._stop.is_set():
             try:
-                if not self.client.ping():
-                    if not self.autostart_daemon:
-                        raise DaemonUnavailable(
-                            f"the SparkTrainer daemon is not running for {self.data.root}"
-                        )
-                    start_daemon(self.data)
+                if not self._ping():
+                    self._start_daemon()
                 status = self.client.status()
                 stream = self.client.events()
                 first = next(stream)  # "hello": the stream is open
                 del first
                 attempt = 0
-                self.is_connected = True
-                self.connected.emit(status)
+                self._start_failures, self._next_start = 0, 0.0
+                streaming = True
+                self._opened.emit(status)
                 for ev in stream:
                     if self._stop.is_set():
                         return
                     self._dispatch(ev)
                 raise DaemonUnavailable("the daemon closed the connection")
+            except StartRefused as err:
+                if self._stop.is_set():
+                    return
+                streaming = False
+                self._refused.emit(_sentence(err), self.seconds_until_next_start())
+                attempt += 1
+            except _NotStartedYet:
+                attempt += 1  # the refusal was reported; ping again until the next start is due
             except (DaemonUnavailable, ApiError, OSError, StopIteration, ValueError) as err:
                 if self._stop.is_set():
                     return
-                self.last_error = str(err) or type(err).__name__
-                if self.is_connected or attempt == 0:
-                    self.disconnected.emit(self.last_error)
-                self.is_connected = False
-                delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
+                if streaming or attempt == 0:
+                    self._lost.emit(_sentence(err))
+                streaming = False
                 attempt += 1
-                self._wake.wait(delay)
-                self._wake.clear()
+            self._wake.wait(RETRY_S[min(attempt - 1, len(RETRY_S) - 1)])
+            self._wake.clear()
+
+    def _ping(self) -> bool:
+        """Whether the daemon answers (stream thread). The client raises instead of answering
+        False only when it must not talk to the socket at all (e.g. an unsafe socket folder):
+        a refusal, retried like a daemon's."""
+        try:
+            return self.client.ping()
+        except DaemonUnavailable as err:
+            if time.monotonic() < self._next_start:
+                raise _NotStartedYet() from err
+            raise self._refusal(err) from err
+
+    def _start_daemon(self) -> None:
+        """Start the daemon unless it refused to start a short while ago (stream thread)."""
+        if not self.autostart_daemon:
+            raise DaemonUnavailable(f"the SparkTrainer daemon is not running for {self.data.root}")
+        if time.monotonic() < self._next_start:
+            raise _NotStartedYet()
+        try:
+            start_daemon(self.data)
+        except DaemonUnavailable as err:
+            if self._ping():  # another client's daemon answers after all
+                return
+            raise self._refusal(err) from err
+
+    def _refusal(self, err: DaemonUnavailable) -> StartRefused:
+        self._start_failures += 1
+        wait = START_RETRY_S[min(self._start_failures - 1, len(START_RETRY_S) - 1)]
+        self._next_start = time.monotonic() + wait
+        return StartRefused(str(err))
 
     def _dispatch(self, ev: dict[str, Any]) -> None:
         kind = ev.get("type")
         if kind == "job_state":
             self.job_changed.emit(ev["job"])
+        elif kind == "job_health":
+            if isinstance(ev.get("job"), dict):
+                self.job_changed.emit(ev["job"])
+            else:
+                self.job_health_changed.emit(str(ev["job_id"]), ev.get("health"))
         elif kind == "metrics":
             self.metrics_added.emit(ev["job_id"], int(ev.get("attempt", 1)), ev["points"])
         elif kind == "progress":
@@ -161,3 +257,12 @@ class RuntimeConnection(QObject):
             self.dataset_changed.emit(str(ev.get("name", "")))
         elif kind == "lagged":
             raise DaemonUnavailable("this window fell behind the daemon's event stream; reconnecting")
+
+
+class _NotStartedYet(DaemonUnavailable):
+    """No daemon answers and the last one refused to start: wait before starting another."""
+
+
+def _sentence(err: Exception) -> str:
+    """An error's message for a person: its text, or its type's name when it has none."""
+    return str(err).strip() or type(err).__name__

@@ -80,7 +80,7 @@ def test_the_banner_shows_while_no_daemon_answers(qtbot, make_window):
         window.banner.message.text()
     )
     qtbot.mouseClick(window.banner.retry, Qt.MouseButton.LeftButton)  # never blocks the window
-    assert "Reconnecting" in window.banner.message.text()
+    assert "Reconnecting" in window.banner.hint.text()
     assert not conn.is_connected
 
 
