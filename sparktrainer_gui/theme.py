@@ -23,14 +23,14 @@ PALETTES: dict[str, dict[str, str]] = {
     "light": {
         "window": "#f6f7f9", "base": "#ffffff", "alt": "#f2f4f7", "text": "#1d2330", "muted": "#667085",
         "border": "#d9dee7", "accent": "#3b6ef5", "accent_text": "#ffffff", "icon": "#3d4655",
-        "track": "#e6e9ef", "highlight": "#dfe8ff", "disabled": "#a7afbd",
+        "track": "#e6e9ef", "highlight": "#dfe8ff", "disabled": "#a7afbd", "warning": "#c2410c",
         "RUNNING": "#2f7d4f", "QUEUED": "#8a6d00", "PENDING": "#7a8494", "PAUSED": "#b25e09",
         "COMPLETED": "#2b5fd9", "FAILED": "#c4322b", "CANCELLED": "#7a8494",
     },
     "dark": {
         "window": "#1b1e24", "base": "#22262e", "alt": "#262b34", "text": "#e4e7ec", "muted": "#98a1b2",
         "border": "#363c48", "accent": "#6d93ff", "accent_text": "#0f1420", "icon": "#c9d0dc",
-        "track": "#323844", "highlight": "#2c3a5c", "disabled": "#5d6574",
+        "track": "#323844", "highlight": "#2c3a5c", "disabled": "#5d6574", "warning": "#fb8c3c",
         "RUNNING": "#52c47e", "QUEUED": "#e0b83c", "PENDING": "#98a1b2", "PAUSED": "#f0a04b",
         "COMPLETED": "#7fa5ff", "FAILED": "#ff6b63", "CANCELLED": "#98a1b2",
     },

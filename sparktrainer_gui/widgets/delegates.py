@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainter
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from sparktrainer_gui import theme
@@ -62,16 +62,20 @@ class ProgressDelegate(QStyledItemDelegate):
 
 
 class StatePillDelegate(QStyledItemDelegate):
-    """Draws the state as a small coloured pill."""
+    """Draws the state as a small coloured pill; a row whose ``health_role`` holds something
+    (a worker that stopped responding) gets the warning colour and a warning sign instead
+    of the dot."""
 
-    def __init__(self, state_role: int, parent: QWidget | None = None):
+    def __init__(self, state_role: int, parent: QWidget | None = None, health_role: int | None = None):
         super().__init__(parent)
-        self.state_role = state_role
+        self.state_role, self.health_role = state_role, health_role
+        self._signs: dict[str, QPixmap] = {}  # warning signs by colour (drawn once, not per paint)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         opt, text = _draw_cell_background(self, painter, option, index)
         c = theme.colors()
-        color = QColor(c.get(str(index.data(self.state_role)), c["muted"]))
+        trouble = self.health_role is not None and bool(index.data(self.health_role))
+        color = QColor(c["warning"] if trouble else c.get(str(index.data(self.state_role)), c["muted"]))
         fm = QFontMetrics(opt.font)
         w = fm.horizontalAdvance(text) + 22
         h = fm.height() + 4
@@ -83,8 +87,14 @@ class StatePillDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(bg)
         painter.drawRoundedRect(pill, h / 2, h / 2)
-        painter.setBrush(color)
-        painter.drawEllipse(QRectF(pill.left() + 7, pill.center().y() - 3, 6, 6))
+        if trouble:
+            sign = self._signs.get(color.name())
+            if sign is None:
+                sign = self._signs[color.name()] = theme.icon("warning", color.name()).pixmap(12, 12)
+            painter.drawPixmap(int(pill.left() + 4), int(pill.center().y() - 6), sign)
+        else:
+            painter.setBrush(color)
+            painter.drawEllipse(QRectF(pill.left() + 7, pill.center().y() - 3, 6, 6))
         painter.setPen(color)
         painter.drawText(pill.adjusted(16, 0, -4, 0), int(Qt.AlignmentFlag.AlignVCenter), text)
         painter.restore()

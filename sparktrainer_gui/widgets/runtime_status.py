@@ -1,10 +1,11 @@
-"""Status-bar widgets: the runtime connection and a live device summary.
+"""Status-bar widgets: the runtime connection, a live device summary and the MLflow mirror.
 
-The device summary comes from the daemon's status, fetched off the main thread
-on job changes (debounced) and every few seconds while connected."""
+The device summary and the mirror's state come from the daemon's status, fetched off the
+main thread on job changes (debounced) and every few seconds while connected."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import QTimer, Slot
@@ -34,6 +35,21 @@ def device_summary(status: dict[str, Any]) -> str:
     return f"{total} {noun}, {busy} busy" if busy else f"{total} {noun}, all free"
 
 
+def mlflow_summary(status: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The mirror's state from ``/v1/status`` as (colour key, short text, the whole sentence),
+    or None when it is off or fine. A permanent error (the mirror stopped trying) is told
+    apart from a transient one (it retries and catches up)."""
+    mirror = status.get("mlflow") or {}
+    if not mirror.get("enabled"):
+        return None
+    permanent = mirror.get("permanent_error")
+    if permanent:
+        return ("FAILED", "MLflow: not mirrored", f"MLflow is not mirrored: {permanent}")
+    if mirror.get("last_error"):
+        return ("PAUSED", "MLflow: behind", f"MLflow is behind and retrying: {mirror['last_error']}")
+    return None
+
+
 class RuntimeStatus(QWidget):
     def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
         super().__init__(parent)
@@ -46,6 +62,11 @@ class RuntimeStatus(QWidget):
         self.devices.setObjectName("deviceSummary")
         self.connection = QLabel(self)
         self.connection.setObjectName("connectionStatus")
+        self.mlflow = QLabel(self)
+        self.mlflow.setObjectName("mlflowStatus")
+        self.mlflow.hide()
+        self._mlflow: tuple[str, str, str] | None = None
+        lay.addWidget(self.mlflow)
         lay.addWidget(self.devices)
         lay.addWidget(self.connection)
         self._state = ("connecting", "Connecting to the runtime…")
@@ -53,6 +74,7 @@ class RuntimeStatus(QWidget):
         self._debounce = QTimer(self, singleShot=True, interval=250, timeout=self.refresh)
         conn.connected.connect(self._on_conn_connected)
         conn.disconnected.connect(self._on_conn_disconnected)
+        conn.start_refused.connect(self._on_conn_start_refused)
         conn.job_changed.connect(self._on_conn_job_changed)
         theme.notifier.theme_changed.connect(self._on_theme_changed)
         self._render()
@@ -67,7 +89,12 @@ class RuntimeStatus(QWidget):
 
     def _on_status_done(self, status: dict[str, Any]) -> None:
         self._in_flight = False
+        self._show_status(status)
+
+    def _show_status(self, status: dict[str, Any]) -> None:
         self.devices.setText(device_summary(status))
+        self._mlflow = mlflow_summary(status)
+        self._render_mlflow()
 
     def _on_status_error(self, _err: Exception) -> None:
         self._in_flight = False  # the connection reports the outage itself
@@ -76,13 +103,21 @@ class RuntimeStatus(QWidget):
         kind, text = self._state
         color = {"connected": "RUNNING", "connecting": "QUEUED"}.get(kind, "FAILED")
         dot = theme.colors()[color]
-        self.connection.setText(f'<span style="color:{dot}">●</span>&nbsp;{text}')
+        self.connection.setText(f'<span style="color:{dot}">●</span>&nbsp;{html.escape(text)}')
         self.connection.setToolTip(text)
+
+    def _render_mlflow(self) -> None:
+        self.mlflow.setVisible(self._mlflow is not None)
+        if self._mlflow is not None:
+            color, text, sentence = self._mlflow
+            dot = theme.colors()[color]
+            self.mlflow.setText(f'<span style="color:{dot}">●</span>&nbsp;{html.escape(text)}')
+            self.mlflow.setToolTip(sentence)
 
     @Slot(dict)
     def _on_conn_connected(self, status: dict) -> None:
         self._state = ("connected", f"Runtime {status.get('version', '')} connected".replace("  ", " "))
-        self.devices.setText(device_summary(status))
+        self._show_status(status)
         self._render()
         self._timer.start()
 
@@ -91,9 +126,18 @@ class RuntimeStatus(QWidget):
         short = reason if len(reason) <= 70 else reason[:69] + "…"
         self._state = ("disconnected", f"Disconnected: {short}")
         self.devices.setText("")
+        self._mlflow = None
+        self._render_mlflow()
         self._timer.stop()
         self._render()
         self.connection.setToolTip(reason)
+
+    @Slot(str, float)
+    def _on_conn_start_refused(self, sentence: str, _retry_in: float) -> None:
+        self._on_conn_disconnected(sentence)
+        self._state = ("disconnected", "Runtime not started")
+        self._render()
+        self.connection.setToolTip(sentence)
 
     @Slot(dict)
     def _on_conn_job_changed(self, _job: dict) -> None:
@@ -102,3 +146,4 @@ class RuntimeStatus(QWidget):
     @Slot(str)
     def _on_theme_changed(self, _resolved: str) -> None:
         self._render()
+        self._render_mlflow()

@@ -148,3 +148,44 @@ def test_formatting():
         job("a", "COMPLETED", started_at=iso(started), finished_at=iso(started + timedelta(seconds=65)))
     )
     assert model.index(0, 5).data() == "1m 05s"
+
+
+def test_a_workers_health_is_shown_in_the_state_cell_and_follows_events(tested):
+    from sparktrainer_gui.panels.jobs.table_model import HEALTH_ROLE
+
+    model, proxy, resets = tested
+    stuck = {"status": "unresponsive", "since": 1_700_000_000.0, "message": "no event and no CPU for 120 s."}
+    model.sync([job("a", "RUNNING", health=stuck), job("b", "RUNNING", health=None)])
+    assert model.index(0, STATE).data() == "Running · not responding"
+    assert model.index(0, STATE).data(HEALTH_ROLE) == stuck
+    assert (
+        model.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole).endswith(": no event and no CPU for 120 s.")
+    )
+    assert model.index(1, STATE).data() == "Running" and model.index(1, STATE).data(HEALTH_ROLE) is None
+    proxy.set_text_filter("responding")  # what the cell says is searchable
+    assert proxy.rowCount() == 1
+    proxy.set_text_filter("")
+
+    model.set_health("b", {"status": "stopped", "since": 1.0, "message": "SIGSTOP"})
+    model.set_health("nobody", {"status": "stopped"})  # an event for a job not listed makes no row
+    assert model.job_ids() == ["a", "b"] and model.index(1, STATE).data() == "Running · stopped"
+    model.begin_sync()
+    model.set_health("b", None)  # fine again, while a full list (older) is in flight
+    model.sync([job("a", "RUNNING", health=stuck), job("b", "RUNNING", health={"status": "stopped"})])
+    assert model.index(1, STATE).data(HEALTH_ROLE) is None, "the event is newer than the list"
+    model.upsert({k: v for k, v in job("a", "PAUSED").items()})  # a state change: that worker is gone
+    assert model.index(0, STATE).data() == "Paused" and model.index(0, STATE).data(HEALTH_ROLE) is None
+    assert resets == []
+
+
+def test_the_status_bar_tells_a_mirror_behind_from_one_that_gave_up():
+    from sparktrainer_gui.widgets.runtime_status import mlflow_summary
+
+    assert mlflow_summary({}) is None and mlflow_summary({"mlflow": {"enabled": False}}) is None
+    assert mlflow_summary({"mlflow": {"enabled": True, "last_error": None}}) is None
+    behind = mlflow_summary({"mlflow": {"enabled": True, "last_error": "the server is unreachable"}})
+    assert behind == ("PAUSED", "MLflow: behind", "MLflow is behind and retrying: the server is unreachable")
+    gave_up = {"enabled": True, "last_error": "x", "permanent_error": "the store is broken; repair it."}
+    assert mlflow_summary({"mlflow": gave_up}) == (
+        "FAILED", "MLflow: not mirrored", "MLflow is not mirrored: the store is broken; repair it."
+    )  # fmt: skip

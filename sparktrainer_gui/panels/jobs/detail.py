@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,12 +25,14 @@ from sparktrainer_gui.panels.jobs.curves import CurvesWidget
 from sparktrainer_gui.panels.jobs.detail_tabs import CheckpointsTable, HistoryTable, SpecView
 from sparktrainer_gui.panels.jobs.log_view import LogView
 from sparktrainer_gui.panels.jobs.metrics_feed import MetricsFeed
+from sparktrainer_gui.panels.jobs.trouble import MIRROR_KEYS, TERMINAL, TroubleLines, mirror_pending
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.jobs.state import JobState
 
 log = logging.getLogger(__name__)
 
-TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-ACTIVE = frozenset({"PENDING", "QUEUED", "RUNNING", "PAUSED"})
+ACTIVE = frozenset(str(s) for s in JobState) - TERMINAL  # the runtime's rule, as the wire's strings
+MIRROR_POLL_MS = (2_000, 60_000)  # first and longest wait between re-reads of a pending mirror
 STATE_COLORS = {
     "PENDING": "#6b7280", "QUEUED": "#6b7280", "RUNNING": "#2f6fde", "PAUSED": "#c98a00",
     "COMPLETED": "#1e9e5a", "FAILED": "#d03b3b", "CANCELLED": "#7a7a7a",
@@ -55,6 +57,14 @@ def allowed_actions(job: dict[str, Any] | None) -> set[str]:
     return allowed
 
 
+def _merged(job: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """A job view with a newer (partial) view of it applied."""
+    merged = {**job, **change}
+    if "health" not in change and change.get("state", job.get("state")) != job.get("state"):
+        merged["health"] = None  # a state change: the worker that was in trouble is gone
+    return merged
+
+
 class JobDetail(QWidget):
     """Everything about one job: live curves, log, checkpoints, spec, history, controls."""
 
@@ -67,6 +77,10 @@ class JobDetail(QWidget):
         self.job_id: str | None = None
         self.job: dict[str, Any] | None = None
         self._gen = 0
+        # Changes of the shown job that arrive while its view loads. The stream is ordered and
+        # every change is published, so these applied over the loaded view, in order, end at
+        # the newest state (dropping them left a job shown QUEUED that had started meanwhile).
+        self._early: list[dict[str, Any]] = []
 
         self.title = QLabel(objectName="title")
         font = QFont(self.font())
@@ -95,6 +109,12 @@ class JobDetail(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03b3b;")
         self.error.hide()
+        self.trouble = TroubleLines()  # a worker that stopped responding, the MLflow mirror's trouble
+        self.health, self.mlflow = self.trouble.health, self.trouble.mlflow
+        self._changes = 0  # events applied to self.job (a re-read older than one is not used)
+        self._mirror_timer = QTimer(
+            self, singleShot=True, interval=MIRROR_POLL_MS[0], timeout=self._reread_mirror
+        )
 
         self.curves = CurvesWidget()
         self.log_view = LogView(conn)
@@ -116,6 +136,7 @@ class JobDetail(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.info)
         lay.addWidget(self.reason)
+        lay.addWidget(self.trouble)
         lay.addWidget(self.error)
         lay.addWidget(self.tabs, 1)
         empty = QLabel("Select a job to see its curves, log, checkpoints and history.")
@@ -130,6 +151,7 @@ class JobDetail(QWidget):
 
         conn.job_changed.connect(self._on_conn_job_changed)
         conn.progress_changed.connect(self._on_conn_progress_changed)
+        conn.job_health_changed.connect(self._on_conn_job_health_changed)
         conn.job_removed.connect(self._on_conn_job_removed)
         self.feed.load_failed.connect(self._show_error)
         self.log_view.load_failed.connect(self._show_error)
@@ -141,6 +163,8 @@ class JobDetail(QWidget):
         """Show ``job_id`` (None: the empty page); clears everything and reloads it."""
         self._gen += 1
         self.job_id, self.job = job_id, None
+        self._early.clear()
+        self._mirror_timer.setInterval(MIRROR_POLL_MS[0])
         self.error.hide()
         self.feed.load(None)
         self.log_view.load(None)
@@ -161,6 +185,9 @@ class JobDetail(QWidget):
     def _on_job_loaded(self, gen: int, job: dict[str, Any]) -> None:
         if gen != self._gen:
             return
+        for change in self._early:
+            job = _merged(job, change)
+        self._early.clear()
         self.job = job
         self._render_header()
         self.spec.set_spec(job.get("spec"))
@@ -200,6 +227,8 @@ class JobDetail(QWidget):
             self.state_badge.setText("")
             self.info.setText("Loading…" if self.job_id else "")
             self.reason.setText("")
+            self.trouble.show_view(None)
+            self._mirror_timer.stop()
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             return
@@ -223,6 +252,31 @@ class JobDetail(QWidget):
         self.info.setText("   ·   ".join(bits))
         self.reason.setText(job.get("reason") or "")
         self.reason.setVisible(bool(job.get("reason")))
+        self.trouble.show_view(job)
+        if not mirror_pending(job):
+            self._mirror_timer.stop()
+        elif not self._mirror_timer.isActive():
+            self._mirror_timer.start()
+
+    def _reread_mirror(self) -> None:
+        """Re-read the job's view for its mirror state (its thread publishes no events),
+        less often each time while it stays pending."""
+        if self.job_id is None or self.job is None:
+            return
+        self._mirror_timer.setInterval(min(MIRROR_POLL_MS[1], self._mirror_timer.interval() * 2))
+        gen, changes = self._gen, self._changes
+        self.conn.submit(
+            self.conn.client.job, self.job_id,
+            on_done=lambda job: self._on_mirror_reread(gen, changes, job),
+            on_error=lambda e: log.debug("re-reading the mirror state of %s failed: %s", self.job_id, e),
+        )  # fmt: skip
+
+    def _on_mirror_reread(self, gen: int, changes: int, job: dict[str, Any]) -> None:
+        if gen != self._gen or self.job is None:
+            return
+        if changes == self._changes:  # no event came meanwhile (an event is as new or newer)
+            self.job.update({k: job.get(k) for k in MIRROR_KEYS})
+        self._render_header()
 
     def _set_progress(self, step: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))
@@ -269,10 +323,14 @@ class JobDetail(QWidget):
     # ------------------------------------------------------------ live events
     @Slot(dict)
     def _on_conn_job_changed(self, job: dict[str, Any]) -> None:
-        if job.get("id") != self.job_id or self.job is None:
+        if job.get("id") != self.job_id:
+            return
+        if self.job is None:
+            self._early.append(job)
             return
         old = self.job
-        self.job = {**old, **job}
+        self.job = _merged(old, job)
+        self._changes += 1
         self._render_header()
         if int(job.get("attempt") or 1) != int(old.get("attempt") or 1):
             self._reload_streams()  # a restart: the new attempt starts with empty curves and log
@@ -283,10 +341,21 @@ class JobDetail(QWidget):
 
     @Slot(str, int, int)
     def _on_conn_progress_changed(self, job_id: str, step: int, total: int) -> None:
-        if job_id == self.job_id and self.job is not None:
+        if job_id == self.job_id and self.job is None:
+            self._early.append({"step": step, **({"total_steps": total} if total else {})})
+        elif job_id == self.job_id and self.job is not None:
             total = total or int(self.job.get("total_steps") or 0)
             self.job["step"], self.job["total_steps"] = step, total
             self._set_progress(step, total)
+
+    @Slot(str, object)
+    def _on_conn_job_health_changed(self, job_id: str, health: dict[str, Any] | None) -> None:
+        if job_id == self.job_id and self.job is None:
+            self._early.append({"health": health})
+        elif job_id == self.job_id and self.job is not None:
+            self.job["health"] = health
+            self._changes += 1
+            self._render_header()
 
     @Slot(str)
     def _on_conn_job_removed(self, job_id: str) -> None:

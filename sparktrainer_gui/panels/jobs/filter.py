@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
 
-from sparktrainer_gui.panels.jobs.table_model import JOB_ROLE, SORT_ROLE
+from sparktrainer_gui.panels.jobs.table_model import JOB_ROLE, SORT_ROLE, health_of, health_text
 
 # What the state combo offers: label -> states (None: all).
 STATE_FILTERS: dict[str, frozenset[str] | None] = {
@@ -56,6 +56,9 @@ class JobsFilterProxy(QSortFilterProxyModel):
         hay = " ".join(
             str(job.get(k) or "") for k in ("name", "id", "state", "experiment", "reason")
         ).lower() + " " + " ".join(job.get("devices") or []).lower()  # fmt: skip
+        health = health_of(job)
+        if health:  # "stopped" or "responding" finds the workers in trouble
+            hay += " " + health_text(health)
         return all(w in hay for w in self._words)
 
     def lessThan(

@@ -14,8 +14,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
 from sparktrainer_gui.panels.jobs.table_model import parse_time
+from trainer_runtime.jobs.state import TERMINAL as TERMINAL_STATES
 
-TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+TERMINAL = frozenset(str(s) for s in TERMINAL_STATES)  # the runtime's rule, as the wire's strings
 RECENT_S = 60.0  # a finish we did not see happen still counts when it is this fresh
 MESSAGE_MS = 8000
 

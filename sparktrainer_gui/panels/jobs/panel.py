@@ -29,6 +29,7 @@ from sparktrainer_gui.actions import JobActions, refresh_icons
 from sparktrainer_gui.panels.jobs.filter import STATE_FILTERS, JobsFilterProxy
 from sparktrainer_gui.panels.jobs.table_model import (
     COLUMNS,
+    HEALTH_ROLE,
     JOB_ID_ROLE,
     PROGRESS,
     PROGRESS_ROLE,
@@ -131,7 +132,8 @@ class JobsPanel(QWidget):
         header.setMinimumSectionSize(60)
         for col, width in zip(range(len(COLUMNS)), (220, 130, 240, 110, 120, 100, 130), strict=True):
             self.table.setColumnWidth(col, width)
-        self.table.setItemDelegateForColumn(STATE, StatePillDelegate(STATE_ROLE, self.table))
+        pill = StatePillDelegate(STATE_ROLE, self.table, health_role=HEALTH_ROLE)
+        self.table.setItemDelegateForColumn(STATE, pill)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(PROGRESS_ROLE, STATE_ROLE, self.table))
 
         # The detail (pyqtgraph, numpy) is imported off the main thread after start-up and
@@ -177,6 +179,7 @@ class JobsPanel(QWidget):
         c.connected.connect(self._on_conn_connected)
         c.job_changed.connect(self._on_conn_job_changed)
         c.progress_changed.connect(self._on_conn_progress_changed)
+        c.job_health_changed.connect(self.model.set_health)
         c.metrics_added.connect(self._on_conn_metrics_added)
         c.job_removed.connect(self._on_conn_job_removed)
         self.state_combo.currentTextChanged.connect(self.proxy.set_state_filter)

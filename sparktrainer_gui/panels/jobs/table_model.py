@@ -2,7 +2,8 @@
 
 The cache is fed by the daemon: ``sync`` merges a full job list (on connect and
 reconnect), ``upsert`` a job's view after any change, ``set_progress`` and
-``add_metrics`` the stream's progress and eval points, ``remove`` a deleted job.
+``add_metrics`` the stream's progress and eval points, ``set_health`` a worker's health
+(a ``job_health`` event), ``remove`` a deleted job.
 Rows are inserted, updated and removed in place (beginInsertRows/dataChanged/
 beginRemoveRows): the model never resets."""
 
@@ -24,10 +25,34 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 2
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3  # float 0..1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4
 JOB_ROLE = Qt.ItemDataRole.UserRole + 5  # the cached dict
+HEALTH_ROLE = Qt.ItemDataRole.UserRole + 6  # the worker's health dict, or None while it is fine
 
 STATE_ORDER = {s: i for i, s in enumerate(
     ("RUNNING", "QUEUED", "PENDING", "PAUSED", "FAILED", "CANCELLED", "COMPLETED"))}  # fmt: skip
 PENDING_TEXT = {"pause": "Pausing…", "cancel": "Cancelling…"}
+HEALTH_TEXT = {"unresponsive": "not responding", "stopped": "stopped"}
+
+
+def health_of(job: dict[str, Any]) -> dict[str, Any] | None:
+    """The daemon's ``health`` of a job's worker when something is wrong with it, else None."""
+    health = job.get("health")
+    return health if isinstance(health, dict) and health.get("status") else None
+
+
+def health_text(health: dict[str, Any]) -> str:
+    """``{"status": "unresponsive", …}`` → "not responding" (the daemon's word for others)."""
+    status = str(health.get("status"))
+    return HEALTH_TEXT.get(status, status)
+
+
+def health_sentence(health: dict[str, Any]) -> str:
+    """The worker's trouble for a person: since when, and the daemon's own sentence."""
+    since = health.get("since")
+    when = ""
+    if isinstance(since, int | float):
+        when = f" since {datetime.fromtimestamp(since).strftime('%H:%M:%S')}"
+    message = str(health.get("message") or "").strip()
+    return f"The worker is {health_text(health)}{when}" + (f": {message}" if message else ".")
 
 
 def parse_time(iso: str | None) -> datetime | None:
@@ -110,6 +135,8 @@ class JobsTableModel(QAbstractTableModel):
             return self._sort_key(job, col)
         if role == JOB_ROLE:
             return dict(job)
+        if role == HEALTH_ROLE:
+            return health_of(job)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(job, col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -146,7 +173,11 @@ class JobsTableModel(QAbstractTableModel):
                 self._remove_row(row)
         for job in jobs:
             if job["id"] in self._touched and job["id"] in self._jobs:
-                fresh = {k: v for k, v in job.items() if self._jobs[job["id"]].get(k) is None}
+                known = self._jobs[job["id"]]
+                # An event's health (None: fine again) is newer than the list's, like its state.
+                fresh = {
+                    k: v for k, v in job.items() if known.get(k) is None and (k != "health" or k not in known)
+                }
                 self._merge(job["id"], fresh)
             else:
                 self.upsert(job, _from_event=False)
@@ -182,6 +213,12 @@ class JobsTableModel(QAbstractTableModel):
         if best != job.get("best_eval_loss"):
             self._merge(job_id, {"best_eval_loss": best}, columns=(BEST,))
 
+    def set_health(self, job_id: str, health: dict[str, Any] | None) -> None:
+        """A ``job_health`` event: the worker stopped responding, was stopped, or is fine again."""
+        if job_id in self._jobs:
+            self._touched.add(job_id)
+            self._merge(job_id, {"health": health}, columns=(STATE,))
+
     def remove(self, job_id: str) -> None:
         row = self.row_of(job_id)
         if row >= 0:
@@ -198,6 +235,8 @@ class JobsTableModel(QAbstractTableModel):
         job = self._jobs[job_id]
         old = (job.get("state"), job.get("attempt"))
         job.update({k: v for k, v in changes.items() if k != "spec"})
+        if "health" not in changes and (job.get("state"), job.get("attempt")) != old:
+            job["health"] = None  # a view without health after a state change: that worker is gone
         if "step" in changes or "total_steps" in changes:
             total = job.get("total_steps") or 0
             job["progress"] = (job.get("step") or 0) / total if total else 0.0
@@ -242,8 +281,11 @@ class JobsTableModel(QAbstractTableModel):
         if col == STATE:
             state = job.get("state") or "?"
             if state == "RUNNING" and job.get("pending_action") in PENDING_TEXT:
-                return PENDING_TEXT[job["pending_action"]]
-            return state.capitalize()
+                text = PENDING_TEXT[job["pending_action"]]
+            else:
+                text = state.capitalize()
+            health = health_of(job)
+            return f"{text} · {health_text(health)}" if health else text
         if col == PROGRESS:
             text = f"{100 * self._progress(job):.0f}%"
             eta = self.eta_s(job)
@@ -274,7 +316,9 @@ class JobsTableModel(QAbstractTableModel):
     def _tooltip(self, job: dict[str, Any], col: int) -> str:
         if col == STATE:
             attempt = f" (attempt {job['attempt']})" if (job.get("attempt") or 1) > 1 else ""
-            return f"{job.get('state')}{attempt}: {job.get('reason') or ''}".rstrip(": ")
+            text = f"{job.get('state')}{attempt}: {job.get('reason') or ''}".rstrip(": ")
+            health = health_of(job)
+            return f"{text}\n{health_sentence(health)}" if health else text
         if col == NAME:
             return f"{job.get('name')}  ·  {job['id']}"
         if col == PROGRESS and job.get("total_steps"):
