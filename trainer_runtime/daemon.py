@@ -6,7 +6,6 @@ Run with ``python -m trainer_runtime.daemon`` (the CLI does this for you)."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
 import os
@@ -17,42 +16,30 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import DatabaseError
 
 from trainer_runtime import __version__
 from trainer_runtime.api.server import API_VERSION, Api
+from trainer_runtime.daemon_lock import AlreadyRunning, DaemonLock
+from trainer_runtime.daemon_start import StartReport, setup_logging
 from trainer_runtime.gpu.backend import open_backend
 from trainer_runtime.gpu.monitor import GpuMonitor
 from trainer_runtime.jobs.bus import EventBus
 from trainer_runtime.jobs.devices import DevicePool
 from trainer_runtime.jobs.state import JobState
 from trainer_runtime.jobs.supervisor import Supervisor
-from trainer_runtime.paths import DataDir
+from trainer_runtime.paths import DataDir, UnsafeRuntimeDir
 from trainer_runtime.settings import Settings, SettingsError, load_settings
-from trainer_runtime.store.records import JobInfo
-from trainer_runtime.store.store import Store
+from trainer_runtime.store.health import DatabaseDamaged
+from trainer_runtime.store.identity import StoreRefused, open_store
+from trainer_runtime.store.records import JobInfo, job_info
 
 log = logging.getLogger("trainer_runtime.daemon")
 TICK_S = 0.25
 IDLE_TICK_S = 1.0
-
-
-class AlreadyRunning(RuntimeError):
-    pass
-
-
-def acquire_lock(data: DataDir) -> int:
-    fd = os.open(data.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        pid = "unknown"
-        try:
-            pid = json.loads(data.pointer_file.read_text())["pid"]
-        except (OSError, ValueError, KeyError):
-            log.debug("no readable pointer file")
-        raise AlreadyRunning(f"a daemon is already running for data dir {data.root} (pid {pid})") from None
-    return fd
+# exit codes of a daemon that does not start (the client reads the sentence from the start report)
+EXIT_SETTINGS, EXIT_RUNNING, EXIT_REFUSED = 2, 3, 4
+LIVE = {JobState.RUNNING.value, JobState.QUEUED.value}  # views with an ETA or a wait reason
 
 
 def secrets_environment() -> dict[str, str]:
@@ -69,10 +56,11 @@ def secrets_environment() -> dict[str, str]:
 
 
 class Daemon:
-    def __init__(self, data: DataDir, settings: Settings | None = None):
+    def __init__(self, data: DataDir, settings: Settings | None = None, lock: DaemonLock | None = None):
         self.data = data.ensure()
+        self.lock = lock
         self.settings = settings or load_settings(data)
-        self.store = Store(data.database_url)
+        self.store = open_store(data)  # refuses a missing, empty, damaged or foreign database
         self.gpu = GpuMonitor(*open_backend(data.root))  # SPARKTRAINER_GPU_SIM picks the simulated set
         self.devices = DevicePool.detect(self.settings.cpu_slots, self.gpu)
         self.bus = EventBus()
@@ -85,9 +73,13 @@ class Daemon:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self.mirror: Any = None
+        self._jobs_dir = str(data.jobs)
+        self._rendered: dict[str, tuple[Any, bytes]] = {}  # list rows of jobs not running, as JSON
+        self._rendered_devices: tuple = ()
 
     # ----------------------------------------------------------------- views
-    def status(self) -> dict[str, Any]:
+    def status(self, counts: dict[str, int] | None = None) -> dict[str, Any]:
+        counts = self.store.count_by_state() if counts is None else counts
         return {
             "version": __version__,
             "api": API_VERSION,
@@ -101,15 +93,15 @@ class Daemon:
                 "backend": self.gpu.backend.name if self.gpu.backend else None,
                 "message": self.gpu.message,
             },
-            "jobs": {s.value: n for s, n in self._counts().items() if n},
+            "store_id": self.store.store_id,
+            "jobs": {s.value: n for s in JobState if (n := counts.get(s.value, 0))},
             "mlflow": self.mirror.status() if self.mirror else {"enabled": False},
         }
 
-    def _counts(self) -> dict[JobState, int]:
-        counts = dict.fromkeys(JobState, 0)
-        for job in self.store.list_jobs():
-            counts[JobState(job.state)] += 1
-        return counts
+    async def status_view(self) -> dict[str, Any]:
+        """``status()`` with its one query (job counts by state) on a thread."""
+        counts = await asyncio.to_thread(self.store.count_by_state)
+        return self.status(counts)
 
     def job_view(self, job: JobInfo) -> dict[str, Any]:
         """Everything about one job, with its metric summaries."""
@@ -118,20 +110,45 @@ class Daemon:
         view["metrics"] = summaries
         return view
 
-    def job_list_view(self, jobs: list[JobInfo]) -> list[dict[str, Any]]:
-        """The table rows: no spec, and every job's best eval loss in one query."""
-        best = self.store.metric_minimums([j.id for j in jobs], "eval_loss")
-        views = [self._base_view(j, best.get(j.id)) for j in jobs]
-        for view in views:
-            view.pop("spec")
-        return views
+    async def job_list_json(self, states: list[str] | None = None) -> bytes:
+        """The job table as the JSON body ``{"jobs": [...]}``: one statement on a thread (rows,
+        experiment names, best eval loss), then the rows rendered on the loop (they read the
+        supervisor's live state)."""
+        rows = await asyncio.to_thread(self.store.job_rows, states)
+        return b'{"jobs": [' + b", ".join(self.render_job_rows(rows)) + b"]}"
+
+    def render_job_rows(self, rows: list[Any]) -> list[bytes]:  # store.JobRow tuples
+        """Each row's view without its spec, as JSON. The view of a job that is neither running nor
+        queued depends on its row alone (no worker, no ETA, no wait reason), so its JSON is kept
+        while its row tuple is unchanged: a list of 5,000 mostly finished jobs renders only what
+        changed."""
+        devices = tuple((d.id, d.kind, d.name, d.memory_mb) for d in self.devices.devices)
+        old = self._rendered if devices == self._rendered_devices else {}
+        self._rendered, self._rendered_devices = {}, devices
+        out = []
+        for row in rows:
+            kept = old.get(row.id)
+            if kept is not None and kept[0] == row:
+                body = kept[1]
+            else:
+                view = self._base_view(job_info(row, row.experiment_name or ""), row.best)
+                view.pop("spec")
+                body = json.dumps(view).encode()
+                if row.state not in LIVE and row.id not in self.supervisor.handles:
+                    kept = (row, body)
+            if kept is not None:
+                self._rendered[row.id] = kept
+            out.append(body)
+        return out
 
     def _base_view(self, job: JobInfo, best_eval_loss: float | None) -> dict[str, Any]:
         view = job.to_json()
         view["progress"] = job.step / job.total_steps if job.total_steps else 0.0
         view["eta_s"] = self._eta(job)
         view["best_eval_loss"] = best_eval_loss
-        view["job_dir"] = str(self.data.job_dir(job.id, job.attempt))
+        view["job_dir"] = (
+            f"{self._jobs_dir}/{job.id}/attempt-{job.attempt}"  # data.job_dir, without pathlib's cost
+        )
         view["device_info"] = self.devices.describe(job.devices)
         if job.state == JobState.QUEUED:
             view["waiting_for"] = self.supervisor.wait_reason(job)
@@ -160,6 +177,7 @@ class Daemon:
                 self.supervisor.tick()
             except Exception:  # one bad tick must not stop supervision; the log has the traceback
                 log.exception("supervisor tick failed")
+            self._keep_lock()
             self._wake.clear()
             self.gpu.workers = {h.pid: job_id for job_id, h in self.supervisor.handles.items()}
             # Workers flush their events about once a second; tick faster only while a live
@@ -170,7 +188,19 @@ class Daemon:
             except TimeoutError:
                 continue
 
-    async def serve(self) -> None:
+    def _keep_lock(self) -> None:
+        """A deleted daemon.lock is re-created and locked again, a deleted pointer file rewritten."""
+        if self.lock is None:
+            return
+        try:
+            self.lock.check()
+            if not self.data.pointer_file.exists():
+                self._write_pointer(self.data.socket_path)
+                log.warning("%s was deleted while the daemon ran; wrote it again", self.data.pointer_file)
+        except OSError:
+            log.exception("could not check or re-create %s", self.data.lock_file)
+
+    async def serve(self, report: StartReport | None = None) -> None:
         self.supervisor.recover()
         self.gpu.workers = {h.pid: job_id for job_id, h in self.supervisor.handles.items()}
         self.gpu.start()
@@ -190,7 +220,11 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
-        log.info("daemon %s serving %s on %s", __version__, self.data.root, sock)
+        log.info(
+            "daemon %s serving %s (store %s) on %s", __version__, self.data.root, self.store.store_id, sock
+        )
+        if report:
+            report.ready()
         task = asyncio.create_task(self._supervise())
         await self._stop.wait()
         log.info("daemon stopping; running workers keep running")
@@ -214,7 +248,8 @@ class Daemon:
             "started": self.started,
         }
         tmp = self.data.pointer_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info), encoding="utf-8")
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            fh.write(json.dumps(info))
         os.replace(tmp, self.data.pointer_file)
 
     def _start_mirror(self) -> None:
@@ -229,31 +264,42 @@ class Daemon:
 
 
 def main(argv: list[str] | None = None) -> int:
+    report = StartReport.from_environment()
     data = DataDir.default().ensure()
+    tightened = data.secure()
+    setup_logging(data)
+    for change in tightened:
+        log.info("tightened the mode of %s (the data dir is private to its user)", change)
     # MLflow's HTTP client retries for minutes by default; the mirror has its own backoff.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=[logging.FileHandler(data.daemon_log), logging.StreamHandler(sys.stderr)],
-    )
     try:
-        lock = acquire_lock(data)
+        data.socket_path  # noqa: B018 (refuses a socket dir another user could control)
+        lock = DaemonLock.acquire(data)
+    except UnsafeRuntimeDir as err:
+        return report.refused(str(err), EXIT_REFUSED, "unsafe_socket_dir")
     except AlreadyRunning as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 3
+        return report.refused(str(err), EXIT_RUNNING, "already_running")
     try:
-        daemon = Daemon(data)
+        daemon = Daemon(data, lock=lock)
     except SettingsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        os.close(lock)
-        return 2
+        lock.release()
+        return report.refused(str(err), EXIT_SETTINGS, "settings")
+    except (StoreRefused, DatabaseDamaged) as err:
+        lock.release()
+        return report.refused(f"SparkTrainer will not start: {err}", EXIT_REFUSED, "store_refused")
+    except DatabaseError as err:
+        lock.release()
+        log.exception("could not open the store")
+        from trainer_runtime.store.health import describe_database_error, shown_url
+
+        sentence = describe_database_error(err, f"the database {shown_url(data.database_url)}")
+        return report.refused(f"SparkTrainer will not start: {sentence}", EXIT_REFUSED, "store_refused")
     try:
-        asyncio.run(daemon.serve())
+        asyncio.run(daemon.serve(report))
     finally:
-        os.close(lock)
+        lock.release()
     return 0
 
 

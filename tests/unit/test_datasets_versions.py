@@ -52,14 +52,7 @@ def test_versions_diff_rollback_and_delete_with_reclaim(svc, tmp_path):
     assert v2.manifest_hash == v4.manifest_hash
 
 
-def test_leftovers_of_a_crash_are_cleaned_at_start(svc, tmp_path):
-    svc.import_(fx.text_corpus(tmp_path / "c"), "c")
-    kept = set(svc.blobs.all())
-    svc.blobs.put_bytes(b"written before a crash, never committed", "ab" * 32)  # an orphan blob
-    (svc.root / "tmp" / "extract-dead").mkdir(parents=True)  # an archive being extracted
-    svc.clean_leftovers()
-    assert set(svc.blobs.all()) == kept and not (svc.root / "tmp" / "extract-dead").exists()
-    assert svc.verify("c")["ok"]
+# Crash leftovers: tests/unit/test_store_identity.py (staging goes at start, blobs only by `store gc`).
 
 
 def test_label_changes_show_in_the_diff(svc, tmp_path):

@@ -113,7 +113,9 @@ class DatasetsApi:
         with self._service_lock:
             if self._service is None:
                 service = DatasetService(self.d.data.datasets, self.d.store.engine)
-                service.clean_leftovers()  # after a crash: before any import may run
+                # Staging leftovers of a crash, before any import may run. Never blobs: the daemon
+                # runs only on this data dir's own store, and even then deletes no blob on a guess.
+                service.clean_leftovers()
                 self._service = service
             return self._service
 

@@ -143,7 +143,7 @@ class Api:
 
     # ------------------------------------------------------------------ basics
     async def status(self, request: web.Request) -> web.Response:
-        return web.json_response(self.d.status())
+        return web.json_response(await self.d.status_view())
 
     async def shutdown(self, request: web.Request) -> web.Response:
         asyncio.get_running_loop().call_later(0.05, self.d.request_stop)
@@ -177,8 +177,8 @@ class Api:
     # -------------------------------------------------------------------- jobs
     async def list_jobs(self, request: web.Request) -> web.Response:
         q = _validate(ListQuery, _query(request, multi=("state",)), "query")
-        jobs = self.d.store.list_jobs([s.value for s in q.state] if q.state else None)
-        return web.json_response({"jobs": self.d.job_list_view(jobs)})
+        body = await self.d.job_list_json([s.value for s in q.state] if q.state else None)
+        return web.Response(body=body, content_type="application/json")
 
     async def submit(self, request: web.Request) -> web.Response:
         spec = await self._spec(request)

@@ -17,6 +17,7 @@ from trainer_runtime.cli import gpus as gpus_cli
 from trainer_runtime.cli import graph as graph_cli
 from trainer_runtime.cli import jobs as jobs_cli
 from trainer_runtime.cli import labels as labels_cli
+from trainer_runtime.cli import store as store_cli
 from trainer_runtime.cli.output import emit_json, error, table
 from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable, ensure_daemon, start_daemon
 from trainer_runtime.jobs.spec import SpecError
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph_cli.add_parser(sub)
     datasets_cli.add_parser(sub)
     labels_cli.add_parser(sub)
+    store_cli.add_parser(sub)
     s = sub.add_parser("secrets", help="API credentials in the OS keyring (values are never printed)")
     s.add_argument("action", choices=["set", "list", "delete"])
     s.add_argument("name", nargs="?", help="e.g. HF_TOKEN, WANDB_API_KEY, OPENAI_API_KEY")
@@ -77,6 +79,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return runtime(args, data)
     if args.cmd == "secrets":
         return secrets(args)
+    if args.cmd == "store":
+        return store_cli.run(args, data)
     if args.cmd == "demo":
         return demo(args, data)
     if args.cmd in ("gpus", "mig"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from trainer_runtime.paths import DataDir
+from trainer_runtime.paths import DataDir, UnsafeRuntimeDir, open_private
 
 START_TIMEOUT_S = 60.0
+START_FD_ENV = "SPARKTRAINER_START_FD"  # trainer_runtime.daemon_start reads it (not imported: it logs)
 
 
 class ApiError(Exception):
@@ -33,6 +35,16 @@ class ApiError(Exception):
 
 class DaemonUnavailable(Exception):
     pass
+
+
+class DaemonRefused(DaemonUnavailable):
+    """The daemon will not run, and retrying will not help until the user acts: ``kind`` is
+    store_refused (missing, empty, damaged or foreign database), unsafe_socket_dir, settings or
+    already_running; the message is the daemon's sentence saying what to do."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -59,7 +71,10 @@ class Client:
 
     @property
     def socket_path(self) -> str:
-        return str(self.data.socket_path)
+        try:
+            return str(self.data.socket_path)
+        except UnsafeRuntimeDir as err:  # never talk to a socket another user could have put there
+            raise DaemonRefused(str(err), "unsafe_socket_dir") from None
 
     # ------------------------------------------------------------ transport
     def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
@@ -94,9 +109,12 @@ class Client:
         return data
 
     def ping(self) -> bool:
+        """Whether the daemon answers; DaemonRefused (an unsafe socket dir) is raised, not False."""
         try:
             self.request("GET", "/v1/status")
             return True
+        except DaemonRefused:
+            raise
         except DaemonUnavailable:
             return False
 
@@ -268,10 +286,12 @@ class Client:
         slow = Client(self.data, timeout=max(self.timeout, 3600))
         return slow.request("POST", f"{self._ds(name)}/labels/import", {"path": path, "format": fmt})
 
-    def labels_export(self, name: str, out: str, fmt: str, version: int | str = "latest") -> dict[str, Any]:
-        """``{"written": {...}, "report": [...]}``."""
+    def labels_export(
+        self, name: str, out: str, fmt: str, version: int | str = "latest", force: bool = False
+    ) -> dict[str, Any]:
+        """``{"written": {...}, "report": [...]}``; ``force`` replaces an earlier export at ``out``."""
         slow = Client(self.data, timeout=max(self.timeout, 3600))
-        body = {"version": version, "format": fmt, "out": out}
+        body = {"version": version, "format": fmt, "out": out, "force": force}
         return slow.request("POST", f"{self._ds(name)}/labels/export", body)
 
     def job_suggestions(self, job_id: str) -> dict[str, Any] | None:
@@ -314,29 +334,63 @@ class Client:
 
 
 def start_daemon(data: DataDir, timeout: float = START_TIMEOUT_S) -> int:
-    """Start a detached daemon for ``data`` and wait until it answers. Returns its pid."""
+    """Start a detached daemon for ``data`` and wait until it serves. Returns its pid; raises
+    DaemonRefused with the daemon's own sentence when it will not start (trainer_runtime.daemon_start)."""
     data.ensure()
-    env = {**os.environ, "SPARKTRAINER_HOME": str(data.root)}
-    with open(data.daemon_log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "trainer_runtime.daemon"],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, env=env, cwd=str(data.root),
-        )  # fmt: skip
-    client = Client(data, timeout=5)
+    read_fd, write_fd = os.pipe()
+    env = {**os.environ, "SPARKTRAINER_HOME": str(data.root), START_FD_ENV: str(write_fd)}
+    try:
+        log_fd = open_private(data.daemon_log)  # stdout/stderr: a crash before logging lands there too
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "trainer_runtime.daemon"],
+                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=subprocess.STDOUT,
+                start_new_session=True, env=env, cwd=str(data.root), pass_fds=(write_fd,),
+            )  # fmt: skip
+        finally:
+            os.close(log_fd)
+    finally:
+        os.close(write_fd)
+    try:
+        return _await_start(data, proc, read_fd, timeout)
+    finally:
+        os.close(read_fd)
+
+
+def _await_start(data: DataDir, proc: subprocess.Popen, read_fd: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
+    raw = b""
     while time.monotonic() < deadline:
-        if client.ping():
-            return proc.pid
-        rc = proc.poll()
-        if rc is not None:
-            if rc == 3 and client.ping():  # another client started one at the same moment
-                return int(json.loads(data.pointer_file.read_text())["pid"])
-            raise DaemonUnavailable(
-                f"the daemon exited at start-up (code {rc}); see {data.daemon_log}:\n{_tail(data.daemon_log)}"
-            )
-        time.sleep(0.1)
-    raise DaemonUnavailable(f"the daemon did not answer within {timeout:.0f}s; see {data.daemon_log}")
+        ready, _, _ = select.select([read_fd], [], [], 0.25)
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 65536)
+        raw += chunk
+        if chunk and not raw.endswith(b"\n"):
+            continue
+        break
+    else:
+        raise DaemonUnavailable(f"the daemon did not answer within {timeout:.0f}s; see {data.daemon_log}")
+    try:
+        report = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        report = None
+    if report and report.get("ok"):
+        return int(report.get("pid", proc.pid))
+    if report:
+        kind = str(report.get("kind", "refused"))
+        if kind == "already_running" and Client(data, timeout=5).ping():  # another client started one
+            return int(json.loads(data.pointer_file.read_text())["pid"])
+        raise DaemonRefused(str(report.get("message", "the daemon refused to start")), kind)
+    try:
+        rc = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    last = _tail(data.daemon_log, 1).strip()
+    raise DaemonUnavailable(
+        f"the daemon stopped at start-up (exit code {rc}){': ' + last if last else ''}; "
+        f"the full report is in {data.daemon_log}"
+    )
 
 
 def ensure_daemon(data: DataDir | None = None) -> Client:
@@ -348,7 +402,11 @@ def ensure_daemon(data: DataDir | None = None) -> Client:
 
 
 def _tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a log (read from its last 64 KiB only)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with path.open("rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - 65536))
+            text = fh.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
+    return "\n".join(text.splitlines()[-lines:])

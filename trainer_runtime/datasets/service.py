@@ -38,17 +38,17 @@ class DatasetService:
         self.materialized = root / "materialized"
 
     def clean_leftovers(self) -> None:
-        """After a crash: drop staging files, extracted archives and blobs no version uses."""
+        """After a crash: drop staging files and extracted archives (``tmp/``, ``blobs/.staging``).
+
+        Stored blobs are never removed here, however unused they look: this runs when the daemon
+        first serves a datasets call, and an empty or replaced database once made every blob look
+        unused (20,000 files lost). Failed imports and deleted versions reclaim their own blobs;
+        what a crash leaves is removed only by ``sparktrainer store gc`` against a consistent store."""
         with self.lock:
             for d in (self.root / "tmp", self.root / "blobs" / ".staging"):
-                shutil.rmtree(d, ignore_errors=True)
-            shas = list(self.blobs.all())
-            keep = self.store.referenced(shas)
-            orphans = [s for s in shas if s not in keep]
-            for sha in orphans:
-                self.blobs.remove(sha)
-            if orphans:
-                log.info("removed %d blob(s) that no dataset version uses", len(orphans))
+                if d.is_dir():
+                    shutil.rmtree(d, ignore_errors=True)
+                    log.info("removed the staging leftovers in %s", d)
 
     # ---------------------------------------------------------------- import
     def preview(
@@ -122,7 +122,7 @@ class DatasetService:
     ) -> VersionInfo:  # fmt: skip
         """A new version of ``info.dataset`` made of ``entries``: files already stored, plus the
         small files ``new_blobs`` (sha256 → bytes; a labelled version's class map) stored first.
-        A crash in between leaves an unused blob, which ``clean_leftovers`` removes."""
+        A crash in between leaves an unused blob, which ``sparktrainer store gc`` removes."""
         with self.lock:
             self.blobs.ensure()
             for sha, data in (new_blobs or {}).items():

@@ -32,13 +32,26 @@ class Experiment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StoreMeta(Base):
+    """The store's own facts: ``store_id`` (its identity, also in the data dir's store.json), ``created_at``."""
+
+    __tablename__ = "store_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class Job(Base):
     __tablename__ = "jobs"
+    # The job list is read in creation order, all of it or by state (indexes from migration 0003).
+    __table_args__ = (
+        Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_state_created_at", "state", "created_at"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
     name: Mapped[str] = mapped_column(String(200))
     spec_json: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16))
     attempt: Mapped[int] = mapped_column(default=1)
     priority: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -40,12 +41,21 @@ class JobInfo:
     mlflow_error: str | None
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("created_at", "queued_at", "started_at", "finished_at"):
+        """The job as JSON: built field by field (``asdict`` deep-copies the spec, which a
+        5,000-row job list paid for on every call). The spec dict is shared, not copied."""
+        d = {k: getattr(self, k) for k in _JOB_PUBLIC}
+        for k in _JOB_TIMES:
             d[k] = _iso(d[k])
-        for k in ("pid_create_time", "events_offset", "mlflow_metric_cursor"):
-            d.pop(k)
+        d["devices"] = list(self.devices)
         return d
+
+
+_JOB_TIMES = ("created_at", "queued_at", "started_at", "finished_at")
+_JOB_PUBLIC = [
+    f.name
+    for f in fields(JobInfo)
+    if f.name not in ("pid_create_time", "events_offset", "mlflow_metric_cursor")
+]
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,24 @@ class Ingest:
     new_offset: int
     metrics: list[tuple[str, int, float, float]] = field(default_factory=list)  # key, step, value, time
     artifacts: list[tuple[str, str, int]] = field(default_factory=list)  # kind, abs path, step
+    pruned: list[str] = field(default_factory=list)  # abs paths of checkpoints retention removed
     step: int | None = None
     total_steps: int | None = None
+
+
+@functools.lru_cache(maxsize=256)
+def _device_ids(raw: str) -> tuple[str, ...]:
+    return tuple(json.loads(raw))
+
+
+def _devices(raw: str | None) -> list[str]:
+    """A job's device ids from their JSON column (a job list has few distinct values: parsed once)."""
+    return list(_device_ids(raw)) if raw else []
+
+
+def _when(value: Any) -> Any:
+    """A timestamp column's value: a datetime, or SQLite's text of one (``Store.job_rows``)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def job_info(row: Any, experiment: str) -> JobInfo:
@@ -118,12 +144,12 @@ def job_info(row: Any, experiment: str) -> JobInfo:
         attempt=row.attempt,
         priority=row.priority,
         reason=row.reason,
-        devices=json.loads(row.devices) if row.devices else [],
-        spec=json.loads(row.spec_json),
-        created_at=row.created_at,
-        queued_at=row.queued_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
+        devices=_devices(row.devices),
+        spec=json.loads(row.spec_json) if row.spec_json else {},
+        created_at=_when(row.created_at),
+        queued_at=_when(row.queued_at),
+        started_at=_when(row.started_at),
+        finished_at=_when(row.finished_at),
         pid=row.pid,
         pid_create_time=row.pid_create_time,
         events_offset=row.events_offset,
@@ -133,6 +159,6 @@ def job_info(row: Any, experiment: str) -> JobInfo:
         pending_action=row.pending_action,
         mlflow_run_id=row.mlflow_run_id,
         mlflow_metric_cursor=row.mlflow_metric_cursor,
-        mlflow_done=row.mlflow_done,
+        mlflow_done=bool(row.mlflow_done),
         mlflow_error=row.mlflow_error,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, and_, case, delete, func, null, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,15 @@ from trainer_runtime.store.records import (
 )
 
 DEFAULT_PROJECT = "default"
+# Every column of a job row but its spec, which a job list shows only for queued jobs (their
+# wait reason needs the resources asked for); the spec is most of a row's bytes and parsing.
+_LIST_COLUMNS = [c for c in Job.__table__.columns if c.key != "spec_json"]
+# A listing's rows as named tuples: plain data that compares by value (the daemon keeps a
+# finished job's rendered row while its tuple is unchanged), and fast to read: attribute access
+# on SQLAlchemy's Row is a Python-level lookup, 25 of them per job were most of a list's cost.
+# Its fields follow the model (a new column is listed without a change here), so it is Any to mypy.
+_namedtuple: Any = collections.namedtuple
+JobRow: Any = _namedtuple("JobRow", [c.key for c in _LIST_COLUMNS] + ["spec_json", "experiment_name", "best"])
 
 
 class JobNotFound(KeyError):
@@ -64,6 +74,13 @@ class Store:
             db.upgrade(self.engine)
         self._sessions = db.session_factory(self.engine)
         self._insert = _insert(self.engine)
+        self.store_id: str | None = None  # set by store.identity.open_store
+
+    def describe_error(self, err: BaseException) -> str:
+        """A sentence for a database error met while serving (``health.describe_database_error``)."""
+        from trainer_runtime.store.health import describe_database_error, shown_url
+
+        return describe_database_error(err, f"the database {shown_url(str(self.engine.url))}")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -126,12 +143,52 @@ class Store:
         with self._session() as s:
             return self._info(s, self._job(s, job_id))
 
+    @staticmethod
+    def _listing(spec: Any, states: Iterable[str] | None, best: Any = None) -> Select:
+        """One statement for a whole job list: the rows in creation order with their experiment's
+        name (an index walk on ``created_at`` or ``(state, created_at)``, never a query per row),
+        in ``JobRow``'s column order."""
+        q = (
+            select(
+                *_LIST_COLUMNS, spec.label("spec_json"), Experiment.name.label("experiment_name"),
+                (null() if best is None else best).label("best"),
+            )
+            .join(Experiment, Experiment.id == Job.experiment_id, isouter=True)
+            .order_by(Job.created_at, Job.id)
+        )  # fmt: skip
+        return q if states is None else q.where(Job.state.in_(list(states)))
+
     def list_jobs(self, states: Iterable[str] | None = None) -> list[JobInfo]:
         with self._session() as s:
-            q = select(Job).order_by(Job.created_at)
-            if states is not None:
-                q = q.where(Job.state.in_(list(states)))
-            return [self._info(s, r) for r in s.scalars(q)]
+            rows = map(JobRow._make, s.execute(self._listing(Job.spec_json, states)))
+            return [job_info(r, r.experiment_name or "") for r in rows]
+
+    def job_rows(self, states: Iterable[str] | None = None, best_key: str = "eval_loss") -> list[Any]:
+        """The job list's rows as plain named tuples (``records.job_info(row, row.experiment_name)``
+        makes a JobInfo), each with its current attempt's minimum of ``best_key`` as ``best``, in one
+        statement. A row's ``spec_json`` is there only while the job is QUEUED (None otherwise).
+
+        The rows are the driver's own values, without SQLAlchemy's per-value result processing
+        (half of a 5,000-row list's cost): SQLite gives its timestamps as text, which ``job_info``
+        parses for the rows it is asked to make; they compare as well as datetimes do."""
+        best = and_(
+            MetricSummary.job_id == Job.id,
+            MetricSummary.attempt == Job.attempt,
+            MetricSummary.key == best_key,
+        )
+        spec = case((Job.state == JobState.QUEUED.value, Job.spec_json), else_=None)
+        q = self._listing(spec, states, MetricSummary.min).join(MetricSummary, best, isouter=True)
+        compiled = q.compile(dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
+        params: Any = compiled.params
+        if compiled.positional:
+            params = tuple(params[k] for k in compiled.positiontup or ())
+        with self.engine.connect() as conn:
+            return list(map(JobRow._make, conn.exec_driver_sql(str(compiled), params)))
+
+    def count_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state (one GROUP BY on the state index)."""
+        with self._session() as s:
+            return {state: n for state, n in s.execute(select(Job.state, func.count()).group_by(Job.state))}
 
     def transition(
         self, job_id: str, target: JobState, reason: str, action: str | None = None, **fields: Any
@@ -241,8 +298,16 @@ class Store:
                 )
             inserted.sort(key=lambda m: m.id)
             self._update_summaries(s, job_id, attempt, inserted)
+            pruned = set(batch.pruned)
             for kind, path, step in batch.artifacts:
-                s.add(Artifact(job_id=job_id, attempt=attempt, kind=kind, path=path, step=step))
+                if path not in pruned:  # saved and pruned within this pass
+                    s.add(Artifact(job_id=job_id, attempt=attempt, kind=kind, path=path, step=step))
+            if pruned:  # checkpoints removed by retention: no row for a missing folder
+                s.execute(
+                    delete(Artifact).where(
+                        Artifact.job_id == job_id, Artifact.attempt == attempt, Artifact.path.in_(pruned)
+                    )
+                )
             row.events_offset = batch.new_offset
             if batch.step is not None:
                 row.step = max(row.step, batch.step)
@@ -336,9 +401,11 @@ class Store:
 
     # ------------------------------------------------------------------ mlflow
     def jobs_to_mirror(self) -> list[JobInfo]:
+        q = self._listing(Job.spec_json, None).where(
+            Job.mlflow_done.is_(False), Job.state != JobState.PENDING
+        )
         with self._session() as s:
-            rows = s.scalars(select(Job).where(Job.mlflow_done.is_(False), Job.state != JobState.PENDING))
-            return [self._info(s, r) for r in rows]
+            return [job_info(r, r.experiment_name or "") for r in map(JobRow._make, s.execute(q))]
 
     def set_mlflow(self, job_id: str, attempt: int, **fields: Any) -> None:
         with self._session() as s, s.begin():

@@ -1,0 +1,137 @@
+"""Job listing speed: ``GET /v1/jobs`` and ``GET /v1/status`` (and ``sparktrainer jobs list``)
+at 1,000 and 5,000 jobs, this tree's daemon against a baseline release's, measured in one run.
+
+    .venv/bin/python bench/job_listing.py [--jobs 1000,5000] [--rounds 15] [--cli-rounds 5]
+                                          [--baseline 360531c]
+
+The baseline (default: the commit before the indexed listing) is taken with ``git archive``
+into a temporary folder and run from there (PYTHONPATH), so both daemons are real. For each
+size, the baseline's code fills a store with finished and paused jobs (tests/store_fixtures.py:
+transitions, experiments, eval-loss summaries); this tree's daemon gets a copy of the same file
+and migrates it at start (the upgrade path). Requests alternate between the two daemons (A B,
+B A, ...); the first 3 rounds are a warm-up and are dropped. Prints p50 and p95 of each, and
+baseline / new. The target: p95 under 100 ms at 5,000 jobs (API call, client included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trainer_runtime.client.client import Client  # noqa: E402
+from trainer_runtime.paths import DataDir  # noqa: E402
+
+WARMUP = 3
+
+
+def baseline_tree(rev: str, where: Path) -> Path:
+    """The baseline's trainer_runtime (and tests package) unpacked under ``where``."""
+    where.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "trainer_runtime", "tests/__init__.py"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    shutil.copy(ROOT / "tests" / "store_fixtures.py", where / "tests" / "store_fixtures.py")
+    return where
+
+
+def env_for(home: Path, pythonpath: Path | None) -> dict[str, str]:
+    env = {**os.environ, "SPARKTRAINER_HOME": str(home), "SPARKTRAINER_MLFLOW": "off"}
+    env.pop("SPARKTRAINER_DB_URL", None)
+    if pythonpath:
+        env["PYTHONPATH"] = str(pythonpath)
+    else:
+        env.pop("PYTHONPATH", None)
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True, timeout=600, cwd=ROOT)
+
+
+def percentiles(xs: list[float]) -> tuple[float, float]:
+    xs = sorted(xs)
+    return statistics.median(xs), xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+def measure(n: int, base: Path, tmp: Path, rounds: int, cli_rounds: int) -> dict[str, dict[str, list[float]]]:
+    homes = {"baseline": tmp / f"baseline-{n}", "new": tmp / f"new-{n}"}
+    paths = {"baseline": base, "new": None}
+    for h in homes.values():
+        h.mkdir(mode=0o700)
+    fill = f"from pathlib import Path; from tests.store_fixtures import bulk_jobs; bulk_jobs(Path({str(homes['baseline'] / 'sparktrainer.db')!r}), {n})"
+    run(["-c", fill], env_for(homes["baseline"], base))
+    shutil.copy(homes["baseline"] / "sparktrainer.db", homes["new"] / "sparktrainer.db")
+    clients = {}
+    for name, home in homes.items():
+        run(["-m", "trainer_runtime.cli.main", "runtime", "start"], env_for(home, paths[name]))
+        clients[name] = Client(DataDir(home), timeout=600)
+    times: dict[str, dict[str, list[float]]] = {name: {"jobs": [], "status": [], "cli": []} for name in homes}
+    try:
+        for r in range(rounds):
+            for name in ("baseline", "new") if r % 2 == 0 else ("new", "baseline"):
+                for what, path in (("jobs", "/v1/jobs"), ("status", "/v1/status")):
+                    t0 = time.perf_counter()
+                    body = clients[name].request("GET", path)
+                    elapsed = time.perf_counter() - t0
+                    if what == "jobs":
+                        assert len(body["jobs"]) == n, (name, len(body["jobs"]))
+                    if r >= WARMUP:
+                        times[name][what].append(elapsed)
+        for r in range(cli_rounds + 1):
+            for name in ("baseline", "new") if r % 2 == 0 else ("new", "baseline"):
+                t0 = time.perf_counter()
+                run(["-m", "trainer_runtime.cli.main", "jobs", "list"], env_for(homes[name], paths[name]))
+                if r:
+                    times[name]["cli"].append(time.perf_counter() - t0)
+    finally:
+        for client in clients.values():
+            client.shutdown()
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", default="1000,5000")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--cli-rounds", type=int, default=5)
+    ap.add_argument("--baseline", default="360531c")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="job-listing-"))
+    try:
+        base = baseline_tree(args.baseline, tmp / "baseline-tree")
+        print(f"baseline {args.baseline} vs this tree; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+        print(
+            f"{'jobs':>6}  {'call':<16} {'baseline p50/p95 ms':>20} {'new p50/p95 ms':>16} {'p50 ratio':>9}"
+        )
+        for n in (int(x) for x in args.jobs.split(",")):
+            times = measure(n, base, tmp, args.rounds, args.cli_rounds)
+            for what, label in (
+                ("jobs", "GET /v1/jobs"),
+                ("status", "GET /v1/status"),
+                ("cli", "jobs list (CLI)"),
+            ):
+                b50, b95 = percentiles(times["baseline"][what])
+                n50, n95 = percentiles(times["new"][what])
+                print(
+                    f"{n:>6}  {label:<16} {b50 * 1000:>9.0f} / {b95 * 1000:<8.0f} {n50 * 1000:>7.0f} / {n95 * 1000:<6.0f}"
+                    f" {b50 / n50:>8.1f}x"
+                )
+        print(f"load after the run: {os.getloadavg()[0]:.1f}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The job list and the status counts answer from one indexed statement each, whatever the
+number of jobs, and the list's rows equal the jobs' own views (a daemon object on a real SQLite
+store; no socket)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from tests.store_fixtures import bulk_jobs
+from trainer_runtime.daemon import Daemon
+from trainer_runtime.jobs.state import JobState
+from trainer_runtime.paths import DataDir
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    monkeypatch.delenv("SPARKTRAINER_DB_URL", raising=False)
+    monkeypatch.setenv("SPARKTRAINER_CPU_SLOTS", "2")
+    d = Daemon(DataDir(tmp_path / "home").ensure())
+    yield d
+    d.store.close()
+
+
+class Statements:
+    def __init__(self, engine):  # noqa: ANN001
+        self.sql: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._on)
+
+    def _on(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        self.sql.append(statement)
+
+
+def _list(d: Daemon, states: list[str] | None = None) -> list[dict]:
+    return json.loads(asyncio.run(d.job_list_json(states)))["jobs"]
+
+
+def test_the_list_and_the_counts_are_one_statement_at_any_size(daemon: Daemon):
+    seen = Statements(daemon.store.engine)
+    counts = []
+    for total in (10, 310):
+        bulk_jobs(daemon.data.database, total - len(_list(daemon)), seed=total)
+        seen.sql.clear()
+        assert len(_list(daemon)) == total
+        listed = len(seen.sql)
+        seen.sql.clear()
+        assert sum(daemon.status()["jobs"].values()) == total
+        counts.append((listed, len(seen.sql)))
+    assert counts == [(1, 1), (1, 1)], counts
+    seen.sql.clear()
+    _list(daemon, ["PAUSED", "FAILED"])
+    assert len(seen.sql) == 1 and "ORDER BY jobs.created_at" in seen.sql[0]
+
+
+def test_each_row_equals_the_jobs_own_view(daemon: Daemon):
+    bulk_jobs(daemon.data.database, 40)
+    queued = daemon.store.create_job({"name": "waits", "experiment": "later", "resources": {"devices": 1}})
+    daemon.store.transition(queued.id, JobState.QUEUED, "queued for the test")
+    rows = _list(daemon)
+    assert len(rows) == 41 and rows[-1]["waiting_for"] and rows[-1]["experiment"] == "later"
+    assert any(r["best_eval_loss"] is not None for r in rows) and any(
+        r["best_eval_loss"] is None for r in rows
+    )
+    for row in rows:
+        view = json.loads(json.dumps(daemon.job_view(daemon.store.get_job(row["id"]))))
+        view.pop("spec"), view.pop("metrics")
+        assert row == view
+    assert [r["id"] for r in _list(daemon, ["QUEUED"])] == [queued.id]
+
+
+def test_a_kept_row_follows_every_change_of_its_job(daemon: Daemon):
+    ids = bulk_jobs(daemon.data.database, 5)
+    first = {r["id"]: r for r in _list(daemon)}
+    done = next(i for i in ids if first[i]["state"] == "COMPLETED")
+    daemon.store.set_mlflow(done, 1, mlflow_run_id="run-after-the-first-list", mlflow_done=True)
+    assert {r["id"]: r for r in _list(daemon)}[done]["mlflow_run_id"] == "run-after-the-first-list"
+    daemon.store.new_attempt(done, "restart requested")
+    row = {r["id"]: r for r in _list(daemon)}[done]
+    assert (row["state"], row["attempt"], row["job_dir"].endswith("attempt-2")) == ("PENDING", 2, True)
+    daemon.store.delete_job(next(i for i in ids if first[i]["state"] == "FAILED" and i != done))
+    assert len(_list(daemon)) == 4
