@@ -157,6 +157,25 @@ def test_errors_from_actions_are_shown_in_the_widget(daemon, detail, spec_file, 
     assert "Could not pause the job" in detail.error.text() and "COMPLETED" in detail.error.text()
 
 
+def test_a_change_that_arrives_while_the_view_loads_is_kept(daemon, detail, spec_file, qtbot):
+    """The stream is ordered and complete: a job_state event that reaches the detail before the
+    job's view has loaded is applied over it, never dropped (a job that started meanwhile used
+    to stay shown as Queued, its Pause button disabled, until its next change)."""
+    seen: list[dict] = []
+    detail.conn.job_changed.connect(seen.append)
+    job_id = _submit(daemon, spec_file(train={"max_steps": 5}))
+    qtbot.waitUntil(
+        lambda: any(j["id"] == job_id and j["state"] == "COMPLETED" for j in seen), timeout=300_000
+    )
+    done = {k: v for k, v in daemon.job(job_id).items() if k != "health"}
+    detail.show_job(job_id)  # its view is on the way (a thread-pool call); no Qt event ran yet
+    newer = {**done, "reason": "a newer reason"}  # as the stream would carry the job's next change
+    detail.conn._dispatch({"type": "job_state", "job_id": job_id, "job": newer})
+    with qtbot.waitSignal(detail.job_loaded):
+        pass
+    assert detail.reason.text() == "a newer reason" and "Completed" in detail.state_badge.text()
+
+
 class _FakeConn(QObject):
     job_changed = Signal(dict)
 

@@ -20,7 +20,7 @@ def test_calls_queued_when_the_window_closes_are_dropped_quietly(qtbot, home) ->
     conn.stop()
     release.set()
     qtbot.waitUntil(lambda: all(f is not None and f.done() for f in busy + queued), timeout=5000)
-    qtbot.wait(100)  # let any singleShot delivery run
+    qtbot.wait(100)  # an observation window: a wrongly delivered callback would run in it
     assert all(f is not None and f.cancelled() for f in queued)
     assert done == [] and errors == []
     assert conn.submit(lambda: 1) is None  # nothing runs after stop()
@@ -70,4 +70,25 @@ def test_a_reply_for_a_view_deleted_meanwhile_is_dropped_quietly(qtbot, home) ->
     release.set()
     qtbot.waitUntil(lambda: len(calls) == 2, timeout=5000)
     assert a is not None and b is not None and sorted(calls) == ["done", "error"]
+    conn.stop()
+
+
+def test_is_connected_turns_true_only_in_the_turn_that_tells_the_receivers(qtbot, daemon) -> None:
+    """The stream thread only posts what it learns: ``is_connected`` changes on the main thread,
+    with ``connected``. (It used to be set by the thread first, so a test waiting for it saw
+    the status bar still "Connecting…" on a busy machine.)"""
+    import time
+
+    conn = RuntimeConnection(autostart_daemon=False)
+    told: list[bool] = []
+    conn.connected.connect(lambda _status: told.append(conn.is_connected))
+    conn.start()
+    # This thread processes no Qt events for a while: the stream connects meanwhile (the daemon
+    # runs), but nothing the main thread reads may change before it is told.
+    quiet_until = time.monotonic() + 3.0
+    while time.monotonic() < quiet_until and not conn.is_connected:
+        threading.Event().wait(0.05)
+    assert not conn.is_connected and told == []
+    qtbot.waitUntil(lambda: conn.is_connected)
+    assert told == [True]
     conn.stop()
