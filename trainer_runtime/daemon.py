@@ -66,7 +66,8 @@ class Daemon:
         self.bus = EventBus()
         self.supervisor = Supervisor(
             self.store, data, self.devices, self.bus, secrets_env=secrets_environment,
-            cancel_timeout=self.settings.cancel_timeout_s,
+            cancel_timeout=self.settings.cancel_timeout_s, watchdog_s=self.settings.watchdog_s,
+            pause_timeout=self.settings.pause_timeout_s,
         )  # fmt: skip
         self.tracking_uri = self.settings.effective_tracking_uri(data)
         self.started = time.time()
@@ -150,6 +151,7 @@ class Daemon:
             f"{self._jobs_dir}/{job.id}/attempt-{job.attempt}"  # data.job_dir, without pathlib's cost
         )
         view["device_info"] = self.devices.describe(job.devices)
+        view["health"] = self.supervisor.health(job.id)  # None, or what the watchdog saw (jobs/watchdog.py)
         if job.state == JobState.QUEUED:
             view["waiting_for"] = self.supervisor.wait_reason(job)
         return view

@@ -21,6 +21,15 @@ class Settings(BaseModel):
         None, ge=1, le=1024, description="concurrent CPU job processes; default: CPU count"
     )
     cancel_timeout_s: float = Field(10.0, gt=0, le=600)
+    watchdog_s: float = Field(
+        600.0,
+        gt=0,
+        le=7 * 86400,
+        description="a running worker that writes no event and uses no CPU this long is marked unresponsive",
+    )
+    pause_timeout_s: float = Field(
+        300.0, gt=0, le=7 * 86400, description="a pause that got no checkpoint this long is reported"
+    )
     mlflow_sync_interval_s: float = Field(2.0, gt=0, le=3600)
 
     def effective_tracking_uri(self, data: DataDir) -> str:

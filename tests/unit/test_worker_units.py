@@ -171,7 +171,11 @@ def test_disk_full_during_checkpoint_leaves_earlier_one_intact(tmp_path: Path, m
     monkeypatch.setattr(ckpt.torch, "save", full_disk)
     with pytest.raises(CheckpointWriteError) as info:
         _save(tmp_path, 20)
-    assert str(info.value).startswith("could not write checkpoint at step 20: No space left on device")
+    assert str(info.value) == (
+        f"the disk holding {tmp_path / 'checkpoints'} is full while writing checkpoint step 20; "
+        "free space and resume (continues from step 10)."
+    )
+    assert info.value.checkpoint_step == 20
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-00000010"]
     assert ckpt.load_checkpoint(tmp_path / "checkpoints" / "step-00000010")["state"]["step"] == 10
 

@@ -46,7 +46,8 @@ class WorkerHandle:
     pid: int
     create_time: float | None
     popen: subprocess.Popen | None = None  # None when re-attached after a daemon restart
-    term_sent_at: float | None = None
+    term_sent_at: float | None = None  # cancel: SIGTERM sent (SIGKILL follows after the timeout)
+    pause_sent_at: float | None = None  # pause asked (the reason says so if no checkpoint follows)
     log_offset: int = 0
     extra: dict = field(default_factory=dict)
 

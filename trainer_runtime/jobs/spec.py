@@ -90,6 +90,9 @@ class TrainSpec(_Strict):
     eval_every: int = Field(50, ge=0, description="0 = only at the end")
     eval_batches: int = Field(8, gt=0)
     checkpoint_every: int = Field(0, ge=0, description="0 = only at pause and at the end")
+    keep_checkpoints: int = Field(
+        3, ge=0, le=10_000_000, description="keep the newest N plus the best by eval loss; 0 = keep all"
+    )
     log_every: int = Field(1, gt=0)
     image_size: int | None = Field(
         None, ge=8, le=4096, description="image recipes: side in pixels (default: the model's)"

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from trainer_runtime.worker import allocator, redaction
+from trainer_runtime.worker.disk import DiskReserve
 
 
 def _rank() -> int:
@@ -50,26 +51,35 @@ def _die_by_sigterm() -> None:
     os._exit(128 + signal.SIGTERM)
 
 
-def _record_failure(job_dir: Path, exc: BaseException, redactor, started: float) -> None:
-    from trainer_runtime.worker.errors import error_record, sentence, write_error_file
+def _say(text: str) -> None:
+    """Write to the log (stderr); on a full disk the log may be unwritable too."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except OSError:
+        return
 
-    record = error_record(exc, redactor)
-    sys.stderr.write(record["traceback"])
-    sys.stderr.write(f"error: {sentence(exc)}\n")
-    sys.stderr.flush()
+
+def _record_failure(job_dir: Path, exc: BaseException, redactor, started: float) -> None:
+    """error.json first (the daemon reads it; on a full disk the reserve was just given up for
+    it), then the traceback and the sentence in the log."""
+    from trainer_runtime.worker.errors import error_record, write_error_file
+
+    record = error_record(exc, redactor, job_dir if job_dir.is_dir() else None)
     target = job_dir / "error.json"
     # The first failure of this run wins: under torchrun a rank's real error is often followed by
     # "connection closed" errors on the others.
     try:
-        if target.exists() and target.stat().st_mtime >= started:
-            return
+        first = not (target.exists() and target.stat().st_mtime >= started)
     except OSError:
-        pass
-    if job_dir.is_dir():
+        first = True
+    if first and job_dir.is_dir():
         try:
             write_error_file(job_dir, record)
         except OSError as err:
-            sys.stderr.write(f"error: could not write {target}: {err}\n")
+            _say(f"error: could not write {target}: {err}\n")
+    _say(record["traceback"])
+    _say(f"error: {record['error']}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,16 +103,22 @@ def main(argv: list[str] | None = None) -> int:
     pause = PauseRequest(job_dir)
     pause.install_signal()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    reserve = DiskReserve(job_dir, _rank())
     try:
-        trainer = run_job(job_dir, credentials=credentials, pause=pause)
+        if job_dir.is_dir():
+            reserve.claim()  # a disk too full for it fails the job now, resumably (see disk.py)
+        trainer = run_job(job_dir, credentials=credentials, pause=pause, reserve=reserve)
     except Cancelled:
+        reserve.release()
         log.info("cancelled (SIGTERM)")
         _die_by_sigterm()
         return 128 + signal.SIGTERM
     except (Exception, KeyboardInterrupt) as exc:
+        reserve.release()
         _record_failure(job_dir, exc, redactor, started)
         _leave_if_distributed(1)  # while the traceback still holds the model (see below)
         return 1
+    reserve.release()
     log.info("worker finished: %s", trainer.outcome)
     sys.stdout.flush()
     sys.stderr.flush()

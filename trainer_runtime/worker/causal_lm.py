@@ -50,6 +50,7 @@ class CausalLMTrainer:
         self.step = 0
         self.outcome: str | None = None
         self.last_eval_step = -1
+        self.last_eval_loss: float | None = None
         self.last_ckpt_step = -1
         self._next_progress = 0.0
 
@@ -126,6 +127,7 @@ class CausalLMTrainer:
         ckpt.restore_rng(rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0])
         self.step = self.last_ckpt_step = st["step"]
         self.last_eval_step = st.get("last_eval_step", -1)
+        self.last_eval_loss = st.get("eval_loss")
 
     def device_name(self) -> str:
         if self.device.type == "cuda":
@@ -255,7 +257,7 @@ class CausalLMTrainer:
         self.dist.sum_(sums)
         model.train()
         value = (sums[0] / sums[1]).item()
-        self.last_eval_step = self.step
+        self.last_eval_step, self.last_eval_loss = self.step, value
         self.events.metrics(self.step, {"eval_loss": value})
         log.info("step %d eval_loss %.4f", self.step, value)
         return value
@@ -285,6 +287,7 @@ class CausalLMTrainer:
             "data_position": self.data.position(step, t.batch_size),
             "total_steps": t.max_steps,
             "last_eval_step": self.last_eval_step,
+            "eval_loss": self.last_eval_loss,  # of the model at last_eval_step (retention keeps the best)
             "seed": t.seed,
             "batch_size": t.batch_size,
             "seq_len": t.seq_len,
@@ -311,6 +314,8 @@ class CausalLMTrainer:
         rel = rel or ckpt.relative_path(step)  # ranks other than 0 get None from on_main
         self.events.emit("checkpoint", flush=True, step=step, path=rel)
         log.info("checkpoint at step %d: %s", step, rel)
+        if self.dist.is_main:
+            ckpt.apply_retention(self.job.job_dir, t.keep_checkpoints, self.events)
         return rel
 
     def do_pause(self) -> None:

@@ -24,18 +24,19 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from trainer_runtime.worker.checkpoint_files import CHECKPOINTS, checkpoint_name, prune, relative_path
+from trainer_runtime.worker.disk import disk_full_sentence, is_disk_full
 from trainer_runtime.worker.errors import CheckpointWriteError, WorkerError
 
-CHECKPOINTS = "checkpoints"
 WEIGHTS = "model.safetensors"
-
-
-def checkpoint_name(step: int) -> str:
-    return f"step-{step:08d}"
-
-
-def relative_path(step: int) -> str:
-    return f"{CHECKPOINTS}/{checkpoint_name(step)}"
+__all__ = [
+    "CHECKPOINTS",
+    "apply_retention",
+    "checkpoint_name",
+    "load_checkpoint",
+    "relative_path",
+    "save_checkpoint",
+]
 
 
 # ---- RNG state -----------------------------------------------------------------------------
@@ -199,15 +200,25 @@ def save_checkpoint(
         _fsync_dir(root)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if is_disk_full(err):
+            raise CheckpointWriteError(disk_full_sentence(job_dir, root, step), checkpoint_step=step) from err
         reason = err.strerror or str(err)
         raise CheckpointWriteError(
             f"could not write checkpoint at step {step}: {reason} (in {root}). "
-            "Earlier checkpoints are intact; free some disk space and resume the job from the last one."
+            "Earlier checkpoints are intact; fix the cause and resume the job from the last one.",
+            checkpoint_step=step,
         ) from err
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return relative_path(step)
+
+
+def apply_retention(job_dir: Path, keep: int, events) -> None:
+    """After a checkpoint: remove the ones ``train.keep_checkpoints`` does not keep, and say so
+    in events.jsonl (the daemon drops their artifact rows). Only rank 0 calls this."""
+    for c in prune(Path(job_dir), keep):
+        events.emit("checkpoint_pruned", flush=True, step=c.step, path=c.rel)
 
 
 def resolve(job_dir: Path, resume_from: str) -> Path:

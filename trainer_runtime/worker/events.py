@@ -25,7 +25,11 @@ class EventWriter:
         self._clock = clock
         self._buf: list[bytes] = []
         self._lock = threading.Lock()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            # An earlier worker ended mid-line (killed, or the disk was full): start a line of our own.
+            self._buf.append(b"\n")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if interval_s > 0:
@@ -55,9 +59,15 @@ class EventWriter:
                 return
             data = b"".join(lines)
             view = memoryview(data)
-            while view:
-                n = os.write(self._fd, view)
-                view = view[n:]
+            try:
+                while view:
+                    n = os.write(self._fd, view)
+                    view = view[n:]
+            except OSError:
+                # Keep what was not written (a line may be half on disk): the next flush, e.g. once
+                # the worker has given up its disk reserve, writes the rest and the file stays whole.
+                self._buf.insert(0, bytes(view))
+                raise
 
     def _flush_loop(self, interval_s: float) -> None:
         while not self._stop.wait(interval_s):

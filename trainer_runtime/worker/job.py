@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trainer_runtime.jobs.checks import check_inputs
 from trainer_runtime.jobs.spec import JobSpec, parse_spec
+from trainer_runtime.worker.disk import DiskReserve
 from trainer_runtime.worker.errors import WorkerError
 
 PAUSE_FILE = ("control", "pause")
@@ -84,8 +86,16 @@ class PauseRequest:
         self.path.unlink(missing_ok=True)
 
 
-def run_job(job_dir: str | Path, credentials: list[str] | None = None, pause: PauseRequest | None = None):
-    """Run the job in this process (one rank under torchrun); return the finished trainer."""
+def run_job(
+    job_dir: str | Path,
+    credentials: list[str] | None = None,
+    pause: PauseRequest | None = None,
+    reserve: DiskReserve | None = None,
+):
+    """Run the job in this process (one rank under torchrun); return the finished trainer.
+
+    On a failure the disk ``reserve`` is given up before the last events are flushed: on a full
+    disk they still fit, and so does the error report written after this returns."""
     job = load_job(job_dir)
     if job.spec.recipe not in ("causal-lm", "graph", "image-classification", "prelabel"):
         raise WorkerError(f"recipe '{job.spec.recipe}' is not supported by this worker")
@@ -111,7 +121,25 @@ def run_job(job_dir: str | Path, credentials: list[str] | None = None, pause: Pa
             from trainer_runtime.worker.causal_lm import CausalLMTrainer as trainer_cls
         trainer = trainer_cls(job, dist, events, credentials or [], pause or PauseRequest(job.job_dir))
         trainer.run()
+    except BaseException:
+        if reserve is not None:
+            reserve.release()
+        _close_after_failure(events)
+        raise
+    else:
+        events.close()
         return trainer
     finally:
-        events.close()
         dist.close()
+
+
+def _close_after_failure(events) -> None:
+    """Flush what the run emitted; a write error here must not hide the error that ended the run
+    (the lost events are recomputed by a resume from the last checkpoint)."""
+    try:
+        events.close()
+    except OSError as err:
+        try:
+            sys.stderr.write(f"error: could not write the last events to events.jsonl: {err}\n")
+        except OSError:
+            return  # the log is on the same full disk

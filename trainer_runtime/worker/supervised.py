@@ -59,6 +59,7 @@ class SupervisedTrainer:
         self.step = 0
         self.outcome: str | None = None
         self.last_eval_step = self.last_ckpt_step = -1
+        self.last_eval_loss: float | None = None
         self.model: torch.nn.Module
         self.data: Any  # train_batch(step, bs), eval_batches(bs, n), epoch(step, bs), n_train
 
@@ -121,6 +122,7 @@ class SupervisedTrainer:
         ckpt.restore_rng(state["rng"][0])
         self.step = self.last_ckpt_step = st["step"]
         self.last_eval_step = st.get("last_eval_step", -1)
+        self.last_eval_loss = st.get("eval_loss")
 
     def loss(self, out: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         if self.loss_kind == "cross_entropy":
@@ -205,7 +207,7 @@ class SupervisedTrainer:
         values = {"eval_loss": loss_sum / per}
         if self.loss_kind == "cross_entropy":
             values["eval_accuracy"] = correct / max(count, 1)
-        self.last_eval_step = self.step
+        self.last_eval_step, self.last_eval_loss = self.step, values["eval_loss"]
         self.events.metrics(self.step, values)
         log.info("step %d %s", self.step, " ".join(f"{k} {v:.4f}" for k, v in values.items()))
         return values
@@ -218,6 +220,7 @@ class SupervisedTrainer:
             "data_position": step * t.batch_size,
             "total_steps": t.max_steps,
             "last_eval_step": self.last_eval_step,
+            "eval_loss": self.last_eval_loss,  # of the model at last_eval_step (retention keeps the best)
             "seed": t.seed,
             "batch_size": t.batch_size,
             "recipe": self.recipe,
@@ -232,4 +235,5 @@ class SupervisedTrainer:
         self.last_ckpt_step = step
         self.events.emit("checkpoint", flush=True, step=step, path=rel)
         log.info("checkpoint at step %d: %s", step, rel)
+        ckpt.apply_retention(self.job.job_dir, t.keep_checkpoints, self.events)
         return rel
