@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from trainer_runtime.datasets.errors import DatasetError
 from trainer_runtime.datasets.limits import Limits, size_text
@@ -26,10 +26,20 @@ def shown(name: str) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
-def member_path(archive: Path, name: str) -> PurePosixPath:
-    """The member's path inside the dataset; refuses paths that would write elsewhere and names
-    the file system cannot hold as they are."""
-    if any("\udc80" <= c <= "\udcff" for c in name):
+def _utf8(text: str) -> bytes | None:
+    """``text`` as UTF-8, or None when it holds bytes that were not UTF-8 (surrogate escapes)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
+def member_path(archive: Path, name: str) -> str:
+    """The member's path inside the dataset ("a/b.txt", "." for the root); refuses paths that
+    would write elsewhere and names the file system cannot hold as they are. Plain string
+    work: it runs for every header of a 100,000-member archive."""
+    encoded = _utf8(name)
+    if encoded is None:
         raise DatasetError(
             f"{archive.name} holds a member whose name is not UTF-8 ('{shown(name)}'); rename it "
             "(e.g. with convmv) and pack the archive again. Nothing was imported"
@@ -40,33 +50,35 @@ def member_path(archive: Path, name: str) -> PurePosixPath:
             f"{archive.name} holds a member with an absolute path ('{shown(name)}'); refusing to import "
             "an archive that writes outside its own folder"
         )
-    parts = [p for p in PurePosixPath(raw).parts if p not in ("", ".")]
+    parts = [p for p in raw.split("/") if p and p != "."]
     if ".." in parts:
         raise DatasetError(
             f"{archive.name} holds a member whose path climbs out of the archive ('{shown(name)}'); "
             "refusing to import it"
         )
-    if any(len(p.encode("utf-8")) > NAME_MAX for p in parts) or len(raw.encode("utf-8")) > PATH_MAX:
+    if len(encoded) > PATH_MAX or (
+        len(encoded) > NAME_MAX and any(len(p.encode()) > NAME_MAX for p in parts)
+    ):
         raise DatasetError(
             f"{archive.name} holds a member whose name is too long for the file system "
             f"('{shown(name)}'; at most {NAME_MAX} bytes per name and {PATH_MAX} in all)"
         )
-    return PurePosixPath(*parts) if parts else PurePosixPath(".")
+    return "/".join(parts) or "."
 
 
-def too_long_link(archive: Path, member: PurePosixPath, limit: int) -> DatasetError:
+def too_long_link(archive: Path, member: str, limit: int) -> DatasetError:
     return DatasetError(
         f"{archive.name}: the link '{member}' has a target of more than {limit:,} bytes, which is not a "
         "path; refusing to import it"
     )
 
 
-def link_target(archive: Path, member: PurePosixPath, target: str, hard: bool, limit: int) -> PurePosixPath:
+def link_target(archive: Path, member: str, target: str, hard: bool, limit: int) -> str:
     """The archive path a link at ``member`` points to; refused when it leaves the archive or
     is not a path at all (over ``limit`` bytes, control characters, not UTF-8)."""
     if len(target.encode("utf-8", "surrogateescape")) > limit:
         raise too_long_link(archive, member, limit)
-    if not target.isprintable() or any("\udc80" <= c <= "\udcff" for c in target):
+    if not target.isprintable() or _utf8(target) is None:
         raise DatasetError(
             f"{archive.name}: the link '{member}' has a target that is not a UTF-8 path "
             f"('{shown(target[:60])}'); refusing to import it"
@@ -75,9 +87,9 @@ def link_target(archive: Path, member: PurePosixPath, target: str, hard: bool, l
         raise DatasetError(
             f"{archive.name}: the link '{member}' points to '{target}', outside the archive; refusing to import it"
         )
-    base = PurePosixPath() if hard else member.parent
+    base = [] if hard else member.split("/")[:-1]
     parts: list[str] = []
-    for p in (base / target).parts:
+    for p in [*base, *target.split("/")]:
         if p == "..":
             if not parts:
                 raise DatasetError(
@@ -87,7 +99,7 @@ def link_target(archive: Path, member: PurePosixPath, target: str, hard: bool, l
             parts.pop()
         elif p not in ("", "."):
             parts.append(p)
-    return PurePosixPath(*parts)
+    return "/".join(parts) or "."
 
 
 @dataclass
@@ -99,7 +111,7 @@ class Plan:
     archive_size: int
     files: dict[str, int] = field(default_factory=dict)  # path → declared size
     dirs: set[str] = field(default_factory=set)
-    links: list[tuple[PurePosixPath, PurePosixPath]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
     members: int = 0
     total: int = 0
 
@@ -111,16 +123,15 @@ class Plan:
                 "takes; split it into smaller archives or import the unpacked folder. Nothing was imported"
             )
 
-    def add_dir(self, path: PurePosixPath) -> None:
-        if str(path) == ".":
+    def add_dir(self, key: str) -> None:
+        if key == ".":
             return
-        self._parents(path)
-        if str(path) in self.files:
-            self._both(str(path))
-        self.dirs.add(str(path))
+        self._parents(key)
+        if key in self.files:
+            self._both(key)
+        self.dirs.add(key)
 
-    def add_file(self, path: PurePosixPath, size: int, compressed: int | None = None) -> None:
-        key = str(path)
+    def add_file(self, key: str, size: int, compressed: int | None = None) -> None:
         if key == ".":
             raise DatasetError(f"{self.archive.name} holds a file member without a name; it is damaged")
         if key in self.files:
@@ -130,22 +141,26 @@ class Plan:
             )
         if key in self.dirs:
             self._both(key)
-        self._parents(path)
+        self._parents(key)
         self.files[key] = size
         self._size(key, size, compressed)
 
-    def add_link(self, path: PurePosixPath, target: PurePosixPath) -> None:
-        self.add_file(path, 0)
-        self.links.append((path, target))
+    def add_link(self, key: str, target: str) -> None:
+        self.add_file(key, 0)
+        self.links.append((key, target))
 
-    def _parents(self, path: PurePosixPath) -> None:
-        for parent in path.parents:
-            key = str(parent)
-            if key == ".":
-                break
-            if key in self.files:
-                self._both(key)
-            self.dirs.add(key)
+    def _parents(self, key: str) -> None:
+        """Every folder above ``key`` is a folder, not a file (a folder already known had its own
+        parents checked when it was added)."""
+        i = key.rfind("/")
+        while i > 0:
+            parent = key[:i]
+            if parent in self.dirs:
+                return
+            if parent in self.files:
+                self._both(parent)
+            self.dirs.add(parent)
+            i = key.rfind("/", 0, i)
 
     def _both(self, key: str) -> None:
         raise DatasetError(
@@ -186,7 +201,7 @@ class Plan:
                 f"(over {lim.max_ratio:g}×, a zip bomb?); refusing to extract it"
             )
 
-    def finish(self, dest: Path) -> list[tuple[PurePosixPath, PurePosixPath]]:
+    def finish(self, dest: Path) -> list[tuple[str, str]]:
         """Count what the links will copy, check the free space of the data dir, and return each
         link with the file it finally points to (a link to a link is followed)."""
         links = dict(self.links)
@@ -196,7 +211,7 @@ class Plan:
             while target in links and target not in seen:
                 seen.add(target)
                 target = links[target]
-            size = self.files.get(str(target))
+            size = self.files.get(target)
             if size is None or target in links:
                 raise DatasetError(
                     f"{self.archive.name}: the link '{path}' points to '{target}', which is not a file "

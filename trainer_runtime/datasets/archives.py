@@ -22,7 +22,7 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Any
 
 from trainer_runtime.datasets.archive_checks import Plan, link_target, member_path, shown, too_long_link
@@ -80,9 +80,9 @@ def _copy(src: IO[bytes], dst: Path, plan: Plan, declared: int, name: str) -> No
             out.write(chunk)
 
 
-def _write(dest: Path, path: PurePosixPath, src: IO[bytes], plan: Plan, declared: int) -> None:
+def _write(dest: Path, path: str, src: IO[bytes], plan: Plan, declared: int) -> None:
     (dest / path).parent.mkdir(parents=True, exist_ok=True)
-    _copy(src, dest / path, plan, declared, str(path))
+    _copy(src, dest / path, plan, declared, path)
 
 
 # ------------------------------------------------------------------------- zip
@@ -133,7 +133,7 @@ def _open_zip(archive: Path, plan: Plan) -> zipfile.ZipFile:
         ) from None
 
 
-def _zip_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: PurePosixPath, plan: Plan) -> PurePosixPath:
+def _zip_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, plan: Plan) -> str:
     """A zip symlink's target: refused by its header when longer than a path may be, else read
     (at most ``max_link_target`` + 1 bytes, whatever the header says)."""
     limit = plan.limits.max_link_target
@@ -241,6 +241,7 @@ TAR_ERRORS = (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error, V
 def _extract_tar(archive: Path, dest: Path, plan: Plan, cancelled: Callable[[], bool]) -> None:
     raw = _open_raw(archive)
     guard = _HeaderGuard(raw, archive)
+    guard.header_budget = HEADER_MAX  # tarfile reads the first header when it opens
     try:
         try:
             tf = tarfile.open(fileobj=guard, mode="r:")  # type: ignore[call-overload]  # noqa: SIM115
@@ -278,7 +279,7 @@ def _extract_tar(archive: Path, dest: Path, plan: Plan, cancelled: Callable[[], 
 
 def _tar_headers(
     tf: tarfile.TarFile, guard: _HeaderGuard, plan: Plan, cancelled: Callable[[], bool]
-) -> list[tuple[tarfile.TarInfo, PurePosixPath]]:
+) -> list[tuple[tarfile.TarInfo, str]]:
     """Read and check the headers one at a time, stopping at the first refusal."""
     archive, out = plan.archive, []
     try:
@@ -314,7 +315,7 @@ def _tar_headers(
     return out
 
 
-def _resolve_links(archive: Path, dest: Path, links: list[tuple[PurePosixPath, PurePosixPath]]) -> None:
+def _resolve_links(archive: Path, dest: Path, links: list[tuple[str, str]]) -> None:
     """A link inside the archive becomes a plain copy of its target (no symlink is ever written)."""
     for path, target in links:
         src = dest / target
