@@ -4,24 +4,21 @@ Methods block (they read and hash files); the daemon calls them from worker thre
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
 import threading
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from trainer_runtime.datasets import model, quality
-from trainer_runtime.datasets.archives import DEFAULT_LIMITS, Limits
-from trainer_runtime.datasets.blobs import READ_ONLY, BlobStore
+from trainer_runtime.datasets import materialize, model, quality
+from trainer_runtime.datasets.blobs import BlobStore, private_folder
 from trainer_runtime.datasets.detect import preview
 from trainer_runtime.datasets.errors import DatasetError, check_name
-from trainer_runtime.datasets.importer import Importer, ProgressFn
+from trainer_runtime.datasets.importer import Importer, ProgressFn, disk_message
+from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits
 from trainer_runtime.store.datasets import DatasetInfo, DatasetStore, VersionInfo
 
 log = logging.getLogger(__name__)
@@ -31,6 +28,7 @@ TEXT_FORMATS = ("text", "jsonl", "csv", "parquet")
 class DatasetService:
     def __init__(self, root: Path, engine: Engine, limits: Limits = DEFAULT_LIMITS):
         self.root = root
+        private_folder(root)
         self.store = DatasetStore(engine)
         self.blobs = BlobStore(root / "blobs")
         self.lock = threading.Lock()  # every write: imports, rollbacks, gates, deletes
@@ -54,8 +52,14 @@ class DatasetService:
     def preview(
         self, source: str | Path, fmt: str | None = None, modality: str | None = None
     ) -> dict[str, Any]:
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-        return preview(Path(source), self.root / "tmp", fmt, modality, self.importer.limits)
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            return preview(Path(source), self.root / "tmp", fmt, modality, self.importer.limits)
+        except OSError as err:
+            raise DatasetError(
+                disk_message(err, self.root)
+                or f"cannot read {err.filename or source}: {err.strerror or err}; nothing was changed"
+            ) from err
 
     def import_(
         self, source: str | Path, name: str, fmt: str | None = None, modality: str | None = None,
@@ -95,7 +99,7 @@ class DatasetService:
 
     def quality(self, name: str, version: int | str = "latest", **options: Any) -> dict[str, Any]:
         info, entries = self.entries(name, version)
-        rep = quality.report(self.blobs, info.meta, entries, **options)
+        rep = quality.report(self.blobs, info.meta, entries, limits=self.importer.limits, **options)
         return {"dataset": name, "version": info.number, **rep}
 
     # ---------------------------------------------------------------- writes
@@ -136,7 +140,7 @@ class DatasetService:
 
     def apply_gates(self, name: str, version: int | str, gates: list[str], **options: Any) -> dict[str, Any]:
         info, entries = self.entries(name, version)
-        rep = quality.report(self.blobs, info.meta, entries, **options)
+        rep = quality.report(self.blobs, info.meta, entries, limits=self.importer.limits, **options)
         kept, dropped = quality.apply_gates(entries, rep, gates)
         if not dropped:
             return {
@@ -164,11 +168,8 @@ class DatasetService:
 
     # ------------------------------------------------------------------ jobs
     def materialize_text(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, Path]:
-        """A read-only .txt or .jsonl file of a text dataset version, for a training worker.
-
-        Built once per manifest hash under ``materialized/``: one .txt file is linked as it is;
-        otherwise every document (a .txt file, a JSONL/CSV/Parquet row's text) becomes a line
-        ``{"text": ...}`` of a .jsonl file."""
+        """A read-only .txt or .jsonl file of a text dataset version, for a training worker,
+        built once per manifest hash under ``materialized/`` (``materialize.text_corpus``)."""
         info, entries = self.entries(name, version)
         fmt = info.meta.get("format")
         if fmt not in TEXT_FORMATS:
@@ -176,57 +177,16 @@ class DatasetService:
                 f"dataset '{name}' version {info.number} is {info.meta.get('modality', 'non-text')} data "
                 f"({fmt}); this recipe trains on a text dataset (.txt, JSONL, CSV or Parquet with a text column)"
             )
-        folder = self.materialized / info.manifest_hash
-        single_txt = fmt == "text" and len(entries) == 1
-        target = folder / ("corpus.txt" if single_txt else "corpus.jsonl")
-        if target.is_file():
-            return info, target
-        tmp = self.materialized / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir(parents=True)
-        try:
-            out = tmp / target.name
-            if single_txt:  # a link to the read-only blob (ours, never edited); copy across devices
-                try:
-                    os.link(self.blobs.path(entries[0].sha256), out)
-                except OSError:
-                    shutil.copyfile(self.blobs.path(entries[0].sha256), out)
-            else:
-                self._write_jsonl(info, entries, out)
-            os.chmod(out, READ_ONLY)
-            try:
-                os.rename(tmp, folder)
-            except OSError:
-                if not target.is_file():
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return info, target
+        return info, materialize.text_corpus(
+            self.blobs, self.materialized, info, entries, self.importer.limits
+        )
 
     def materialize_files(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, Path]:
         """The version's files as a read-only folder tree (hard links to the blobs, copies across
         devices), for recipes that read a folder (an image folder) or one file (a CSV). Returns
         the folder, or the file itself when the version holds exactly one."""
         info, entries = self.entries(name, version)
-        folder = self.materialized / info.manifest_hash / "files"
-        if not folder.is_dir():
-            tmp = self.materialized / f".tmp-{uuid.uuid4().hex}"
-            try:
-                for e in entries:
-                    out = tmp / "files" / e.path
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.link(self.blobs.path(e.sha256), out)
-                    except OSError:
-                        shutil.copyfile(self.blobs.path(e.sha256), out)
-                        os.chmod(out, READ_ONLY)
-                (self.materialized / info.manifest_hash).mkdir(parents=True, exist_ok=True)
-                try:
-                    os.rename(tmp / "files", folder)
-                except OSError:
-                    if not folder.is_dir():
-                        raise
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+        folder = materialize.files_tree(self.blobs, self.materialized, info, entries)
         return info, (folder / entries[0].path if len(entries) == 1 else folder)
 
     def materialize_images(self, name: str, version: int | str = "latest") -> tuple[VersionInfo, Path]:
@@ -240,34 +200,6 @@ class DatasetService:
                 f"({info.meta.get('format')}); this recipe needs an image dataset "
                 "(an image folder, flat images, COCO or YOLO)"
             )
-        self.materialize_files(name, info.number)
-        root = self.materialized / info.manifest_hash
-        labels = root / "labels.json"
-        if not labels.is_file():
-            images = {e.path: e.label for e in entries if model.is_image(e.path)}
-            tmp = root / f".labels-{uuid.uuid4().hex}.json"
-            tmp.write_text(json.dumps({"images": images}, ensure_ascii=False), encoding="utf-8")
-            os.chmod(tmp, READ_ONLY)
-            os.replace(tmp, labels)
-        return info, root / "files"
-
-    def _write_jsonl(self, info: VersionInfo, entries: list[model.Entry], out: Path) -> None:
-        fmt = info.meta["format"]
-        field = info.meta.get("text_field")
-        if fmt in ("csv", "parquet", "jsonl") and not field:
-            raise DatasetError(
-                f"dataset '{info.dataset}' version {info.number} has no 'text' column or field to train on"
-            )
-        n = 0
-        with open(out, "w", encoding="utf-8") as fh:
-            for e in entries:
-                if fmt == "text":
-                    texts = [self.blobs.path(e.sha256).read_text(encoding="utf-8")]
-                else:
-                    texts = [t for _, t in quality.rows(self.blobs, fmt, e, field)]
-                for t in texts:
-                    if t.strip():
-                        fh.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
-                        n += 1
-        if not n:
-            raise DatasetError(f"dataset '{info.dataset}' version {info.number} has no text to train on")
+        folder = materialize.files_tree(self.blobs, self.materialized, info, entries)
+        materialize.labels_file(self.blobs, folder.parent, entries)
+        return info, folder
