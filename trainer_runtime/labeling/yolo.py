@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 
+from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.limits import DEFAULT_LIMITS
 from trainer_runtime.datasets.scan_images import YAML_NAMES
+from trainer_runtime.datasets.textio import lines, read_small
 from trainer_runtime.labeling.classmap import ClassInfo, ClassMap, default_color
 from trainer_runtime.labeling.geometry import clip
 from trainer_runtime.labeling.report import LabelSet, Report, SizeFn, fmt_float, under_images
@@ -37,8 +40,11 @@ def read_names(files: Mapping[str, Path]) -> ClassMap:
     if rel is None:
         raise LabelError("no data.yaml at the top of the YOLO folder; it needs one with the class names")
     try:
-        data = yaml.safe_load(files[rel].read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        text = read_small(rel, files[rel], DEFAULT_LIMITS.max_small_file_bytes, "YOLO file")
+        data = yaml.safe_load(text)
+    except DatasetError as err:
+        raise LabelError(str(err)) from None
+    except (yaml.YAMLError, RecursionError) as err:
         raise LabelError(f"YOLO file '{rel}' is not valid YAML: {err}") from None
     names = data.get("names") if isinstance(data, dict) else None
     if isinstance(names, list):
@@ -82,13 +88,19 @@ def read_yolo(files: Mapping[str, Path], images: list[str], size_of: SizeFn) -> 
 
 def _read_file(rel: str, path: Path, image: str, w: int, h: int, classes: ClassMap,
                report: Report) -> list[Shape]:  # fmt: skip
+    """The shapes of one label file, read a line at a time (a line over the record limit, a
+    byte that is not UTF-8 or a NUL skips the whole file, with the sentence why)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        report.skipped(f"not UTF-8 text (bad byte at offset {err.start})", image=image, file=rel)
+        return _read_lines(rel, path, image, w, h, classes, report)
+    except DatasetError as err:
+        report.skipped(str(err), image=image, file=rel)
         return []
+
+
+def _read_lines(rel: str, path: Path, image: str, w: int, h: int, classes: ClassMap,
+                report: Report) -> list[Shape]:  # fmt: skip
     out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in lines(rel, path, DEFAULT_LIMITS):
         cols = line.split()
         if not cols:
             continue
@@ -105,7 +117,7 @@ def _read_file(rel: str, path: Path, image: str, w: int, h: int, classes: ClassM
             cid = int(cols[0])
             vals = [float(c) for c in cols[1:]]
         except ValueError:
-            bad(f"expected an integer class id and numbers, got '{line.strip()}'")
+            bad(f"expected an integer class id and numbers, got '{line.strip()[:80]}'")
             continue
         info = classes.by_id(cid)
         if info is None:
