@@ -57,6 +57,7 @@ def test_import_list_diff_rollback_verify_and_bad_input(daemon, home: Path, tmp_
     linked = tmp_path / "linked"
     linked.mkdir()
     (linked / "new.txt").write_text("content no other version has\n")
+    (linked / "new.txt").chmod(0o440)  # --link links only files a link would not change
     cli_json("datasets", "import", str(linked), "--name", "linked", "--link")
     entry = daemon.dataset_version("linked", 1)["entries"][0]
     blob = home / "datasets" / "blobs" / entry["sha256"][:2] / entry["sha256"][2:]

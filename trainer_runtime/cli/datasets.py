@@ -29,8 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--keep-corrupt", action="store_true", help="import undecodable images (see quality)")
     s.add_argument(
         "--link", action="store_true",
-        help="hard-link your files into storage instead of copying (they become read-only; editing one "
-        "in place would change the stored version)",
+        help="hard-link your files into storage instead of copying, where that changes nothing about them: "
+        "files of yours that are already read-only and private (chmod 0440); others are copied, and "
+        "their mode is never changed (editing a linked file in place would change the stored version)",
     )  # fmt: skip
     s.add_argument("--preview", action="store_true", help="only show what would be imported")
     s.add_argument("--json", action="store_true")
@@ -200,6 +201,8 @@ def _import(args: argparse.Namespace, client: Client) -> int:
             f"imported {name} v{v['version']}: {v['meta'].get('item_count', 0)} items, {v['files']} files, "
             f"{_size(v['total_bytes'])}, hash {v['manifest_hash'][:12]}"
         )
+        if v["meta"].get("link_note") and not args.json:
+            print(v["meta"]["link_note"])
         return 0
     if args.json:
         emit_json(task)
