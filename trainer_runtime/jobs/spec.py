@@ -9,30 +9,87 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")  # \Z: "$" would let a final newline in
 BUILTIN_MODELS = ("tiny-gpt2",)  # causal-lm
 IMAGE_BUILTIN_MODELS = ("small-cnn",)  # image-classification
 IMAGE_RECIPES = ("image-classification", "prelabel")
+MAX_STEPS = 10_000_000
+MAX_SEED = (1 << 32) - 1  # numpy's seed range (the worker seeds random, numpy and torch with it)
+MAX_TAGS = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _plain(v: str) -> str:
+    if _CONTROL.search(v):
+        raise ValueError("contains control characters (NUL, newline, escape, ...); use plain text")
+    return v
+
+
+def kernel_path(v: str) -> str:
+    """A path the kernel can take: no control characters, each name at most 255 bytes, the
+    whole under 4096 (NAME_MAX, PATH_MAX); else every file call fails with ENAMETOOLONG."""
+    _plain(v)
+    raw = v.encode("utf-8", "surrogateescape")
+    if len(raw) >= 4096 or any(len(part) > 255 for part in raw.split(b"/")):
+        raise ValueError("the path is too long (a name over 255 bytes, or the whole over 4095)")
+    return v
+
+
+PlainText = Annotated[str, AfterValidator(_plain)]
+PathText = Annotated[str, Field(min_length=1), AfterValidator(kernel_path)]
+Word = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_plain)]
+TagKey = Annotated[str, Field(min_length=1, max_length=250), AfterValidator(_plain)]  # MLflow's key limit
+TagValue = Annotated[str, Field(max_length=1000), AfterValidator(_plain)]
+_HUB_ID = re.compile(r"[\w.-]{1,96}(/[\w.-]{1,96})?")
+
+
+def _hub_id(v: str) -> str:
+    if v and not _HUB_ID.fullmatch(v):
+        raise ValueError("a hub id is 'name' or 'owner/name' (letters, digits, '-', '_', '.')")
+    return v
+
+
+HubId = Annotated[str, AfterValidator(_hub_id)]
+
+
+def _manifest_hash(v: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{64}", v):
+        raise ValueError("a manifest hash is 64 hex digits; leave dataset.hash out (the daemon sets it)")
+    return v
+
+
+ManifestHash = Annotated[str, AfterValidator(_manifest_hash)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    """Numbers are numbers: ``"5"`` and ``true`` are refused for an integer, ``Infinity`` and
+    ``NaN`` for any number (YAML's ``3e-4`` is read as a number by ``load_spec_file``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class ModelSpec(_Strict):
     builtin: Literal["tiny-gpt2", "small-cnn"] | None = Field(
         None, description="a model built from a config, no download"
     )
-    path: str | None = Field(None, description="a local Hugging Face model folder")
-    hub_id: str | None = Field(
+    path: PathText | None = Field(None, description="a local Hugging Face model folder")
+    hub_id: HubId | None = Field(
         None, description="a Hugging Face hub id (downloaded with the keyring's HF token)"
     )
-    graph: str | None = Field(None, description="an architecture graph file (recipe 'graph')")
+    graph: PathText | None = Field(None, description="an architecture graph file (recipe 'graph')")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ModelSpec:
@@ -44,20 +101,31 @@ class ModelSpec(_Strict):
 
 class LoraSpec(_Strict):
     r: int = Field(8, gt=0, le=1024)
-    alpha: float = Field(16.0, gt=0)
+    alpha: float = Field(16.0, gt=0, le=100_000)
     dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] | None = None
+    target_modules: list[Word] | None = Field(None, max_length=256)
 
 
 class DatasetSpec(_Strict):
-    path: str | None = Field(
-        None, min_length=1, description="a .txt file or a .jsonl file with a 'text' field"
-    )
-    name: str | None = Field(None, description="an imported dataset, instead of path")
+    path: PathText | None = Field(None, description="a .txt file or a .jsonl file with a 'text' field")
+    name: str | None = Field(None, max_length=80, description="an imported dataset, instead of path")
     version: int | Literal["latest"] | None = Field(None, description="its version number, or 'latest'")
-    hash: str | None = Field(None, description="set at submit: the manifest hash of the version used")
-    text_field: str = "text"
+    hash: ManifestHash | None = Field(
+        None, description="set by the daemon at submit: the manifest hash of the version used"
+    )
+    text_field: Word = "text"
     eval_fraction: float = Field(0.1, gt=0, lt=1)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, v: Any) -> Any:
+        if (
+            v is None
+            or v == "latest"
+            or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 1 << 63)
+        ):
+            return v
+        raise ValueError("give a version number (1, 2, ...) or 'latest'")
 
     @model_validator(mode="after")
     def _path_or_name(self) -> DatasetSpec:
@@ -79,21 +147,21 @@ class DatasetSpec(_Strict):
 
 
 class TrainSpec(_Strict):
-    max_steps: int = Field(..., gt=0, le=10_000_000)
+    max_steps: int = Field(..., gt=0, le=MAX_STEPS)
     batch_size: int = Field(8, gt=0, le=65536)
     seq_len: int = Field(64, gt=1, le=131072)
     lr: float = Field(3e-4, gt=0, lt=10)
-    seed: int = Field(0, ge=0)
-    warmup_steps: int = Field(0, ge=0)
-    weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float = Field(1.0, gt=0)
-    eval_every: int = Field(50, ge=0, description="0 = only at the end")
-    eval_batches: int = Field(8, gt=0)
-    checkpoint_every: int = Field(0, ge=0, description="0 = only at pause and at the end")
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    warmup_steps: int = Field(0, ge=0, le=MAX_STEPS)
+    weight_decay: float = Field(0.0, ge=0, le=10)
+    max_grad_norm: float = Field(1.0, gt=0, le=1e6)
+    eval_every: int = Field(50, ge=0, le=MAX_STEPS, description="0 = only at the end")
+    eval_batches: int = Field(8, gt=0, le=100_000)
+    checkpoint_every: int = Field(0, ge=0, le=MAX_STEPS, description="0 = only at pause and at the end")
     keep_checkpoints: int = Field(
-        3, ge=0, le=10_000_000, description="keep the newest N plus the best by eval loss; 0 = keep all"
+        3, ge=0, le=MAX_STEPS, description="keep the newest N plus the best by eval loss; 0 = keep all"
     )
-    log_every: int = Field(1, gt=0)
+    log_every: int = Field(1, gt=0, le=MAX_STEPS)
     image_size: int | None = Field(
         None, ge=8, le=4096, description="image recipes: side in pixels (default: the model's)"
     )
@@ -104,7 +172,7 @@ class ResourcesSpec(_Strict):
         1, ge=1, le=64, description="processes (CPU) or whole GPUs; >1 runs DDP via torchrun"
     )
     memory_gb: float | None = Field(
-        None, gt=0, description="GPU memory per device in GB (decimal, as in MIG profile names)"
+        None, gt=0, le=100_000, description="GPU memory per device in GB (decimal, as in MIG profile names)"
     )
 
 
@@ -116,7 +184,7 @@ class PrelabelSpec(_Strict):
 
 class JobSpec(_Strict):
     name: str
-    experiment: str = Field(
+    experiment: PlainText = Field(
         "default", min_length=1, max_length=200, description="MLflow experiment / grouping"
     )
     recipe: Literal["causal-lm", "graph", "image-classification", "prelabel"] = "causal-lm"
@@ -128,7 +196,7 @@ class JobSpec(_Strict):
     prelabel: PrelabelSpec | None = None
     resources: ResourcesSpec = ResourcesSpec()
     priority: int = Field(0, ge=-100, le=100, description="higher runs first")
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=MAX_TAGS)
 
     @field_validator("name")
     @classmethod
@@ -220,6 +288,18 @@ def parse_spec(data: Any) -> JobSpec:
         raise SpecError(_problems(err)) from None
 
 
+class _SpecLoader(yaml.SafeLoader):
+    """YAML with YAML 1.2's numbers: ``lr: 3e-4`` is a float (PyYAML's YAML 1.1 reads it as text,
+    which strict specs refuse)."""
+
+
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_spec_file(path: str | Path) -> JobSpec:
     """Read a YAML (or JSON) spec file. Relative dataset/model paths resolve against the file's folder."""
     p = Path(path)
@@ -230,7 +310,7 @@ def load_spec_file(path: str | Path) -> JobSpec:
     except UnicodeDecodeError:
         raise SpecError([("", f"spec file is not UTF-8 text: {p}")]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader with YAML 1.2 floats
     except yaml.YAMLError as err:
         raise SpecError([("", f"spec file is not valid YAML: {err}")]) from None
     if isinstance(data, dict):
@@ -244,15 +324,19 @@ def resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     for section, key in (("dataset", "path"), ("model", "path"), ("model", "graph")):
         sub = data.get(section)
         if isinstance(sub, dict) and isinstance(sub.get(key), str):
-            candidate = Path(sub[key]).expanduser()
-            if not candidate.is_absolute():
-                for root in (base, Path.cwd()):
-                    if (root / candidate).exists():
-                        candidate = root / candidate
-                        break
-                else:
-                    candidate = base / candidate
-            data[section] = {**sub, key: str(candidate.resolve())}
+            try:
+                candidate = Path(sub[key]).expanduser()
+                if not candidate.is_absolute():
+                    for root in (base, Path.cwd()):
+                        if (root / candidate).exists():
+                            candidate = root / candidate
+                            break
+                    else:
+                        candidate = base / candidate
+                resolved = str(candidate.resolve())
+            except (OSError, ValueError):  # too long, a NUL, ...: left as given for validation to name
+                continue
+            data[section] = {**sub, key: resolved}
     return data
 
 

@@ -6,7 +6,16 @@ import os
 from collections.abc import Iterable
 
 MASK = "[REDACTED]"
-MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
+# Shorter values would mask ordinary words and path parts ("data", "model"); every real
+# credential the app knows is far longer (Hugging Face 37, W&B 40, OpenAI 51+ characters).
+MIN_SECRET_LEN = 8
+# Fields that name things (files, folders, models, job names, hashes) are never rewritten: a
+# real dataset path that happens to contain a credential's value must still reach the worker.
+# Only free text is masked: tags, messages, logs, error records.
+STRUCTURAL_KEYS = frozenset(
+    {"path", "graph", "hub_id", "builtin", "name", "hash", "recipe", "method", "text_field",
+     "target_modules", "checkpoint", "resume_from", "blob", "out", "dir"}
+)  # fmt: skip
 
 # The credentials the app knows, and the environment variable a worker receives each as.
 KNOWN_CREDENTIALS: dict[str, str] = {
@@ -37,12 +46,20 @@ class Redactor:
                 text = text.replace(v, MASK)
         return text
 
-    def redact_obj(self, obj):
-        """Redact strings inside nested dicts/lists (for error files, params, specs)."""
+    def redact_obj(self, obj, free: bool = False):
+        """Redact free-text strings inside nested dicts/lists (error files, events, specs); the
+        values of ``STRUCTURAL_KEYS`` are left as they are, except under ``tags`` (all free
+        text, ``free``)."""
         if isinstance(obj, str):
             return self(obj)
         if isinstance(obj, dict):
-            return {k: self.redact_obj(v) for k, v in obj.items()}
+            out = {}
+            for k, v in obj.items():
+                if not free and k in STRUCTURAL_KEYS and not isinstance(v, dict):
+                    out[k] = v
+                else:
+                    out[self.redact_obj(k)] = self.redact_obj(v, free or k == "tags")
+            return out
         if isinstance(obj, list | tuple):
-            return [self.redact_obj(v) for v in obj]
+            return [self.redact_obj(v, free) for v in obj]
         return obj
