@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainer_runtime.userfiles import UserFileError, check_file_or_folder, display, read_bytes
+
 from .errors import GraphError
 from .graph import Graph
 from .infer import infer
@@ -18,6 +20,7 @@ from .infer import infer
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 TARGET = "target"
 CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+MAX_HEADER = 1 << 20  # bytes read to find a CSV's header row
 
 
 class GraphJobError(ValueError):
@@ -80,13 +83,24 @@ def image_classes(root: Path) -> list[tuple[str, list[Path]]]:
 
 
 def csv_header(path: Path) -> list[str]:
+    """The CSV's header row, from at most its first MAX_HEADER bytes (a regular file only)."""
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            header = next(csv.reader(fh), None)
+        head = read_bytes(path, "dataset file", MAX_HEADER, head=True)
+    except UserFileError as err:
+        raise GraphJobError("dataset.path", err.message) from None
+    first, newline, _ = head.partition(b"\n")
+    if not newline and len(head) == MAX_HEADER:
+        raise GraphJobError(
+            "dataset.path", f"{display(path)}: the header row is longer than {MAX_HEADER >> 10} KiB."
+        )
+    try:
+        header = next(csv.reader([first.decode("utf-8").rstrip("\r")]), None)
     except UnicodeDecodeError:
-        raise GraphJobError("dataset.path", f"{path} is not UTF-8 text, so it is not a CSV file.") from None
+        raise GraphJobError(
+            "dataset.path", f"{display(path)} is not UTF-8 text, so it is not a CSV file."
+        ) from None
     if not header:
-        raise GraphJobError("dataset.path", f"{path} is empty; a CSV needs a header row.")
+        raise GraphJobError("dataset.path", f"{display(path)} is empty; a CSV needs a header row.")
     return [h.strip() for h in header]
 
 
@@ -94,6 +108,11 @@ def check_graph_job(graph_path: str | Path, dataset_path: str | Path) -> GraphTa
     """Check that the graph trains on the dataset (cheap: reads the graph, lists folders, reads a header)."""
     task = load_task(graph_path)
     data = Path(dataset_path)
+    if data.exists():
+        try:
+            check_file_or_folder(data, "dataset")  # not a FIFO, device or /proc file
+        except UserFileError as err:
+            raise GraphJobError("dataset.path", err.message) from None
     if task.input_dtype != "float":
         raise GraphJobError(
             "model.graph",

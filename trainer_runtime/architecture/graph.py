@@ -15,6 +15,7 @@ from .params import check_params, check_value
 
 FORMAT = "sparktrainer-graph"
 VERSION = 1
+MAX_GRAPH_FILE = 32 << 20  # a 500-node graph is ~100 KiB
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -256,20 +257,29 @@ class Graph:
 
     @classmethod
     def load(cls, path: str | Path) -> Graph:
+        """Read a graph file: a regular file (not a FIFO or device) of at most MAX_GRAPH_FILE."""
+        from trainer_runtime.userfiles import UserFileError, display, read_bytes
+
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise GraphFormatError(f"Cannot read graph file {p}: {exc.strerror or exc}.") from exc
+            raw = read_bytes(p, "graph file", MAX_GRAPH_FILE)
+        except UserFileError as exc:
+            raise GraphFormatError(f"Cannot read the graph file: {exc.message}.") from None
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise GraphFormatError(f"{p} is not a graph file (it is not UTF-8 text).") from exc
+            raise GraphFormatError(f"{display(p)} is not a graph file (it is not UTF-8 text).") from exc
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise GraphFormatError(
-                f"{p} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+                f"{display(p)} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from exc
-        return cls.from_dict(data, str(p))
+        except RecursionError:
+            raise GraphFormatError(
+                f"{display(p)} is not a graph file (its JSON is nested too deeply)."
+            ) from None
+        return cls.from_dict(data, display(p))
 
 
 def _from_dict(cls: type[Graph], d: Any, source: str) -> Graph:

@@ -7,66 +7,83 @@ import json
 from pathlib import Path
 
 from trainer_runtime.jobs.spec import JobSpec, SpecError
+from trainer_runtime.userfiles import UserFileError, check_folder, display, read_bytes
 
 MAX_PROBE = 1 << 20  # bytes read to judge a dataset file
+MAX_MODEL_CONFIG = 16 << 20  # a config.json is a few KiB; the largest known are under 1 MiB
 
 
 def check_dataset_file(path: str | Path, text_field: str = "text") -> None:
     p = Path(path)
     where = "dataset.path"
-    if not p.exists():
-        raise SpecError([(where, f"dataset file not found: {p}")])
     if p.is_dir():
-        raise SpecError([(where, f"dataset path is a folder, expected a .txt or .jsonl file: {p}")])
+        raise SpecError([(where, f"dataset path is a folder, expected a .txt or .jsonl file: {display(p)}")])
     if p.suffix.lower() not in (".txt", ".jsonl"):
         raise SpecError(
-            [(where, f"unsupported dataset format '{p.suffix or p.name}': use a .txt or .jsonl file")]
+            [
+                (
+                    where,
+                    f"unsupported dataset format '{display(p.suffix or p.name)}': use a .txt or .jsonl file",
+                )
+            ]
         )
-    if p.stat().st_size == 0:
-        raise SpecError([(where, f"dataset file is empty: {p}")])
-    with p.open("rb") as fh:
-        head = fh.read(MAX_PROBE)
+    try:  # a regular file (not a FIFO, device or /proc file), only its head read
+        head = read_bytes(p, "dataset file", MAX_PROBE, head=True)
+    except UserFileError as err:
+        raise SpecError([(where, err.message)]) from None
+    if not head:
+        raise SpecError([(where, f"dataset file is empty: {display(p)}")])
     if b"\x00" in head:
         raise SpecError(
-            [(where, f"dataset file looks binary (contains NUL bytes), expected UTF-8 text: {p}")]
+            [(where, f"dataset file looks binary (contains NUL bytes), expected UTF-8 text: {display(p)}")]
         )
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a multi-byte char cut at the probe's end
             raise SpecError(
-                [(where, f"dataset file is not UTF-8 text (bad byte at offset {err.start}): {p}")]
+                [(where, f"dataset file is not UTF-8 text (bad byte at offset {err.start}): {display(p)}")]
             ) from None
         text = head[: err.start].decode("utf-8")
     if not text.strip():
-        raise SpecError([(where, f"dataset file has no text: {p}")])
+        raise SpecError([(where, f"dataset file has no text: {display(p)}")])
     if p.suffix.lower() == ".jsonl":
         for lineno, line in enumerate(text.splitlines()[:200], 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise SpecError([(where, f"line {lineno} of {p.name} is not JSON: {err.msg}")]) from None
+            except (json.JSONDecodeError, RecursionError) as err:
+                msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+                raise SpecError([(where, f"line {lineno} of {display(p.name)} is not JSON: {msg}")]) from None
             if not isinstance(row, dict) or not isinstance(row.get(text_field), str):
-                raise SpecError([(where, f"line {lineno} of {p.name} has no string field '{text_field}'")])
+                raise SpecError(
+                    [(where, f"line {lineno} of {display(p.name)} has no string field '{text_field}'")]
+                )
 
 
 def check_model_folder(path: str | Path) -> dict:
     """A local Hugging Face model folder must hold a config.json naming its model_type."""
     p = Path(path)
     where = "model.path"
-    if not p.is_dir():
-        raise SpecError([(where, f"model folder not found: {p}")])
-    cfg = p / "config.json"
-    if not cfg.is_file():
-        raise SpecError([(where, f"{p} is not a Hugging Face model folder: it has no config.json")])
     try:
-        data = json.loads(cfg.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SpecError([(where, f"config.json in {p} is not valid JSON: {err}")]) from None
+        check_folder(p, "model folder")
+        raw = read_bytes(p / "config.json", "config.json", MAX_MODEL_CONFIG)
+    except UserFileError as err:
+        if not (p / "config.json").exists() and p.is_dir():
+            raise SpecError(
+                [(where, f"{display(p)} is not a Hugging Face model folder: it has no config.json")]
+            ) from None
+        raise SpecError([(where, err.message)]) from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise SpecError([(where, f"config.json in {display(p)} is not valid JSON: {why}")]) from None
     if not isinstance(data, dict) or "model_type" not in data:
-        raise SpecError([(where, f"config.json in {p} names no model_type, so it is not a model config")])
+        raise SpecError(
+            [(where, f"config.json in {display(p)} names no model_type, so it is not a model config")]
+        )
     return data
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from trainer_runtime.architecture.dataset import image_classes
 from trainer_runtime.datasets.model import is_image
 from trainer_runtime.jobs.spec import JobSpec, SpecError
+from trainer_runtime.userfiles import UserFileError, check_folder
 
 LABELS_FILE = "labels.json"
 CLASSIFIER_MARKER = "image_classifier.json"  # in final/ of an image-classification job
@@ -94,6 +95,11 @@ def classified_images(root: Path, versioned: bool = True) -> list[tuple[str, str
 
 def _dataset_folder(path: str | Path | None, recipe: str) -> Path:
     root = Path(path or "")
+    try:
+        if root.is_dir():
+            check_folder(root, "dataset folder")  # not under /proc or /sys
+    except UserFileError as err:
+        raise SpecError([("dataset.path", err.message)]) from None
     if not root.is_dir():
         raise SpecError(
             [
