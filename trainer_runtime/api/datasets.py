@@ -6,64 +6,77 @@ with ``call_soon_threadsafe`` and published as ``dataset_import`` events."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
-from trainer_runtime.datasets.errors import DatasetError, DatasetNotFound, ImportCancelled
+from trainer_runtime.api.edge import (
+    AbsPath,
+    BadRequest,
+    Count,
+    Id,
+    PlainStr,
+    Query,
+    Strict,
+    disk_full,
+    json_body,
+    query,
+    url_int,
+)
+from trainer_runtime.datasets.errors import DatasetError, ImportCancelled
 from trainer_runtime.datasets.service import DatasetService
 from trainer_runtime.jobs.spec import IMAGE_RECIPES, JobSpec, SpecError, parse_spec
 
 log = logging.getLogger(__name__)
 KEEP_FINISHED = 100  # finished imports remembered for status queries
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_PAGE = 100_000  # entries of a version in one answer
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Word = Annotated[PlainStr, Field(min_length=1, max_length=100)]
 
 
-class DetectBody(_Body):
-    path: str = Field(..., min_length=1)
-    format: str | None = None
-    modality: str | None = None
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, v: str) -> str:
-        if not Path(v).expanduser().is_absolute():
-            raise ValueError("give an absolute path (the daemon does not share your working directory)")
-        return str(Path(v).expanduser())
+class DetectBody(Strict):
+    path: AbsPath
+    format: Word | None = None
+    modality: Word | None = None
 
 
 class ImportBody(DetectBody):
-    name: str = Field(..., min_length=1)
+    name: Annotated[PlainStr, Field(min_length=1, max_length=80)]
     keep_corrupt: bool = False
     link: bool = Field(False, description="hard-link the source files into storage instead of copying")
 
 
-class VersionBody(_Body):
-    version: int | Literal["latest"] = "latest"
+class VersionBody(Strict):
+    version: Count | Literal["latest"] = "latest"
 
 
 class QualityBody(VersionBody):
-    gates: list[str] | None = None
+    gates: list[Word] | None = Field(None, max_length=20)
     near_threshold: int = Field(4, ge=0, le=32)
-    max_text_chars: int = Field(20_000, ge=1)
+    max_text_chars: int = Field(20_000, ge=1, le=100_000_000)
 
 
-class RollbackBody(_Body):
-    version: int = Field(..., ge=1)
+class RollbackBody(Strict):
+    version: Count
+
+
+class EntriesQuery(Query):
+    offset: Id = 0
+    limit: int = Field(1000, ge=1, le=1 << 62)  # pages are cut to MAX_PAGE
+
+
+class DiffQuery(Query):
+    a: str = Field(..., max_length=30)
+    b: str = Field(..., max_length=30)
 
 
 @dataclass
@@ -83,19 +96,6 @@ class ImportTask:
 
     def view(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "cancel"}
-
-
-def _answer(fn: Handler) -> Handler:
-    @functools.wraps(fn)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request)
-        except DatasetNotFound as err:
-            return web.json_response({"error": str(err)}, status=404)
-        except DatasetError as err:
-            return web.json_response({"error": str(err)}, status=400)
-
-    return wrapped
 
 
 class DatasetsApi:
@@ -137,7 +137,7 @@ class DatasetsApi:
             ("POST", "/v1/datasets/{name}/quality", self.quality),
             ("POST", "/v1/datasets/{name}/rollback", self.rollback),
         ):
-            r.add_route(method, path, _answer(handler))
+            r.add_route(method, path, handler)  # errors are answered by api.edge's middleware
         app.on_cleanup.append(self._close)
 
     async def _close(self, app: web.Application) -> None:
@@ -156,24 +156,18 @@ class DatasetsApi:
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
-        from trainer_runtime.api.server import _validate
-
-        try:
-            data = await request.json() if request.can_read_body else {}
-        except ValueError:
-            raise DatasetError("request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise DatasetError("request body must be a JSON object")
-        return _validate(model, data, "request")
+        return await json_body(request, model)
 
     @staticmethod
-    def _version(raw: str) -> int | str:
+    def _version(raw: str, field: str = "version") -> int | str:
         if raw == "latest":
             return raw
         try:
-            return int(raw)
-        except ValueError:
-            raise DatasetError(f"version must be a number or 'latest', not '{raw}'") from None
+            return url_int(raw, field)
+        except BadRequest:
+            raise BadRequest(
+                f"{field} must be a version number or 'latest'", [(field, "not a version")]
+            ) from None
 
     # --------------------------------------------------------------- imports
     async def detect(self, request: web.Request) -> web.Response:
@@ -227,8 +221,11 @@ class DatasetsApi:
         except DatasetError as err:
             task.state, task.error = "failed", str(err)
         except Exception as err:  # the task must end with a state; the traceback goes to the log
-            log.exception("dataset import %s failed", task.id)
-            task.state, task.error = "failed", f"internal error ({type(err).__name__}: {err}); see daemon.log"
+            full = disk_full(err, str(self.d.data.root))
+            if full is None:
+                log.exception("dataset import %s failed", task.id)
+            task.state = "failed"
+            task.error = full or f"internal error ({type(err).__name__}); see daemon.log in the data dir"
         task.finished = time.time()
         self._publish(task)
         if task.state == "completed":
@@ -271,19 +268,17 @@ class DatasetsApi:
 
     async def version(self, request: web.Request) -> web.Response:
         version = self._version(request.match_info["version"])
-        try:
-            offset = max(0, int(request.query.get("offset", "0") or 0))
-            limit = max(1, min(int(request.query.get("limit", "1000") or 1000), 100_000))
-        except ValueError:
-            raise DatasetError("offset and limit must be whole numbers") from None
-        info, page = await self._run("entries_page", request.match_info["name"], version, offset, limit)
-        return web.json_response({"version": info.to_json(), "entries": page, "offset": offset})
+        q = query(request, EntriesQuery)
+        limit = min(q.limit, MAX_PAGE)
+        info, page = await self._run("entries_page", request.match_info["name"], version, q.offset, limit)
+        return web.json_response({"version": info.to_json(), "entries": page, "offset": q.offset})
 
     async def diff(self, request: web.Request) -> web.Response:
-        a, b = request.query.get("a"), request.query.get("b")
-        if not a or not b:
+        if not request.query.get("a") or not request.query.get("b"):
             raise DatasetError("diff needs two versions: ?a=1&b=2")
-        out = await self._run("diff", request.match_info["name"], self._version(a), self._version(b))
+        q = query(request, DiffQuery)
+        a, b = self._version(q.a, "a"), self._version(q.b, "b")
+        out = await self._run("diff", request.match_info["name"], a, b)
         return web.json_response({"diff": out})
 
     async def verify(self, request: web.Request) -> web.Response:
@@ -320,9 +315,12 @@ class DatasetsApi:
     # ------------------------------------------------------------------ jobs
     async def resolve_spec(self, spec: JobSpec) -> JobSpec:
         """Pin ``dataset: {name, version}`` to a version: its number, manifest hash and a
-        read-only file built from its blobs (the worker reads files only)."""
+        read-only file built from its blobs (the worker reads files only). Only the daemon sets
+        the hash and the path: a spec sent with them (a job's spec sent again) has its hash
+        checked against the store and its path made anew, so a client cannot point a job at
+        other files under a dataset's name."""
         ds = spec.dataset
-        if ds.name is None or ds.hash is not None:
+        if ds.name is None:
             return spec
         # causal-lm reads one text file; image recipes a folder + labels.json; graph the files
         build = "materialize_text" if spec.recipe == "causal-lm" else "materialize_files"
@@ -332,6 +330,10 @@ class DatasetsApi:
             info, path = await self._run(build, ds.name, ds.version or "latest")
         except DatasetError as err:
             raise SpecError([("dataset.name", str(err))]) from None
+        if ds.hash is not None and ds.hash != info.manifest_hash:
+            raise SpecError([("dataset.hash", (
+                f"version {info.number} of dataset '{ds.name}' has manifest hash {info.manifest_hash[:12]}…, "
+                f"not {ds.hash[:12]}…; leave dataset.hash and dataset.path out (the daemon sets them)"))])  # fmt: skip
         data = spec.to_dict()
         data["dataset"] = {
             **data["dataset"],

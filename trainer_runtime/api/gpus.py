@@ -6,12 +6,13 @@ back end on a worker thread, so the event loop never waits on NVML."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field, StrictBool, StrictInt
 
+from trainer_runtime.api.edge import Query, Strict, error_response, json_body, query
 from trainer_runtime.gpu import apply as mig_apply
 from trainer_runtime.gpu import planner
 from trainer_runtime.gpu.errors import ApplyFailed, GpuBusy, GpuError, LayoutInvalid, NeedsRoot, UnknownGpu
@@ -21,8 +22,20 @@ from trainer_runtime.jobs.state import JobState
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
+class MigBody(Strict):
+    gpu: Annotated[str, Field(min_length=1, max_length=100)] | Annotated[StrictInt, Field(ge=0, le=1024)] = (
+        Field(..., description="the GPU's UUID or index")
+    )
+    layout: list[Any] = Field(default_factory=list, max_length=64)
+    dry_run: StrictBool = True  # "no" or 0 must never mean "apply"
+
+
+class HistoryQuery(Query):
+    seconds: float = Field(3600, gt=0, le=3600)
+
+
 def _fail(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+    return error_response(status, message, **extra)
 
 
 def _guard(fn: Handler) -> Handler:
@@ -30,9 +43,7 @@ def _guard(fn: Handler) -> Handler:
         try:
             return await fn(request)
         except LayoutInvalid as err:
-            problems = [
-                {"field": f"layout ({e['profile'] or 'all'})", "message": e["reason"]} for e in err.errors
-            ]
+            problems = [(f"layout ({e['profile'] or 'all'})", e["reason"]) for e in err.errors]
             return _fail(400, str(err), problems=problems, errors=err.errors)
         except UnknownGpu as err:
             return _fail(404, str(err))
@@ -59,14 +70,8 @@ class GpuApi:
         return self.d.gpu.backend
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise LayoutInvalid("request body is not valid JSON", []) from None
-        if not isinstance(data, dict) or not isinstance(data.get("gpu"), str | int):
-            raise LayoutInvalid('the request needs {"gpu": UUID or index, ...}', [])
-        data["gpu"] = str(data["gpu"])
-        return data
+        body: MigBody = await json_body(request, MigBody)
+        return {**body.model_dump(), "gpu": str(body.gpu)}
 
     def _find(self, gpu: str) -> GpuInfo:
         return self.backend.find(gpu, self.d.gpu.latest())
@@ -80,22 +85,11 @@ class GpuApi:
         return web.json_response(self.d.gpu.view())
 
     async def history(self, request: web.Request) -> web.Response:
-        try:
-            seconds = float(request.query.get("seconds", "3600"))
-        except ValueError:
-            return _fail(
-                400, "seconds must be a number", problems=[{"field": "seconds", "message": "not a number"}]
-            )
-        if not 0 < seconds <= 3600:
-            return _fail(
-                400,
-                "seconds must be between 0 and 3600",
-                problems=[{"field": "seconds", "message": "out of range"}],
-            )
-        return web.json_response(self.d.gpu.history(seconds))
+        q = query(request, HistoryQuery)
+        return web.json_response(self.d.gpu.history(q.seconds))
 
     async def profiles(self, request: web.Request) -> web.Response:
-        gpu = self._find(request.query.get("gpu", ""))
+        gpu = self._find(request.query.get("gpu", "")[:100])
         table = await asyncio.to_thread(self.backend.mig_table, gpu.uuid)
         return web.json_response({
             "gpu": gpu.uuid, "model": table.model, "slices": table.slices, "memory_slices": table.memory_slices,
@@ -112,7 +106,7 @@ class GpuApi:
         body = await self._body(request)
         await asyncio.to_thread(self.d.gpu.sample)  # a fresh process list for the busy check
         gpu = self._find(body["gpu"])
-        dry = body.get("dry_run", True) is not False
+        dry = body["dry_run"]
         if not dry:  # no job may be placed on this GPU while its layout changes
             self.d.devices.hold(gpu.uuid)
         try:

@@ -2,7 +2,8 @@
 
 Import runs the user's model code and torch, so it runs in a child process
 (``python -m trainer_runtime.architecture.import_target``) awaited without blocking the loop;
-check is pure Python and fast (a 500-node graph in a few ms), so it runs inline.
+check is pure Python (a 500-node graph in a few ms) and runs on a thread, as a posted graph may
+be far larger.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import asyncio
 import json
 import logging
 import sys
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from trainer_runtime.architecture.errors import GraphError
+from trainer_runtime.api.edge import AbsPath, Strict, error_response, json_body
 from trainer_runtime.architecture.graph import Graph
 from trainer_runtime.architecture.report import summary
 
@@ -24,52 +25,19 @@ log = logging.getLogger(__name__)
 IMPORT_TIMEOUT_S = 300.0
 
 
-class ImportBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ImportBody(Strict):
     target: str = Field(..., min_length=3, max_length=500, pattern=r"^[\w.]+:[\w.]+$")
-    input_shape: list[int] = Field(..., min_length=1, max_length=8)
+    input_shape: list[Annotated[int, Field(ge=1, le=1_000_000)]] = Field(..., min_length=1, max_length=8)
     input_dtype: Literal["float", "long"] = "float"
-    cwd: str | None = Field(None, description="folder added to the Python path to find the module")
+    cwd: AbsPath | None = Field(None, description="folder added to the Python path to find the module")
 
 
-class CheckBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CheckBody(Strict):
     graph: dict[str, Any]
 
 
-def _fail(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
-
-
-async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        return _fail(400, "request body is not valid JSON", problems=[{"field": "", "message": str(err)}])
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        problems = [
-            {
-                "field": ".".join(str(p) for p in e["loc"]),
-                "message": "unknown field" if e["type"] == "extra_forbidden" else e["msg"],
-            }
-            for e in err.errors()
-        ]
-        return _fail(400, "invalid request", problems=problems)
-
-
 async def import_graph(request: web.Request) -> web.Response:
-    body = await _body(request, ImportBody)
-    if isinstance(body, web.Response):
-        return body
-    assert isinstance(body, ImportBody)
-    if any(s < 1 or s > 1_000_000 for s in body.input_shape):
-        return _fail(
-            400,
-            "invalid request",
-            problems=[{"field": "input_shape", "message": "sizes must be 1 to 1000000"}],
-        )
+    body: ImportBody = await json_body(request, ImportBody)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "trainer_runtime.architecture.import_target",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -81,7 +49,7 @@ async def import_graph(request: web.Request) -> web.Response:
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        return _fail(
+        return error_response(
             504, f"importing {body.target} took longer than {IMPORT_TIMEOUT_S:.0f} s and was stopped."
         )
     try:
@@ -91,22 +59,19 @@ async def import_graph(request: web.Request) -> web.Response:
         log.error(
             "graph import of %s crashed (exit %s): %s", body.target, proc.returncode, err.decode()[-4000:]
         )
-        return _fail(500, f"the import process of {body.target} crashed ({tail[0][:300]}); see daemon.log.")
+        return error_response(  # the user's module took the process down: not a daemon fault
+            422, f"the import process of {body.target} crashed ({tail[0][:300]}); see daemon.log."
+        )
     if "error" in result:
-        return _fail(422, result["error"])
+        return error_response(422, result["error"])
     return web.json_response(result)
 
 
 async def check_graph(request: web.Request) -> web.Response:
-    body = await _body(request, CheckBody)
-    if isinstance(body, web.Response):
-        return body
-    assert isinstance(body, CheckBody)
-    try:
-        graph = Graph.from_dict(body.graph, "the posted graph")
-    except GraphError as err:
-        return _fail(400, err.message, node=err.node_id)
-    return web.json_response(summary(graph))
+    body: CheckBody = await json_body(request, CheckBody)
+    # GraphError → 400 naming the node; on a thread: a posted graph may hold thousands of nodes
+    out = await asyncio.to_thread(lambda: summary(Graph.from_dict(body.graph, "the posted graph")))
+    return web.json_response(out)
 
 
 def register(router: web.UrlDispatcher) -> None:

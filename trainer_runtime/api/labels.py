@@ -5,65 +5,48 @@ suggestions. Blocking work runs on a thread pool, never on the event loop."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
-from trainer_runtime.api.datasets import DatasetsApi, Handler, _answer
-from trainer_runtime.datasets.errors import DatasetError
-from trainer_runtime.labeling.service import DraftNotFound, LabelService
+from trainer_runtime import jsontext
+from trainer_runtime.api.datasets import DatasetsApi
+from trainer_runtime.api.edge import AbsPath, Count, Strict, json_body, parse_body, read_body
+from trainer_runtime.labeling.service import LabelService
 
-MAX_LABELS_BODY = 256 << 20  # a whole dataset's annotations may be saved at once
+# Saves and drafts carry the annotations of the images edited since the base version (the GUI
+# sends no others): 32 MiB is some 30,000 edited images with polygons. Bodies this large are
+# parsed on a thread, never on the event loop.
+MAX_LABELS_BODY = 32 << 20
 SUGGESTIONS = "suggestions.json"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SaveBody(_Body):
-    base_version: int = Field(..., ge=1)
+class SaveBody(Strict):
+    base_version: Count
     classes: dict[str, Any] | None = None
     annotations: dict[str, Any] = Field(default_factory=dict)
-    message: str = ""
+    message: str = Field("", max_length=2000)
 
 
-class DraftBody(_Body):
-    base_version: int = Field(..., ge=1)
+class DraftBody(Strict):
+    base_version: Count
     classes: dict[str, Any] | None = None
     annotations: dict[str, Any] = Field(default_factory=dict)
 
 
-def _absolute(v: str) -> str:
-    if not Path(v).expanduser().is_absolute():
-        raise ValueError("give an absolute path (the daemon does not share your working directory)")
-    return str(Path(v).expanduser())
-
-
-class ImportBody(_Body):
-    path: str = Field(..., min_length=1)
+class ImportBody(Strict):
+    path: AbsPath
     format: Literal["yolo", "coco"]
 
-    @field_validator("path")
-    @classmethod
-    def _abs(cls, v: str) -> str:
-        return _absolute(v)
 
-
-class ExportBody(_Body):
-    version: int | Literal["latest"] = "latest"
+class ExportBody(Strict):
+    version: Count | Literal["latest"] = "latest"
     format: Literal["yolo", "coco"]
-    out: str = Field(..., min_length=1)
-
-    @field_validator("out")
-    @classmethod
-    def _abs(cls, v: str) -> str:
-        return _absolute(v)
+    out: AbsPath
+    force: bool = Field(False, description="write into a folder that is not empty (its files are replaced)")
 
 
 class LabelsApi:
@@ -78,7 +61,7 @@ class LabelsApi:
     def service(self) -> LabelService:  # made on a pool thread (the datasets service reads the disk)
         with self._service_lock:
             if self._service is None:
-                self._service = LabelService(self.datasets.service)
+                self._service = LabelService(self.datasets.service, self.d.data.root)
             return self._service
 
     def register(self, app: web.Application) -> None:
@@ -93,7 +76,7 @@ class LabelsApi:
             ("POST", f"{base}/import", self.import_),
             ("POST", f"{base}/export", self.export),
         ):
-            r.add_route(method, path, _answer(_answer_draft(handler)))
+            r.add_route(method, path, handler)  # errors are answered by api.edge's middleware
         r.add_get("/v1/jobs/{id}/suggestions", self.suggestions)
         app.on_cleanup.append(self._close)
 
@@ -107,50 +90,63 @@ class LabelsApi:
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
-        from trainer_runtime.api.server import _validate
+        return await json_body(request, model)
 
-        chunks, size = [], 0
-        while chunk := await request.content.read(1 << 20):
-            size += len(chunk)
-            if size > MAX_LABELS_BODY:
-                raise DatasetError(
-                    f"the request is over {MAX_LABELS_BODY >> 20} MiB; send only the edited images"
-                )
-            chunks.append(chunk)
-        try:
-            data = json.loads(b"".join(chunks)) if chunks else {}
-        except ValueError:
-            raise DatasetError("request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise DatasetError("request body must be a JSON object")
-        return _validate(model, data, "request")
+    async def _big(self, work: Any) -> Any:
+        """``work()`` on the pool with the cyclic GC paused: a draft or a dataset's labels are
+        millions of small objects, made, used and dropped there (see ``jsontext.gc_paused``)."""
+
+        def call() -> Any:
+            with jsontext.gc_paused():
+                return work()
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     # ----------------------------------------------------------------- reads
     async def labels(self, request: web.Request) -> web.Response:
-        version = DatasetsApi._version(request.query.get("version", "latest"))
-        labels = await self._run("load", request.match_info["name"], version)
-        body = await asyncio.get_running_loop().run_in_executor(
-            self.executor, lambda: json.dumps({**labels.to_json(), "report": labels.report.rows})
-        )
-        return web.Response(text=body, content_type="application/json")
+        version = DatasetsApi._version(request.query.get("version", "latest")[:30])
+        name = request.match_info["name"]
+
+        def work() -> str:
+            labels = self.service.load(name, version)
+            return jsontext.dumps({**labels.to_json(), "report": labels.report.rows}, 4)
+
+        return web.Response(text=await self._big(work), content_type="application/json")
 
     async def get_draft(self, request: web.Request) -> web.Response:
-        return web.json_response({"draft": await self._run("load_draft", request.match_info["name"])})
+        name = request.match_info["name"]
+        text = await self._big(lambda: jsontext.dumps({"draft": self.service.load_draft(name)}, 4))
+        return web.Response(text=text, content_type="application/json")
 
     # ---------------------------------------------------------------- writes
     async def put_draft(self, request: web.Request) -> web.Response:
-        body = await self._body(request, DraftBody)
-        out = await self._run("save_draft", request.match_info["name"], body.model_dump())
-        return web.json_response({"draft": out})
+        raw = await read_body(request, MAX_LABELS_BODY)
+        name = request.match_info["name"]
+
+        def work() -> dict[str, Any]:
+            body = parse_body(raw, DraftBody)
+            draft = {
+                "base_version": body.base_version,
+                "classes": body.classes,
+                "annotations": body.annotations,
+            }
+            return self.service.save_draft(name, draft)
+
+        return web.json_response({"draft": await self._big(work)})
 
     async def delete_draft(self, request: web.Request) -> web.Response:
         dropped = await self._run("drop_draft", request.match_info["name"])
         return web.json_response({"dropped": dropped})
 
     async def save(self, request: web.Request) -> web.Response:
-        body = await self._body(request, SaveBody)
+        raw = await read_body(request, MAX_LABELS_BODY)
         name = request.match_info["name"]
-        info = await self._run("save", name, body.base_version, body.classes, body.annotations, body.message)
+
+        def work() -> Any:
+            body = parse_body(raw, SaveBody)
+            return self.service.save(name, body.base_version, body.classes, body.annotations, body.message)
+
+        info = await self._big(work)
         self.d.bus.publish("dataset_changed", name=name)
         return web.json_response({"version": info.to_json()})
 
@@ -163,7 +159,9 @@ class LabelsApi:
 
     async def export(self, request: web.Request) -> web.Response:
         body = await self._body(request, ExportBody)
-        out = await self._run("export", request.match_info["name"], body.version, body.format, body.out)
+        out = await self._run(
+            "export", request.match_info["name"], body.version, body.format, body.out, body.force
+        )
         return web.json_response(out)
 
     # ------------------------------------------------------------------ jobs
@@ -184,13 +182,3 @@ class LabelsApi:
                 {"error": f"job {job.id} has written no suggestions yet (state: {job.state})"}, status=404
             )
         return web.Response(text=text, content_type="application/json")
-
-
-def _answer_draft(fn: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request)
-        except DraftNotFound as err:
-            return web.json_response({"error": str(err)}, status=404)
-
-    return wrapped

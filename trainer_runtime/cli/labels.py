@@ -28,7 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("name")
     s.add_argument("--version", default="latest")
     s.add_argument("--format", required=True, choices=["yolo", "coco"])
-    s.add_argument("--out", type=Path, required=True, help="the folder to write")
+    s.add_argument("--out", type=Path, required=True, help="the folder to write (new or empty)")
+    s.add_argument(
+        "--force", action="store_true", help="replace an earlier export at --out (never any other folder)"
+    )
     s.add_argument("--json", action="store_true")
 
 
@@ -68,7 +71,9 @@ def run(args: argparse.Namespace, client: Client) -> int:
               f"{v['meta'].get('labels', {}).get('images', 0)} labelled images")  # fmt: skip
         return 0
     version: int | str = args.version if args.version == "latest" else int(args.version)
-    out = client.labels_export(args.name, str(args.out.expanduser().resolve()), args.format, version)
+    out = client.labels_export(
+        args.name, str(args.out.expanduser().resolve()), args.format, version, force=args.force
+    )
     if args.json:
         emit_json(out)
         return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
 import uuid
 from collections import Counter
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from trainer_runtime import jsontext
 from trainer_runtime.datasets.errors import DatasetError, check_name
 from trainer_runtime.datasets.imaging import decode_errors, error_text
 from trainer_runtime.datasets.model import Entry, is_image, manifest_hash
@@ -30,6 +32,7 @@ from trainer_runtime.labeling.classmap import CLASSES_PATH, ClassMap
 from trainer_runtime.labeling.report import LabelSet, Report
 from trainer_runtime.labeling.shapes import ImageAnnotation, LabelError, decode, is_annotation_label, to_label
 from trainer_runtime.store.datasets import VersionInfo
+from trainer_runtime.userfiles import check_file_or_folder, display
 
 FORMATS = ("yolo", "coco")
 SIZE_READERS = 4
@@ -78,8 +81,9 @@ class Labels:
 
 
 class LabelService:
-    def __init__(self, datasets: DatasetService):
+    def __init__(self, datasets: DatasetService, data_dir: Path | None = None):
         self.ds = datasets
+        self.protected = Path(data_dir) if data_dir is not None else datasets.root  # no export goes in here
         self.drafts = datasets.root / "drafts"
         self._sizes: dict[str, tuple[int, int] | str] = {}  # sha256 → (w, h) or why it cannot be read
         self._sizes_lock = threading.Lock()
@@ -218,7 +222,7 @@ class LabelService:
         self.ds.get(name)  # the dataset must exist
         path = self._draft_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(dict(draft), separators=(",", ":")).encode()
+        data = jsontext.dumps(dict(draft)).encode()  # in pieces: a big draft holds no GIL for seconds
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
         try:
             with open(tmp, "wb") as fh:
@@ -238,10 +242,10 @@ class LabelService:
     def load_draft(self, name: str) -> dict[str, Any]:
         path = self._draft_path(name)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = jsontext.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise DraftNotFound(f"dataset '{name}' has no unsaved labelling draft") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
             raise LabelError(
                 f"the draft of dataset '{name}' ({path}) is damaged ({err}); delete it"
             ) from None
@@ -266,7 +270,8 @@ class LabelService:
             raise LabelError(f"unknown label format '{fmt}'; choose yolo or coco")
         src = Path(source).expanduser()
         if not src.exists():
-            raise LabelError(f"nothing to import at {src}: no such file or folder")
+            raise LabelError(f"nothing to import at {display(src)}: no such file or folder")
+        check_file_or_folder(src, "the label source")  # not a FIFO, device or /proc file
         if self.ds.store.latest(check_name(name)) is None:
             self.ds.import_(src, name, fmt, keep_corrupt=True)  # bad images are marked, then skipped
         base = self.load(name, "latest")
@@ -294,22 +299,87 @@ class LabelService:
                for path, why in sorted(errors.items()) if path not in reported]  # fmt: skip
         return info, bad + found.report.rows
 
-    def export(self, name: str, version: int | str, fmt: str, out: str | Path) -> dict[str, Any]:
-        """Write the version's images and labels as a YOLO or COCO folder at ``out``."""
+    def export(
+        self, name: str, version: int | str, fmt: str, out: str | Path, force: bool = False
+    ) -> dict[str, Any]:
+        """Write the version's images and labels as a YOLO or COCO folder at ``out``: into a
+        temporary folder beside it, renamed into place when complete, so a failed export leaves
+        nothing behind. ``out`` must be new or empty; ``force`` replaces an earlier export (a
+        folder with ``.sparktrainer/classes.json``), never another folder."""
         if fmt not in FORMATS:
             raise LabelError(f"unknown label format '{fmt}'; choose yolo or coco")
-        target = Path(out).expanduser()
-        if target.exists() and not target.is_dir():
-            raise LabelError(f"cannot export into {target}: it is a file; name a folder")
+        target = export_target(Path(out), self.protected, force)
         labels = self.load(name, version)
         blobs = {r.path: Path(r.blob) for r in labels.images}
         errors = {r.path: r.error for r in labels.images if r.error}
         writer = yolo.write_yolo if fmt == "yolo" else coco.write_coco
+        tmp = target.parent / f".{target.name}.export-{uuid.uuid4().hex[:8]}"
         try:
-            written, report = writer(labels.classes, labels.annotations(), target, blobs.__getitem__, errors)
-            (target / ".sparktrainer").mkdir(exist_ok=True)
-            (target / ".sparktrainer" / "classes.json").write_bytes(labels.classes.to_bytes())
+            written, report = writer(labels.classes, labels.annotations(), tmp, blobs.__getitem__, errors)
+            (tmp / ".sparktrainer").mkdir(exist_ok=True)
+            (tmp / ".sparktrainer" / "classes.json").write_bytes(labels.classes.to_bytes())
+            if fmt == "yolo":
+                _yolo_root(tmp / "data.yaml", target)
+            _swap_into_place(tmp, target)
         except OSError as err:
-            raise LabelError(f"the export to {target} failed: {err.strerror or err}") from err
-        written.update(dataset=name, version=labels.info.number)
+            shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder
+            raise LabelError(
+                f"the export to {display(target)} failed ({err.strerror or err}); nothing was written there"
+            ) from err
+        written.update(dataset=name, version=labels.info.number, out=str(target))
         return {"written": written, "report": labels.report.rows + report.rows}
+
+
+EXPORT_MARKER = Path(".sparktrainer") / "classes.json"
+
+
+def export_target(out: Path, protected: Path, force: bool) -> Path:
+    """Where an export may go: an absolute path outside the data dir ``protected``, new or an
+    empty folder (or, with ``force``, an earlier export). LabelError says why not."""
+    target = Path(os.path.abspath(out.expanduser()))
+    real, home = target.resolve(), protected.resolve()
+    if real == home or home in real.parents or real in home.parents:
+        raise LabelError(
+            f"cannot export into {display(target)}: it is inside SparkTrainer's data dir {display(home)} "
+            "(or holds it); name a folder outside it"
+        )
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise LabelError(f"cannot export into {display(target)}: it is a file or a link; name a folder")
+    if target.is_dir() and any(target.iterdir()):
+        if not force:
+            raise LabelError(
+                f"cannot export into {display(target)}: the folder is not empty; name a new or empty "
+                "folder, or pass --force to replace an earlier export there"
+            )
+        if not (target / EXPORT_MARKER).is_file():
+            raise LabelError(
+                f"cannot replace {display(target)}: it is not an earlier SparkTrainer export (no "
+                f"{EXPORT_MARKER}), and --force replaces only those; name a new or empty folder"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _yolo_root(data_yaml: Path, root: Path) -> None:
+    """data.yaml names the folder it is in: the final one, not the temporary one."""
+    import yaml
+
+    data = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
+    data["path"] = str(root.resolve())
+    data_yaml.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """``tmp`` becomes ``target`` (a missing or empty folder is replaced by the rename itself;
+    an earlier export is moved aside first and removed once the new one is in place)."""
+    if not target.exists() or not any(target.iterdir()):
+        os.replace(tmp, target)
+        return
+    old = target.parent / f".{target.name}.replaced-{uuid.uuid4().hex[:8]}"
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        os.replace(old, target)  # put the earlier export back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
