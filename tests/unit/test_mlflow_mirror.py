@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from trainer_runtime.secrets.redact import MASK, Redactor
-from trainer_runtime.tracking import MirrorUnavailable, MlflowMirror, flatten_params
+from trainer_runtime.tracking import ErrorKind, MirrorUnavailable, MlflowMirror, flatten_params
 from trainer_runtime.tracking.mlflow_mirror import MAX_PARAM_VAL_LEN, clean_key
 
 SECRET = "hf_TopSecretToken123"
@@ -205,7 +205,7 @@ def test_rejected_request_is_not_retryable(mirror, client):
     client.delete_run(run_id)
     with pytest.raises(MirrorUnavailable, match="refused") as err:
         mirror.log_metrics(run_id, [("loss", 1.0, 1, 1000)])
-    assert not err.value.retryable
+    assert not err.value.retryable and err.value.kind is ErrorKind.REJECTED
     assert err.value.error_code == "INVALID_PARAMETER_VALUE"
     assert err.value.__cause__ is not None
 
@@ -242,7 +242,7 @@ def test_unreachable_server_fails_fast(monkeypatch):
     with pytest.raises(MirrorUnavailable) as err:
         new_run(mirror)
     assert time.monotonic() - start < 10
-    assert err.value.retryable
+    assert err.value.retryable and err.value.kind is ErrorKind.UNREACHABLE
     assert err.value.__cause__ is not None
     assert "pa55word" not in str(err.value)
     assert "127.0.0.1:9" in str(err.value)
@@ -253,6 +253,41 @@ def test_unreachable_server_fails_fast(monkeypatch):
     ):
         with pytest.raises(MirrorUnavailable):
             call()
+
+
+def test_refused_credentials_are_not_retried_as_an_outage(monkeypatch):
+    """A tracking server that answers 401 to every call: no request can succeed until the
+    credentials change, so the error is of kind broken (the mirror stops after a few tries)."""
+    import http.server
+    import json
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def _refuse(self):
+            body = json.dumps({"error_code": "UNAUTHENTICATED", "message": "bad token"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _refuse
+
+        def log_message(self, *args):  # keep the test output quiet
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    try:
+        mirror = MlflowMirror(f"http://me:s3cret@127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(MirrorUnavailable) as err:
+            new_run(mirror)
+    finally:
+        server.shutdown()
+    assert err.value.kind is ErrorKind.BROKEN and not err.value.retryable
+    assert err.value.error_code == "UNAUTHENTICATED"
+    assert "refused the credentials" in str(err.value) and "restart the daemon" in str(err.value)
+    assert "s3cret" not in str(err.value)
 
 
 def test_warm_up_creates_the_store_before_any_run(tmp_path):

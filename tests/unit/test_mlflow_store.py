@@ -12,14 +12,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.helpers import ROOT
-from tests.mlflow_helpers import alembic_store, mlflow_revisions, revision
+from tests.mlflow_helpers import alembic_store, mlflow_revisions, revision, wait_for_migration, wait_gone
 from tests.mlflow_helpers import killed_store as make_killed_store
 from trainer_runtime.paths import DataDir
 from trainer_runtime.store.store import Store
@@ -115,11 +113,11 @@ def test_kills_while_the_default_store_is_first_made_never_leave_it_half_made(tm
             [sys.executable, "-c", OPEN_DEFAULT_STORE, str(home)],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        seen, helpers = _wait_for_migration(proc, folder, revs, target)
+        seen, helpers = wait_for_migration(proc.pid, folder, revs, target)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         print(f"round {round_no}: kill at migration {seen}/{len(revs)} (aimed at {target})")
-        _wait_gone(helpers)
+        wait_gone(helpers)
         db = folder / "mlflow.db"
         if db.exists():  # the kill came after the store was in place: it must be complete
             assert revision(db) == revs[-1], f"round {round_no}: a half-made store is in place"
@@ -133,40 +131,6 @@ def test_kills_while_the_default_store_is_first_made_never_leave_it_half_made(tm
         experiment="e", run_name="r", job_id="j1", attempt=1, params={"lr": 0.1}, tags={}
     )
     assert run_id
-
-
-def _wait_for_migration(proc: subprocess.Popen, folder: Path, revs: list[str], target: int):
-    """Poll the store being made (in place or in a temp file) until its schema reaches the
-    ``target``-th migration, the process ends, or 300 s pass. Returns the migration seen and
-    the process's children at that moment."""
-    deadline = time.monotonic() + 300
-    seen = -1
-    helpers: list[psutil.Process] = []
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            helpers = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            break
-        for candidate in (*folder.glob(".mlflow.db.creating-*"), folder / "mlflow.db"):
-            try:
-                with sqlite3.connect(f"file:{candidate}?mode=ro", uri=True, timeout=0.05) as db:
-                    row = db.execute("SELECT version_num FROM alembic_version").fetchone()
-                db.close()
-            except sqlite3.Error:
-                continue
-            if row and row[0] in revs:
-                seen = max(seen, revs.index(row[0]))
-        if seen >= target:
-            break
-        time.sleep(0.01)
-    return seen, helpers
-
-
-def _wait_gone(procs: list[psutil.Process], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs):
-        assert time.monotonic() < deadline, f"the store-making child outlived its parent: {procs}"
-        time.sleep(0.05)
 
 
 def test_a_half_made_default_store_that_holds_nothing_is_moved_aside_and_made_afresh(

@@ -70,8 +70,8 @@ def _fast(dbapi_connection, record):
     dbapi_connection.execute("PRAGMA synchronous = OFF")
     dbapi_connection.execute("PRAGMA journal_mode = MEMORY")
 if sys.argv[2] == "upgrade":
-    import mlflow.store.db.utils as db
-    db._upgrade_db(db.create_sqlalchemy_engine_with_retry(sys.argv[3]))
+    from mlflow.db import upgrade  # the command behind `mlflow db upgrade URL`
+    upgrade.main([sys.argv[3]], standalone_mode=False)
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 SqlAlchemyStore(sys.argv[3], sys.argv[4])
 """
@@ -115,9 +115,9 @@ def _revisions() -> tuple[str, frozenset[str]]:
 
 def check(path: Path) -> StoreCheck:
     """Look at a store file without changing it (SQLite may roll back a hot journal)."""
-    head, known = _revisions()
     if not path.exists():
-        return StoreCheck("absent", head=head)
+        return StoreCheck("absent")  # (before importing mlflow: a first start begins at once)
+    head, known = _revisions()
     if path.stat().st_size == 0:
         return StoreCheck("behind", head=head, detail="an empty file")
     try:

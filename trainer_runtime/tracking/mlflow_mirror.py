@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -332,20 +333,32 @@ class MlflowMirror:
 
     @contextmanager
     def _mapped(self, action: str) -> Iterator[None]:
-        """Turn MLflow, HTTP, SQL and file errors inside the block into MirrorUnavailable."""
-        import requests
-        import sqlalchemy.exc
-        from mlflow.exceptions import MlflowException
-
+        """Turn MLflow, HTTP, SQL and file errors inside the block into MirrorUnavailable.
+        (mlflow is imported only when an error is seen: the app's own store is made by a child
+        process before this process pays for importing mlflow.)"""
         try:
             yield
         except MirrorUnavailable as err:
             raise MirrorUnavailable(self._scrub(str(err)), kind=err.kind, error_code=err.error_code,
                                     reason=self._scrub(err.reason)) from err  # fmt: skip
-        except MlflowException as err:
-            raise self._error(action, err, err.message, code=err.error_code) from err
-        except (requests.RequestException, sqlalchemy.exc.SQLAlchemyError, OSError) as err:
-            raise self._error(action, err, f"{type(err).__name__}: {err}", code=None) from err
+        except Exception as err:
+            mapped = self._map(action, err)
+            if mapped is None:
+                raise
+            raise mapped from err
+
+    def _map(self, action: str, err: Exception) -> MirrorUnavailable | None:
+        import requests
+        import sqlalchemy.exc
+        from mlflow.exceptions import MlflowException
+
+        if isinstance(err, MlflowException):
+            return self._error(action, err, err.message, code=err.error_code)
+        if isinstance(
+            err, requests.RequestException | sqlalchemy.exc.SQLAlchemyError | OSError | sqlite3.Error
+        ):
+            return self._error(action, err, f"{type(err).__name__}: {err}", code=None)
+        return None
 
     def _error(
         self, action: str, err: BaseException, reason: object, *, code: str | None

@@ -57,6 +57,7 @@ class MirrorThread:
         self.last_sync: float | None = None
         self.permanent_error: str | None = None  # set when the mirror stopped trying
         self._cause: tuple[str, str | None, str] | None = None
+        self._opened = False
         self._tries = 0
         self.max_backoff = min(MAX_BACKOFF_S, interval_s * 16)
 
@@ -89,16 +90,19 @@ class MirrorThread:
         except Exception:  # the mirror must never take the daemon down; the log has the traceback
             log.exception("MLflow mirror could not list the jobs it had given up on")
         try:
-            self.mirror.warm_up()
+            self._open()
         except MirrorUnavailable as err:
             self._failed(err)  # the loop below retries and reports it
+        except Exception:  # the mirror must never take the daemon down; the log has the traceback
+            log.exception("MLflow mirror could not open the tracking store")
         delay = self.interval
         while not self._stop.wait(delay):
-            if self.permanent_error is not None:
-                self._give_up_waiting_jobs()  # jobs submitted since learn why they are not mirrored
-                delay = self.interval
-                continue
             try:
+                if self.permanent_error is not None:
+                    self._give_up_waiting_jobs()  # jobs submitted since learn why they are not mirrored
+                    delay = self.interval
+                    continue
+                self._open()
                 self.sync_once()
                 self.last_error = None
                 self.last_sync = time.time()
@@ -112,12 +116,26 @@ class MirrorThread:
             except Exception:  # the mirror must never take the daemon down; the log has the traceback
                 log.exception("MLflow mirror pass failed")
                 delay = min(self.max_backoff, delay * 2)
-        if self.permanent_error is not None:
+        if self.permanent_error is not None or not self._opened:
             return
         try:
             self.sync_once()
         except MirrorUnavailable as err:
             log.warning("MLflow mirror left behind at shutdown (it catches up at next start): %s", err)
+
+    def _open(self) -> None:
+        """Open (make, upgrade) the tracking store, until that has worked once. While it fails,
+        every job waiting for the mirror carries the sentence."""
+        if self._opened:
+            return
+        try:
+            self.mirror.warm_up()
+        except MirrorUnavailable as err:
+            for job in self.store.jobs_to_mirror():
+                if job.mlflow_error != str(err):
+                    self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err))
+            raise
+        self._opened = True
 
     def _failed(self, err: MirrorUnavailable) -> None:
         """Count a failed try; stop after MAX_BROKEN_TRIES in a row with the same broken store."""
