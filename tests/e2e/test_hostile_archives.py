@@ -260,4 +260,3 @@ def test_deeply_nested_json_is_refused_with_a_sentence(served, work):
     deep = work / "deep.jsonl"
     deep.write_text('{"text": "fine"}\n' + '{"a": ' * 50_000 + "1" + "}" * 50_000 + "\n")
     refused(served, deep, r"JSONL file 'deep.jsonl', line 2 nests too deeply")
-

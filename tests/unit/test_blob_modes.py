@@ -43,7 +43,11 @@ def stored_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
 
 
-@pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o440), (0o002, 0o440), (0o077, 0o400)])
+@pytest.mark.parametrize(
+    ("mask", "expected"),
+    [(0o022, 0o440), (0o002, 0o440), (0o077, 0o400)],
+    ids=["umask022", "umask002", "umask077"],
+)
 def test_blobs_and_materialized_files_follow_the_umask(tmp_path, umask, mask, expected):
     umask(mask)
     store, svc = service(tmp_path / "home")
@@ -73,7 +77,9 @@ def test_an_existing_open_datasets_folder_is_made_private(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("source_mode", "linked"), [(0o600, False), (0o644, False), (0o640, False), (0o440, True), (0o400, True)]
+    ("source_mode", "linked"),
+    [(0o600, False), (0o644, False), (0o640, False), (0o440, True), (0o400, True)],
+    ids=["0600", "0644", "0640", "0440", "0400"],
 )
 def test_link_never_changes_a_source_files_mode(tmp_path, umask, source_mode, linked):
     umask(0o022)
