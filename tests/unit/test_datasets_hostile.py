@@ -237,3 +237,12 @@ def test_archive_bigger_than_the_free_space_is_refused_before_extracting(small_d
         assert fx.storage_snapshot(home) == before
     finally:
         store.close()
+
+
+def test_non_utf8_file_names_are_refused_with_the_name_shown(svc, home, tmp_path):
+    src = fx.text_corpus(tmp_path / "corpus")
+    bad = os.fsencode(src) + b"/caf\xe9.txt"
+    with open(bad, "wb") as fh:
+        fh.write(b"text\n")
+    refused(svc, home, src, r"the name of 'caf\\xe9.txt' is not UTF-8 text; rename it")
+    refused(svc, home, Path(os.fsdecode(bad)), r"the name of 'caf\\xe9.txt' is not UTF-8 text")

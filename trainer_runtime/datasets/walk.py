@@ -19,6 +19,8 @@ def list_files(root: Path) -> list[tuple[str, Path]]:
     carry their type, so listing costs no stat per file."""
     root = root.resolve()
     if root.is_file():
+        if any("\udc80" <= c <= "\udcff" for c in root.name):
+            raise _not_utf8(root.name)
         return [(root.name, root)]
     out: list[tuple[str, Path]] = []
     stack = [(root, "")]
