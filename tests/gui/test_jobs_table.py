@@ -156,10 +156,10 @@ def test_a_workers_health_is_shown_in_the_state_cell_and_follows_events(tested):
     model, proxy, resets = tested
     stuck = {"status": "unresponsive", "since": 1_700_000_000.0, "message": "no event and no CPU for 120 s."}
     model.sync([job("a", "RUNNING", health=stuck), job("b", "RUNNING", health=None)])
-    assert model.index(0, STATE).data() == "Running · not responding"
+    assert model.index(0, STATE).data() == "Not responding"
     assert model.index(0, STATE).data(HEALTH_ROLE) == stuck
     assert (
-        model.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole).endswith(": no event and no CPU for 120 s.")
+        model.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole).endswith(", no event and no CPU for 120 s.")
     )
     assert model.index(1, STATE).data() == "Running" and model.index(1, STATE).data(HEALTH_ROLE) is None
     proxy.set_text_filter("responding")  # what the cell says is searchable
@@ -168,7 +168,7 @@ def test_a_workers_health_is_shown_in_the_state_cell_and_follows_events(tested):
 
     model.set_health("b", {"status": "stopped", "since": 1.0, "message": "SIGSTOP"})
     model.set_health("nobody", {"status": "stopped"})  # an event for a job not listed makes no row
-    assert model.job_ids() == ["a", "b"] and model.index(1, STATE).data() == "Running · stopped"
+    assert model.job_ids() == ["a", "b"] and model.index(1, STATE).data() == "Stopped"
     model.begin_sync()
     model.set_health("b", None)  # fine again, while a full list (older) is in flight
     model.sync([job("a", "RUNNING", health=stuck), job("b", "RUNNING", health={"status": "stopped"})])

@@ -100,19 +100,27 @@ def test_a_worker_in_trouble_is_marked_in_the_jobs_table(qtbot, make_window):
     conn._dispatch({"type": "job_health", "job_id": "j1", "health": STOPPED})
     conn._dispatch({"type": "job_health", "job_id": "unknown", "health": STOPPED})  # no row is made
     assert panel.model.job_ids() == ["j1", "j2"]
-    assert index.data() == "Running · stopped" and index.data(HEALTH_ROLE) == STOPPED
+    assert index.data() == "Stopped" and index.data(HEALTH_ROLE) == STOPPED
     tip = index.data(Qt.ItemDataRole.ToolTipRole)
-    assert tip.startswith("RUNNING: started\nThe worker is stopped since ") and STOPPED["message"] in tip
+    assert tip.startswith("RUNNING: started\nSince ") and STOPPED["message"] in tip
 
     # It is drawn in the warning colour (the healthy QUEUED row is not).
     qtbot.waitUntil(lambda: panel.table.visualRect(panel.proxy.mapFromSource(index)).isValid())
 
     def warning_pixels(row: int) -> int:
+        """Pixels of the state cell drawn in (nearly) the warning colour: text and sign."""
         rect = panel.table.visualRect(panel.proxy.mapFromSource(panel.model.index(row, STATE)))
         image = panel.table.viewport().grab(rect).toImage()
         want = QColor(theme.colors()["warning"])
+
+        def near(c: QColor) -> bool:
+            return (
+                max(abs(c.red() - want.red()), abs(c.green() - want.green()), abs(c.blue() - want.blue()))
+                < 40
+            )
+
         return sum(
-            1 for x in range(image.width()) for y in range(image.height()) if image.pixelColor(x, y) == want
+            1 for x in range(image.width()) for y in range(image.height()) if near(image.pixelColor(x, y))
         )
 
     qtbot.waitUntil(lambda: warning_pixels(0) > 20)
@@ -158,7 +166,7 @@ def test_the_job_detail_says_what_is_wrong_with_the_worker_and_the_mirror(qtbot,
     # Events as the daemon's stream carries them, for this job's view.
     conn._dispatch({"type": "job_health", "job_id": job_id, "health": STOPPED | {"status": "unresponsive"}})
     assert detail.health.isVisible()
-    assert detail.health.text().startswith("The worker is not responding since ")
+    assert detail.health.text().startswith("Since ")
     assert detail.health.text().endswith(STOPPED["message"])
     qtbot.waitUntil(lambda: _fits(detail.health))
 
@@ -202,7 +210,7 @@ def test_an_mlflow_outage_shows_in_the_status_bar_and_the_job_detail(
     assert panel.detail.mlflow.text().startswith("MLflow: behind — retrying: ")
 
     blocker.unlink()
-    blocker.mkdir()  # MLflow is back: the mirror catches up and both lines go
+    blocker.mkdir(exist_ok=True)  # MLflow is back (its retry may make the folder first): lines go
     qtbot.waitUntil(lambda: not status.mlflow.isVisible(), timeout=120_000)
     qtbot.waitUntil(lambda: not panel.detail.mlflow.isVisible(), timeout=120_000)
 
@@ -226,9 +234,9 @@ def test_a_stopped_worker_is_marked_live_and_cleared_when_it_goes_on(qtbot, daem
 
     try:
         os.kill(pid, signal.SIGSTOP)
-        qtbot.waitUntil(lambda: state_text() == "Running · stopped", timeout=120_000)
+        qtbot.waitUntil(lambda: state_text() == "Stopped", timeout=120_000)
         qtbot.waitUntil(lambda: detail.health.isVisible(), timeout=30_000)
-        assert detail.health.text().startswith("The worker is stopped since ")
+        assert detail.health.text().startswith("Since ") and "stopped" in detail.health.text()
         assert "\n" in panel.model.index(panel.model.row_of(job_id), STATE).data(Qt.ItemDataRole.ToolTipRole)
     finally:
         os.kill(pid, signal.SIGCONT)

@@ -130,7 +130,7 @@ class JobsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
         header.setMinimumSectionSize(60)
-        for col, width in zip(range(len(COLUMNS)), (220, 130, 240, 110, 120, 100, 130), strict=True):
+        for col, width in zip(range(len(COLUMNS)), (220, 150, 220, 110, 120, 100, 130), strict=True):
             self.table.setColumnWidth(col, width)
         pill = StatePillDelegate(STATE_ROLE, self.table, health_role=HEALTH_ROLE)
         self.table.setItemDelegateForColumn(STATE, pill)

@@ -46,13 +46,13 @@ def health_text(health: dict[str, Any]) -> str:
 
 
 def health_sentence(health: dict[str, Any]) -> str:
-    """The worker's trouble for a person: since when, and the daemon's own sentence."""
+    """The worker's trouble for a person: since when, then the daemon's own sentence."""
     since = health.get("since")
-    when = ""
-    if isinstance(since, int | float):
-        when = f" since {datetime.fromtimestamp(since).strftime('%H:%M:%S')}"
+    when = datetime.fromtimestamp(since).strftime("%H:%M:%S") if isinstance(since, int | float) else ""
     message = str(health.get("message") or "").strip()
-    return f"The worker is {health_text(health)}{when}" + (f": {message}" if message else ".")
+    if not message:
+        return f"The worker is {health_text(health)}" + (f" since {when}." if when else ".")
+    return f"Since {when}, {message}" if when else message
 
 
 def parse_time(iso: str | None) -> datetime | None:
@@ -280,12 +280,12 @@ class JobsTableModel(QAbstractTableModel):
             return job.get("name") or job["id"]
         if col == STATE:
             state = job.get("state") or "?"
-            if state == "RUNNING" and job.get("pending_action") in PENDING_TEXT:
-                text = PENDING_TEXT[job["pending_action"]]
-            else:
-                text = state.capitalize()
             health = health_of(job)
-            return f"{text} · {health_text(health)}" if health else text
+            if health:  # what is wrong with the worker says more than "Running"
+                return health_text(health).capitalize()
+            if state == "RUNNING" and job.get("pending_action") in PENDING_TEXT:
+                return PENDING_TEXT[job["pending_action"]]
+            return state.capitalize()
         if col == PROGRESS:
             text = f"{100 * self._progress(job):.0f}%"
             eta = self.eta_s(job)
