@@ -76,7 +76,7 @@ def test_the_image_list_is_a_thin_model_over_12000_images(qtbot, model_tester):
     doc.load("big", {"version": 1, "images": images})
     model = ImageListModel(doc)
     model_tester(model)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU time: other processes' load does not count
     model.refilter()
     assert model.rowCount() == 12_000
     assert model.index(11_999).data(PathRole) == "img/11999.jpg"
@@ -86,4 +86,6 @@ def test_the_image_list_is_a_thin_model_over_12000_images(qtbot, model_tester):
     assert model.rowCount() == 1 and model.index(0).data(PathRole) == "img/00007.jpg"
     model.set_filter("unlabeled")
     assert model.rowCount() == 11_999
-    assert time.perf_counter() - t0 < 2.0  # filters over 12,000 images take milliseconds
+    assert (
+        time.process_time() - t0 < 2.0
+    )  # filters over 12,000 images take milliseconds (plus the tester's checks)
