@@ -29,10 +29,10 @@ def running_daemon() -> Iterator[Any]:
 
 @contextmanager
 def main_window(
-    home: Path, *, connect: bool = True, size: tuple[int, int] | None = (1280, 800)
+    home: Path, *, connect: bool = True, size: tuple[int, int] | None = (1280, 800), autostart: bool = False
 ) -> Iterator[Any]:
     """The real MainWindow, shown (at ``size`` unless None) and, with ``connect``, connecting to
-    the running daemon (it never starts one itself); closed and disconnected after."""
+    the running daemon (it starts one itself only with ``autostart``); closed and disconnected after."""
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -49,7 +49,7 @@ def main_window(
     QCoreApplication.setApplicationName("screenshots")
     app.setStyle("Fusion")
     theme.apply_theme(app, "light", persist=False)
-    conn = RuntimeConnection(DataDir.default().ensure(), autostart_daemon=False)
+    conn = RuntimeConnection(DataDir.default().ensure(), autostart_daemon=autostart)
     window = MainWindow(conn)
     if size is not None:
         window.resize(*size)

@@ -12,7 +12,8 @@ Everything it started is stopped at the end, and the throwaway data dir is remov
 Datasets panel with an imported image dataset (``docs/screenshots_datasets.py``); ``--only labeling``
 the Labeling panel with a labeled street picture (``docs/screenshots_labeling.py``).
 The daemon runs with the simulated 8×H100 GPU set, for the GPUs panel and the MIG planner
-(``docs/screenshots_gpus.py``); ``--only gpus`` grabs just those two.
+(``docs/screenshots_gpus.py``); ``--only gpus`` grabs just those two. ``--only trouble``: a stopped worker, an MLflow mirror that
+is behind or gave up, and a daemon that refuses to start (``docs/screenshots_trouble.py``).
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def capture(home: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--only", choices=["builder", "gpus", "datasets", "labeling"], help="grab only this page"
+        "--only", choices=["builder", "gpus", "datasets", "labeling", "trouble"], help="grab only this page"
     )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -227,7 +228,11 @@ def main() -> int:
     os.environ.setdefault("SPARKTRAINER_GPU_SIM", "8xH100-80GB")  # the GPUs panel's simulated set
     xvfb = start_xvfb()
     try:
-        if args.only == "labeling":
+        if args.only == "trouble":
+            from screenshots_trouble import capture_trouble_only
+
+            capture_trouble_only(home, pump, save)
+        elif args.only == "labeling":
             from screenshots_labeling import capture_labeling_only
 
             capture_labeling_only(home, pump, save)

@@ -77,7 +77,8 @@ class StatePillDelegate(QStyledItemDelegate):
         trouble = self.health_role is not None and bool(index.data(self.health_role))
         color = QColor(c["warning"] if trouble else c.get(str(index.data(self.state_role)), c["muted"]))
         fm = QFontMetrics(opt.font)
-        w = fm.horizontalAdvance(text) + 22
+        lead = 20 if trouble else 16  # room for the sign (or the dot) before the text
+        w = fm.horizontalAdvance(text) + lead + 6
         h = fm.height() + 4
         pill = QRectF(opt.rect.left() + 8, opt.rect.center().y() - h / 2 + 0.5, w, h)
         painter.save()
@@ -91,12 +92,12 @@ class StatePillDelegate(QStyledItemDelegate):
             sign = self._signs.get(color.name())
             if sign is None:
                 sign = self._signs[color.name()] = theme.icon("warning", color.name()).pixmap(12, 12)
-            painter.drawPixmap(int(pill.left() + 4), int(pill.center().y() - 6), sign)
+            painter.drawPixmap(int(pill.left() + 5), int(pill.center().y() - 6), sign)
         else:
             painter.setBrush(color)
             painter.drawEllipse(QRectF(pill.left() + 7, pill.center().y() - 3, 6, 6))
         painter.setPen(color)
-        painter.drawText(pill.adjusted(16, 0, -4, 0), int(Qt.AlignmentFlag.AlignVCenter), text)
+        painter.drawText(pill.adjusted(lead, 0, -4, 0), int(Qt.AlignmentFlag.AlignVCenter), text)
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:

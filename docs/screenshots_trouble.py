@@ -1,0 +1,93 @@
+"""Screenshots of runtime trouble in the real app (``docs/screenshots.py --only trouble``):
+
+- ``job-trouble.png``: a real job whose worker is SIGSTOP-ed, on a daemon whose MLflow store
+  cannot open: the state cell's warning pill, the detail's health line, "MLflow: behind" in
+  the detail and the status bar;
+- ``job-mlflow-not-mirrored.png``: the detail of a finished job whose mirror gave up (the
+  view carries what the daemon's mirror reports: ``mlflow_done`` with an error);
+- ``runtime-refused.png``: the window when the daemon refuses to start (a damaged database),
+  its sentence whole in the banner.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from screenshot_app import main_window, running_daemon
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "resources" / "samples" / "tiny-lora.yaml"
+GAVE_UP = (
+    "the MLflow server refused this run (RESOURCE_ALREADY_EXISTS: experiment 'default' was deleted); "
+    "it is not retried. Restore the experiment in MLflow, then restart the job to mirror it."
+)
+
+
+def _spec(name: str, steps: int) -> dict[str, Any]:
+    from trainer_runtime.jobs.spec import load_spec_file
+
+    spec = load_spec_file(SAMPLE).to_dict()
+    spec["name"] = name
+    spec["train"]["max_steps"] = steps
+    return spec
+
+
+def capture_trouble_only(home: Path, pump: Callable, save: Callable) -> None:
+    from trainer_runtime.paths import DataDir
+
+    data = DataDir.default().ensure()
+    blocker = home / "mlflow-blocked"
+    blocker.write_text("a file where the MLflow store's folder should be: the mirror cannot open it")
+    data.settings_file.write_text(
+        f'{{"tracking_uri": "sqlite:///{blocker / "mlflow.db"}", "mlflow_sync_interval_s": 0.5}}'
+    )
+    with running_daemon() as client:
+        done_id = client.submit(_spec("tiny-lora-done", 12))["id"]
+        client.wait(done_id, timeout=300)
+        job_id = client.submit(_spec("tiny-lora-stuck", 5000))["id"]
+        pump(120, lambda: client.job(job_id)["state"] == "RUNNING" and bool(client.job(job_id)["pid"]))
+        pid = int(client.job(job_id)["pid"])
+        pump(60, lambda: bool(client.job(job_id)["mlflow_error"]))
+        with main_window(home) as window:
+            jobs = window.panels["jobs"]
+            pump(60, lambda: window.conn.is_connected and jobs.model.rowCount() >= 2)
+            pump(30, lambda: jobs.detail is not None and jobs.select_job(job_id))
+            pump(30, lambda: jobs.detail.job is not None)
+            pump(120, lambda: jobs.detail.curves.point_count("loss") > 10)  # curves and log fill in
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                pump(60, lambda: jobs.detail.health.isVisible() and window.status.mlflow.isVisible())
+                pump(1)
+                save(window, "job-trouble")
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            pump(30, lambda: jobs.select_job(done_id))
+            pump(30, lambda: jobs.detail.job is not None and jobs.detail.job_id == done_id)
+            view = {k: v for k, v in jobs.detail.job.items() if k not in ("health", "spec")}
+            window.conn._dispatch(
+                {
+                    "type": "job_state",
+                    "job_id": done_id,
+                    "job": {**view, "mlflow_error": GAVE_UP, "mlflow_done": True},
+                }
+            )
+            pump(1)
+            save(jobs.detail, "job-mlflow-not-mirrored")
+        client.action(job_id, "cancel")
+        pump(60, lambda: client.job(job_id)["state"] == "CANCELLED")
+
+    # The daemon refuses a damaged store: the window says so, whole, and waits for Retry.
+    kept = home / "kept-db"
+    kept.mkdir()
+    for f in home.glob(data.database.name + "*"):
+        shutil.move(f, kept / f.name)
+    data.database.write_bytes(b"not an SQLite database\n" * 500)
+    with main_window(home, autostart=True, size=(1100, 640)) as window:
+        pump(120, lambda: bool(window.conn.start_refusal) and window.banner.isVisible())
+        pump(1)
+        save(window, "runtime-refused")
