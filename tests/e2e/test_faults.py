@@ -59,9 +59,11 @@ class DaemonKiller:
         between: tuple[float, float] = (0.0, 2.0),
         before: Callable[[int], None] | None = None,
         note: Callable[[], str] = str,
+        while_down: Callable[[int], None] | None = None,
     ) -> None:
         """Kill ``n`` times; ``before(i)`` waits for the moment of kill ``i`` (e.g. a step), then
-        a random pause of ``between`` seconds makes the moment random within it."""
+        a random pause of ``between`` seconds makes the moment random within it; ``while_down(i)``
+        runs while no daemon runs (e.g. wait for a worker to finish)."""
         for i in range(n):
             if before is not None:
                 before(i)
@@ -70,6 +72,8 @@ class DaemonKiller:
             pid = kill_daemon(self.home)
             self.log.append(f"kill {i + 1}: daemon pid {pid} {what}")
             print(self.log[-1])
+            if while_down is not None:
+                while_down(i)
             restart_daemon(self.home)
 
 
@@ -127,25 +131,35 @@ def test_job_that_finishes_while_no_daemon_runs_is_recorded_whole(daemon, spec_f
 def test_ten_daemon_kills_during_a_job_lose_and_duplicate_nothing(
     home: Path, daemon_with, spec_file, monkeypatch: pytest.MonkeyPatch
 ):
+    """Nine kills at random steps, spread over the job; the tenth near its end, and the daemon
+    comes back only after the worker has finished (what lost the last steps and the final
+    checkpoint of a 3,000-step job)."""
     # MLflow's first import costs each restarted daemon seconds of CPU; its own kills are tested apart.
     monkeypatch.setenv("SPARKTRAINER_MLFLOW", "off")
     daemon = daemon_with()
     steps, kills, last = 1300, 10, 1100  # kill i comes at a random step of the i-th share of what is left
     train = {"max_steps": steps, "batch_size": 8, "seq_len": 64, "eval_every": 50, "checkpoint_every": 25}
     job_id = cli("jobs", "submit", str(spec_file(train=train)), check=True).stdout.strip()
-    wait_for(daemon, job_id, lambda j: j["state"] == "RUNNING")
+    worker = psutil.Process(wait_for(daemon, job_id, lambda j: j["state"] == "RUNNING" and j["pid"])["pid"])
     killer = DaemonKiller(home)
 
     def before(i: int) -> None:
         now = daemon.job(job_id)["step"]
-        target = now + killer.rng.randint(0, max(0, (last - now) // (kills - i)))
+        if i < kills - 1:
+            target = now + killer.rng.randint(0, max(0, (last - now) // (kills - 1 - i)))
+        else:
+            target = max(now, killer.rng.randint(steps - 60, steps - 20))
         wait_for(daemon, job_id, lambda j: j["step"] >= target or j["state"] != "RUNNING", timeout=400)
 
     def note() -> str:
         job = daemon.job(job_id)
         return f"(job {job['state']} at step {job['step']})"
 
-    killer.run(kills, between=(0.0, 0.5), before=before, note=note)
+    def while_down(i: int) -> None:
+        if i == kills - 1:
+            worker.wait(300)  # it finishes the job while no daemon runs
+
+    killer.run(kills, between=(0.0, 0.5), before=before, note=note, while_down=while_down)
     wait_for(daemon, job_id, lambda j: j["state"] != "RUNNING", timeout=400)
     during = [line for line in killer.log if "RUNNING" in line]
     print(f"{len(during)} of {kills} kills came while the job ran")

@@ -163,3 +163,31 @@ def test_disk_full_during_a_checkpoint_pauses_and_resume_continues_exactly(
     assert [s for s, _ in losses(client, job_id)] == list(range(1, 201))
     states = [t["to_state"] for t in client.transitions(job_id)]
     assert states == ["PENDING", "QUEUED", "RUNNING", "PAUSED", "QUEUED", "RUNNING", "COMPLETED"]
+
+
+def test_a_disk_full_under_the_store_too_still_pauses_the_job_promptly(
+    home: Path, daemon_with, spec_file, tmpfs, monkeypatch: pytest.MonkeyPatch
+):
+    """The whole data dir (database, job dirs, log) on one disk that fills up: the store cannot
+    write either, which kept the job RUNNING with a dead worker until space came back."""
+    monkeypatch.setenv("SPARKTRAINER_MLFLOW", "off")  # its store would live on this small disk too
+    tmpfs(home, "24m")
+    client = daemon_with()
+    train = {"max_steps": 200, "batch_size": 8, "seq_len": 64, "eval_every": 20, "checkpoint_every": 20}
+    job_id = submit(spec_file(train=train))
+    job = wait_for(client, job_id, lambda j: j["state"] == "RUNNING")
+    second = Path(job["job_dir"]) / "checkpoints" / "step-00000040" / "state.json"
+    deadline = time.monotonic() + 300
+    while not second.exists():
+        assert time.monotonic() < deadline and client.job(job_id)["state"] == "RUNNING"
+        time.sleep(0.01)
+    filler = fill(home)
+    filled_at = time.monotonic()
+    job = wait_for(client, job_id, lambda j: j["state"] != "RUNNING", 60, "for the job to stop")
+    assert job["state"] == "PAUSED", job["reason"]
+    assert FULL.match(job["reason"]), job["reason"]
+    assert time.monotonic() - filled_at < 60
+    filler.unlink()
+    cli("jobs", "resume", job_id, check=True)
+    wait_for(client, job_id, lambda j: j["state"] == "COMPLETED", 300, "for completion")
+    assert [s for s, _ in losses(client, job_id)] == list(range(1, 201))

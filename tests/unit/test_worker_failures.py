@@ -25,9 +25,13 @@ from trainer_runtime.worker.testing import (
 def run_failing(job: Path, env: dict | None = None) -> dict:
     assert run_worker(job, env=env) == 1, log_text(job)
     err = json.loads((job / "error.json").read_text(encoding="utf-8"))
-    assert set(err) == {"error", "type", "traceback", "time"}
+    keys = {"error", "type", "traceback", "time"}
+    assert set(err) == (keys | DISK_FULL_KEYS if err.get("disk_full") else keys)
     assert err["error"] in log_text(job) and "Traceback" in err["traceback"]
     return err
+
+
+DISK_FULL_KEYS = {"disk_full", "checkpoint_step", "resume_from", "resume_step"}
 
 
 def _write(p: Path, data: bytes) -> Path:
@@ -119,9 +123,13 @@ def test_disk_full_during_checkpoint_keeps_the_earlier_one(tmp_path: Path, tiny_
     tiny_tmpfs(job / "checkpoints", "120k")  # one LoRA checkpoint (~80 KiB in pages) fits, two do not
     err = run_failing(job)
     assert err["type"] == "CheckpointWriteError"
-    assert err["error"].startswith("could not write checkpoint at step 20: No space left on device"), err[
-        "error"
-    ]
+    assert err["error"] == (
+        f"the disk holding {job / 'checkpoints'} is full while writing checkpoint step 20; "
+        "free space and resume (continues from step 10)."
+    )
+    assert err["disk_full"] is True and err["checkpoint_step"] == 20
+    assert (err["resume_from"], err["resume_step"]) == ("checkpoints/step-00000010", 10)
+    assert not list(job.glob(".disk-reserve-*"))  # given back on the way out
     assert sorted(p.name for p in (job / "checkpoints").iterdir()) == ["step-00000010"]
     from trainer_runtime.worker.checkpoint import load_checkpoint
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from trainer_runtime.cli.output import emit_json, fmt_duration, fmt_num, table
@@ -144,6 +144,10 @@ def _print_job(job: dict) -> None:
         f"MLflow:      {_mlflow_state(job)}",
         f"job dir:     {job['job_dir']}",
     ]  # fmt: skip
+    health = job.get("health")
+    if health:  # the watchdog's finding (jobs/watchdog.py): stopped or not responding
+        since = datetime.fromtimestamp(health["since"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+        lines.insert(3, f"health:      {health['status']} since {since}: {health['message']}")
     ds = (job.get("spec") or {}).get("dataset") or {}
     if ds.get("hash"):
         lines.insert(-1, f"dataset:     {ds['name']} v{ds['version']}  (manifest {ds['hash']})")

@@ -32,7 +32,7 @@ from trainer_runtime.secrets.redact import SECRET_NAMES_ENV, Redactor
 from trainer_runtime.store.records import JobInfo
 from trainer_runtime.store.store import Store
 from trainer_runtime.worker.checkpoint_files import last_good_checkpoint
-from trainer_runtime.worker.disk import is_disk_full
+from trainer_runtime.worker.disk import StoreReserve, is_disk_full
 
 log = logging.getLogger(__name__)
 LOG_CHUNK = 64 * 1024
@@ -61,6 +61,8 @@ class Supervisor:
         self.handles: dict[str, proc.WorkerHandle] = {}
         self._start_blocked: dict[str, str] = {}  # queued job -> why its worker cannot start (disk full)
         self._tick_errors: dict[str, str] = {}  # job -> the last error its supervision logged
+        self.reserve = StoreReserve(data.root / ".disk-reserve")  # see worker/disk.py
+        self.reserve.claim_if_room(clock())
         self._seen_secrets: set[str] = set()
         self.redactor = Redactor()
 
@@ -159,11 +161,14 @@ class Supervisor:
             try:
                 self._supervise(job_id, handle)
             except Exception as err:  # one job's trouble (a full disk under the store) must not stop the rest
+                if self.reserve.give_up_for(err):
+                    continue  # the next tick has room to record it
                 if self._tick_errors.get(job_id) != str(err):
                     self._tick_errors[job_id] = str(err)
                     log.exception("job %s: supervising its worker failed (retried every tick)", job_id)
             else:
                 self._tick_errors.pop(job_id, None)
+        self.reserve.claim_if_room(self.clock())
         self._schedule()
 
     def _supervise(self, job_id: str, handle: proc.WorkerHandle) -> None:
@@ -290,6 +295,8 @@ class Supervisor:
         for job in queued:
             if not self.devices.free():
                 return
+            if job.id in self.handles:  # started, but the store could not record it (yet): never twice
+                continue
             requested, memory_gb = _needs(job)
             chosen = self.devices.allocate(job.id, requested, memory_gb)
             if chosen is None:

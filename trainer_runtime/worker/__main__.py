@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     pause = PauseRequest(job_dir)
     pause.install_signal()
     signal.signal(signal.SIGTERM, _on_sigterm)
-    reserve = DiskReserve(job_dir, _rank())
+    reserve = DiskReserve.for_rank(job_dir, _rank())
     try:
         if job_dir.is_dir():
             reserve.claim()  # a disk too full for it fails the job now, resumably (see disk.py)
