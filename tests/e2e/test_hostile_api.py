@@ -359,6 +359,11 @@ def test_special_files_are_refused_while_the_loop_keeps_answering(
         body = json.dumps({"path": str(fifo_text), "format": "coco"}).encode()
         status, answer = raw(daemon, "POST", "/v1/datasets/never/labels/import", body, timeout=30)
         assert status == 400 and "FIFO" in answer["error"], (status, answer)
+        for source, words in ((fifo_text, "FIFO"), (Path("/dev/zero"), "character device")):
+            for route, extra in (("detect", {}), ("imports", {"name": "never"})):
+                body = json.dumps({"path": str(source), **extra}).encode()
+                status, answer = raw(daemon, "POST", f"/v1/datasets/{route}", body, timeout=30)
+                assert status == 400 and words in answer["error"], (route, status, answer)
     print(f"slowest /v1/status meanwhile: {watch.slowest:.3f} s of {len(watch.times)}")
     assert not watch.errors and watch.slowest < STATUS_S, (watch.slowest, watch.errors[:3])
     assert daemon.jobs() == []

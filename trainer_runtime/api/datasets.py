@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ from trainer_runtime.api.edge import (
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled
 from trainer_runtime.datasets.service import DatasetService
 from trainer_runtime.jobs.spec import IMAGE_RECIPES, JobSpec, SpecError, parse_spec
+from trainer_runtime.userfiles import check_file_or_folder
 
 log = logging.getLogger(__name__)
 KEEP_FINISHED = 100  # finished imports remembered for status queries
@@ -96,6 +98,14 @@ class ImportTask:
 
     def view(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "cancel"}
+
+
+def _check_source(path: str) -> None:
+    """A dataset source that exists is a regular file or a folder: not a FIFO (a reader would
+    block a pool thread for good), a device or a file under /proc or /sys. (A missing one is
+    the importer's to name.)"""
+    if os.path.lexists(path):
+        check_file_or_folder(path, "the dataset source")
 
 
 class DatasetsApi:
@@ -172,6 +182,7 @@ class DatasetsApi:
     # --------------------------------------------------------------- imports
     async def detect(self, request: web.Request) -> web.Response:
         body = await self._body(request, DetectBody)
+        await asyncio.get_running_loop().run_in_executor(self.executor, _check_source, body.path)
         preview = await self._run("preview", body.path, body.format, body.modality)
         return web.json_response({"preview": preview})
 
@@ -180,6 +191,7 @@ class DatasetsApi:
         from trainer_runtime.datasets.errors import check_name
 
         check_name(body.name)
+        await asyncio.get_running_loop().run_in_executor(self.executor, _check_source, body.path)
         task = ImportTask(uuid.uuid4().hex[:12], body.name, body.path)
         self.tasks[task.id] = task
         finished = [t for t in self.tasks.values() if t.state != "running"]
