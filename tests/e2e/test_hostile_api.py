@@ -416,6 +416,17 @@ def test_export_targets_are_checked_and_written_whole(daemon, home: Path, tmp_pa
 
 
 def test_messages_hold_no_nul_reprs_or_tracebacks(daemon, tmp_path: Path):
+    pics = tmp_path / "pics"
+    fx.png(pics / os.fsdecode(b"caf\xe9") / "a.png", 1)  # a class folder whose name is not UTF-8
+    spec = {
+        **spec_of(pics),
+        "recipe": "image-classification",
+        "model": {"builtin": "small-cnn"},
+        "method": "full",
+    }
+    status, answer = raw(daemon, "POST", "/v1/specs/validate", json.dumps({"spec": spec}).encode())
+    assert status == 400 and "caf\ufffd" in answer["problems"][0]["message"], (status, answer)
+    assert problem(status, answer) is None
     for path in ("/tmp/" + "\x00" * 4096, "/tmp/" + "é" * 100_000, "/tmp/\x1b[31mred"):
         status, answer = raw(daemon, "POST", "/v1/datasets/detect", json.dumps({"path": path}).encode())
         assert 400 <= status < 500 and problem(status, answer) is None, (status, str(answer)[:300])
