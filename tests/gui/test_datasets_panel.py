@@ -168,16 +168,22 @@ def test_diff_and_rollback_from_the_version_list(qtbot, panel, daemon, tmp_path)
 
     versions.select_versions([1])
 
-    def answer_yes() -> None:
+    from PySide6.QtCore import QTimer
+
+    answered: list[bool] = []
+
+    def answer_yes_once_asked() -> None:  # polls from inside the question's own event loop
         box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
+        if isinstance(box, QMessageBox) and not answered:
+            answered.append(True)
             box.button(QMessageBox.StandardButton.Yes).click()
 
     qtbot.waitUntil(lambda: versions.rollback_button.isEnabled())
-    from PySide6.QtCore import QTimer
-
-    QTimer.singleShot(200, answer_yes)
+    poll = QTimer(interval=20, timeout=answer_yes_once_asked)
+    poll.start()
     qtbot.mouseClick(versions.rollback_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(answered))
+    poll.stop()
     qtbot.waitUntil(lambda: len(versions.versions) == 3, timeout=20_000)
     v1, v3 = daemon.dataset_versions("pets")[0], daemon.dataset_versions("pets")[2]
     assert v3["manifest_hash"] == v1["manifest_hash"]

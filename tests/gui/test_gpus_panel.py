@@ -65,13 +65,17 @@ def test_the_panel_shows_the_simulated_gpus_live(qtbot, conn, burner):
     gpu3 = panel.snapshot["gpus"][3]
     history = panel.history.devices[gpu3["uuid"]]
     assert len(history) >= 2 and history.time[-1] > history.time[0]
-    qtbot.waitUntil(lambda: panel.processes.rowCount() >= 1, timeout=20_000)
     panel.table.selectRow(3)
-    rows = [
-        [panel.process_filter.index(r, c).data() for c in range(5)]
-        for r in range(panel.process_filter.rowCount())
-    ]
-    assert [str(burner.pid), "GPU 3", "external"] in [[r[0], r[3], r[4]] for r in rows]
+
+    def gpu3_processes() -> list[list[str]]:
+        rows = [
+            [panel.process_filter.index(r, c).data() for c in range(5)]
+            for r in range(panel.process_filter.rowCount())
+        ]
+        return [[r[0], r[3], r[4]] for r in rows]
+
+    # wait for this burner's own row (another process on the machine may show up first)
+    qtbot.waitUntil(lambda: [str(burner.pid), "GPU 3", "external"] in gpu3_processes(), timeout=30_000)
     panel.table.selectRow(0)
     assert panel.process_filter.rowCount() == 0  # GPU 0 runs nothing
 
