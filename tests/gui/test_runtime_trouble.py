@@ -243,3 +243,40 @@ def test_a_stopped_worker_is_marked_live_and_cleared_when_it_goes_on(qtbot, daem
     qtbot.waitUntil(lambda: state_text() == "Running" and not detail.health.isVisible(), timeout=120_000)
     daemon.action(job_id, "cancel")
     qtbot.waitUntil(lambda: daemon.job(job_id)["state"] == "CANCELLED", timeout=120_000)
+
+
+def test_a_tracking_store_the_mirror_gave_up_on_is_shown_as_not_mirrored(
+    qtbot, daemon_with, spec_file, tmp_path: Path, make_window
+):
+    """A user's tracking store left half-made by a kill (MLflow cannot open it, now or ever): the
+    mirror stops after a few tries and says so; the status bar and the detail show that sentence
+    as "not mirrored", not as "behind"."""
+    import subprocess
+    import sys
+
+    store = tmp_path / "team" / "tracking.db"
+    code = f"from pathlib import Path; from tests.mlflow_helpers import killed_store; killed_store(Path({str(store)!r}))"
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run(
+        [sys.executable, "-c", code], cwd=root, check=True, timeout=300
+    )  # MLflow stays out of here
+    client = daemon_with(mlflow_sync_interval_s=0.2, tracking_uri=f"sqlite:///{store}")
+    job_id = client.submit(yaml.safe_load(spec_file(train={"max_steps": 5}).read_text()))["id"]
+    qtbot.waitUntil(
+        lambda: client.job(job_id)["state"] == "COMPLETED" and client.job(job_id)["mlflow_done"],
+        timeout=300_000,
+    )
+    stopped = client.status()["mlflow"]["permanent_error"]
+    assert stopped and client.job(job_id)["mlflow_error"] == stopped
+
+    window, _conn = make_window()
+    status = window.status
+    qtbot.waitUntil(lambda: "MLflow: not mirrored" in status.mlflow.text() and status.mlflow.isVisible())
+    assert status.mlflow.toolTip() == f"MLflow is not mirrored: {stopped}"
+    panel = window.panels["jobs"]
+    qtbot.waitUntil(lambda: panel.detail is not None and panel.select_job(job_id), timeout=60_000)
+    detail = panel.detail
+    qtbot.waitUntil(lambda: detail.job_id == job_id and detail.mlflow.isVisible(), timeout=60_000)
+    assert detail.mlflow.text() == f"MLflow: not mirrored — {stopped}"
+    assert "border-left" in detail.mlflow.styleSheet()  # drawn as a warning, not as muted "behind"
+    qtbot.waitUntil(lambda: _fits(detail.mlflow))
