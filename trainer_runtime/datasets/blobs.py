@@ -9,8 +9,10 @@ A file goes in by one of three ways, cheapest first:
   (root ignores the read-only mode) would change every version that uses the blob; ``verify``
   finds that, nothing prevents it;
 - a copy-on-write clone (FICLONE: btrfs, XFS, ...), which shares the disk blocks but not the inode;
-- a plain copy (from the bytes already read for hashing), written in place with O_EXCL and
-  removed again if the write fails.
+- a plain copy (from the bytes already read for hashing).
+A clone or copy is written under ``.staging/`` and hard-linked to its name only once complete,
+so a blob under its hash name is always whole: a crash mid-write leaves only a staging file,
+which the next start removes (unused blobs themselves are removed only by ``store gc``).
 Blobs are read-only: mode 0440 with the usual umasks (022, 002), 0400 with 077: never
 world-readable, never writable. The store's folders are 0700. An existing blob is never
 written again.
@@ -22,6 +24,7 @@ import errno
 import hashlib
 import os
 import stat
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -117,36 +120,41 @@ class BlobStore:
                         yield sub.name + f.name
 
     # ------------------------------------------------------------------ writes
-    # A blob is created in place with O_EXCL, so an existing blob is never written again, and a
-    # failed write removes what it wrote. Only a crash can leave a torn blob; no version refers
-    # to it (the manifest is committed after every blob is written), and ``clean_leftovers`` at
-    # daemon start removes every blob no version refers to before any import runs.
-    def _create(self, sha: str) -> int | None:
-        """An fd for the new blob ``sha``, or None when it exists."""
-        self._fan_out(sha)
-        try:
-            return os.open(self.path(sha), os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode)
-        except FileExistsError:
+    def _create(self, sha: str) -> tuple[int, Path] | None:
+        """An fd on a new staging file for blob ``sha``, or None when the blob exists."""
+        if self.has(sha):
             return None
+        self._fan_out(sha)
+        staging = self.root / ".staging"
+        if ".staging" not in self._dirs:
+            staging.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._dirs.add(".staging")
+        tmp = staging / f"{sha}.{uuid.uuid4().hex}"
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode), tmp
 
-    def _fill(self, sha: str, fd: int, write: Callable[[int], None]) -> bool:
+    def _fill(self, sha: str, created: tuple[int, Path], write: Callable[[int], None]) -> bool:
+        """Write the staging file with ``write``, then give it the blob's name; False when
+        another writer stored the same blob meanwhile. The staging file never outlives this."""
+        fd, tmp = created
         try:
             try:
                 write(fd)
             finally:
                 os.close(fd)
-        except BaseException:
-            os.unlink(self.path(sha))
-            raise
-        return True
+            try:
+                os.link(tmp, self.path(sha))
+            except FileExistsError:
+                return False
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def put_bytes(self, data: bytes, sha: str) -> bool:
         """Store ``data`` (whose hash is ``sha``); False when the blob already existed."""
-        fd = self._create(sha)
-        if fd is None:
+        created = self._create(sha)
+        if created is None:
             return False
-
-        return self._fill(sha, fd, lambda fd: _write_all(fd, data))
+        return self._fill(sha, created, lambda fd: _write_all(fd, data))
 
     def _fan_out(self, sha: str) -> None:
         if sha[:2] not in self._dirs:
@@ -175,22 +183,21 @@ class BlobStore:
                 os.unlink(dst)
         if data is not None and not self.can_clone:
             return self.put_bytes(data, sha)
-        fd = self._create(sha)
-        if fd is None:
+        created = self._create(sha)
+        if created is None:
             return False
-        cloned = self.can_clone and self._clone(src, fd)
-        if cloned:
-            os.close(fd)
-            return True
-        if data is not None:
-            return self._fill(sha, fd, lambda fd: _write_all(fd, data))
 
-        def copy(fd: int) -> None:
+        def write(fd: int) -> None:
+            if self.can_clone and self._clone(src, fd):
+                return
+            if data is not None:
+                _write_all(fd, data)
+                return
             with open(src, "rb") as fin:
                 while chunk := fin.read(CHUNK):
                     _write_all(fd, chunk)
 
-        return self._fill(sha, fd, copy)
+        return self._fill(sha, created, write)
 
     def _clone(self, src: Path, fd: int) -> bool:
         """Make ``fd`` a copy-on-write clone of ``src``; False where the filesystem has none."""
