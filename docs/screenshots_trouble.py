@@ -3,8 +3,9 @@
 - ``job-trouble.png``: a real job whose worker is SIGSTOP-ed, on a daemon whose MLflow store
   cannot open: the state cell's warning pill, the detail's health line, "MLflow: behind" in
   the detail and the status bar;
-- ``job-mlflow-not-mirrored.png``: the detail of a finished job whose mirror gave up (the
-  view carries what the daemon's mirror reports: ``mlflow_done`` with an error);
+- ``job-mlflow-not-mirrored.png``: the detail of a finished job whose mirror gave up: the
+  daemon restarted on a tracking store that a kill left half-made (``tests/mlflow_helpers.py``,
+  run in a subprocess: MLflow stays out of the GUI process);
 - ``runtime-refused.png``: the window when the daemon refuses to start (a damaged database),
   its sentence whole in the banner.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,10 +25,6 @@ from screenshot_app import main_window, running_daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "resources" / "samples" / "tiny-lora.yaml"
-GAVE_UP = (
-    "the MLflow server refused this run (RESOURCE_ALREADY_EXISTS: experiment 'default' was deleted); "
-    "it is not retried. Restore the experiment in MLflow, then restart the job to mirror it."
-)
 
 
 def _spec(name: str, steps: int) -> dict[str, Any]:
@@ -66,20 +65,23 @@ def capture_trouble_only(home: Path, pump: Callable, save: Callable) -> None:
                 save(window, "job-trouble")
             finally:
                 os.kill(pid, signal.SIGCONT)
-            pump(30, lambda: jobs.select_job(done_id))
-            pump(30, lambda: jobs.detail.job is not None and jobs.detail.job_id == done_id)
-            view = {k: v for k, v in jobs.detail.job.items() if k not in ("health", "spec")}
-            window.conn._dispatch(
-                {
-                    "type": "job_state",
-                    "job_id": done_id,
-                    "job": {**view, "mlflow_error": GAVE_UP, "mlflow_done": True},
-                }
-            )
-            pump(1)
-            save(jobs.detail, "job-mlflow-not-mirrored")
         client.action(job_id, "cancel")
         pump(60, lambda: client.job(job_id)["state"] == "CANCELLED")
+
+    # A tracking store that a kill left half-made: the mirror tries it a few times, then stops.
+    store = home / "team" / "tracking.db"
+    code = f"from pathlib import Path; from tests.mlflow_helpers import killed_store; killed_store(Path({str(store)!r}))"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
+    data.settings_file.write_text(f'{{"tracking_uri": "sqlite:///{store}", "mlflow_sync_interval_s": 0.3}}')
+    with running_daemon() as client:
+        pump(300, lambda: bool(client.job(done_id)["mlflow_done"] and client.job(done_id)["mlflow_error"]))
+        with main_window(home) as window:
+            jobs = window.panels["jobs"]
+            pump(60, lambda: window.conn.is_connected and jobs.model.rowCount() >= 2)
+            pump(30, lambda: jobs.detail is not None and jobs.select_job(done_id))
+            pump(30, lambda: jobs.detail.mlflow.isVisible() and window.status.mlflow.isVisible())
+            pump(2)
+            save(jobs.detail, "job-mlflow-not-mirrored")
 
     # The daemon refuses a damaged store: the window says so, whole, and waits for Retry.
     kept = home / "kept-db"
