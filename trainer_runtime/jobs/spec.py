@@ -125,6 +125,8 @@ class DatasetSpec(_Strict):
             or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 1 << 63)
         ):
             return v
+        if isinstance(v, int) and not isinstance(v, bool) and v < 1:
+            raise ValueError("dataset.version starts at 1 (or use 'latest')")
         raise ValueError("give a version number (1, 2, ...) or 'latest'")
 
     @model_validator(mode="after")
@@ -139,8 +141,6 @@ class DatasetSpec(_Strict):
             return self
         if not NAME_RE.match(self.name):
             raise ValueError("dataset.name: use 1-80 letters, digits, '.', '_' or '-'")
-        if isinstance(self.version, int) and self.version < 1:
-            raise ValueError("dataset.version starts at 1 (or use 'latest')")
         if self.path and self.hash is None:
             raise ValueError("give dataset.path or dataset.name, not both")
         return self
