@@ -25,6 +25,7 @@ from trainer_runtime.jobs.process import WorkerHandle
 
 log = logging.getLogger(__name__)
 CHECK_INTERVAL_S = 1.0  # /proc reads per job at most this often
+TREE_REFRESH_S = 10.0  # finding the tree's processes reads all of /proc: less often
 IDLE_CPU_FRACTION = 0.02  # under 2 % of one core over a check interval counts as "no CPU",
 IDLE_CPU_MAX_S = 0.05  # and under 50 ms however long the interval (a hung process uses ~0)
 
@@ -37,6 +38,8 @@ class _Watch:
     last_active: float
     cpu: float
     events_size: int
+    procs: list[psutil.Process]
+    procs_at: float
     health: Health | None = None
 
 
@@ -96,11 +99,14 @@ class Watchdog:
         now = self.clock()
         w = self._watches.get(handle.job_id)
         if w is None:  # first sight: counts as activity
-            self._watches[handle.job_id] = _Watch(now, now, cpu_seconds(tree(handle.pid)), _size(handle))
+            procs = tree(handle.pid)
+            self._watches[handle.job_id] = _Watch(now, now, cpu_seconds(procs), _size(handle), procs, now)
             return False
         if now - w.last_check < CHECK_INTERVAL_S and w.health is None:
             return False
-        procs = tree(handle.pid)
+        if now - w.procs_at >= TREE_REFRESH_S or not w.procs:
+            w.procs, w.procs_at = tree(handle.pid), now
+        procs = w.procs
         cpu, size = cpu_seconds(procs), _size(handle)
         idle_cpu = min(IDLE_CPU_FRACTION * max(now - w.last_check, 1e-3), IDLE_CPU_MAX_S)
         if size != w.events_size or cpu - w.cpu > idle_cpu:
