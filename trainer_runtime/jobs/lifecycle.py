@@ -64,11 +64,6 @@ def read_error_record(job_dir: Path) -> dict[str, Any] | None:
     return {"error": "the worker failed without a message; see the log"}
 
 
-def read_error(job_dir: Path) -> str | None:
-    record = read_error_record(job_dir)
-    return record["error"] if record else None
-
-
 def disk_nearly_full(job_dir: Path, floor: int = LOW_SPACE) -> int | None:
     """Free bytes on the disk holding ``job_dir`` when under ``floor``, else None."""
     try:
