@@ -137,7 +137,7 @@ def test_ten_daemon_kills_during_a_job_lose_and_duplicate_nothing(
     # MLflow's first import costs each restarted daemon seconds of CPU; its own kills are tested apart.
     monkeypatch.setenv("SPARKTRAINER_MLFLOW", "off")
     daemon = daemon_with()
-    steps, kills, last = 1300, 10, 1100  # kill i comes at a random step of the i-th share of what is left
+    steps, kills, last = 2000, 10, 1700  # kill i comes at a random step of the i-th share of what is left
     train = {"max_steps": steps, "batch_size": 8, "seq_len": 64, "eval_every": 50, "checkpoint_every": 25}
     job_id = cli("jobs", "submit", str(spec_file(train=train)), check=True).stdout.strip()
     worker = psutil.Process(wait_for(daemon, job_id, lambda j: j["state"] == "RUNNING" and j["pid"])["pid"])
