@@ -12,7 +12,10 @@ A file goes in by one of three ways, cheapest first:
 - a plain copy (from the bytes already read for hashing).
 A clone or copy is written under ``.staging/`` and hard-linked to its name only once complete,
 so a blob under its hash name is always whole: a crash mid-write leaves only a staging file,
-which the next start removes (unused blobs themselves are removed only by ``store gc``).
+which the next start removes. A writer that may die between storing blobs and committing the
+version that uses them (an import) keeps a journal of the blobs it created (``journal``): the
+next start removes exactly those of them that no version refers to. Other unused blobs are
+removed only by ``store gc``, against a consistent store.
 Blobs are read-only: mode 0440 with the usual umasks (022, 002), 0400 with 077: never
 world-readable, never writable. The store's folders are 0700. An existing blob is never
 written again.
@@ -26,6 +29,7 @@ import os
 import stat
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -89,6 +93,7 @@ class BlobStore:
         self.can_clone = True  # until the filesystem says otherwise
         self.mode = stored_mode()
         self._dirs: set[str] = set()
+        self._journal: int | None = None  # fd of the open journal, while a writer keeps one
 
     def ensure(self) -> BlobStore:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -141,6 +146,8 @@ class BlobStore:
                 write(fd)
             finally:
                 os.close(fd)
+            if self._journal is not None:  # named before it exists: a crash after the link is covered
+                os.write(self._journal, f"{sha}\n".encode())
             try:
                 os.link(tmp, self.path(sha))
             except FileExistsError:
@@ -212,6 +219,32 @@ class BlobStore:
                 return False
             raise
         return True
+
+    @contextmanager
+    def journal(self, path: Path) -> Iterator[None]:
+        """Record every blob created inside the block in the file ``path`` (one hash a line,
+        appended before the blob gets its name), and remove the file when the block ends, however
+        it ends: the caller has then committed the blobs or reclaimed them itself. A file still
+        there at start belongs to a writer that died; ``journaled`` reads it."""
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._journal = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
+        try:
+            yield
+        finally:
+            os.close(self._journal)
+            self._journal = None
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def journaled(folder: Path) -> tuple[list[Path], set[str]]:
+        """The journals a dead writer left in ``folder`` and every blob hash they name."""
+        files = sorted(folder.glob("*.journal")) if folder.is_dir() else []
+        shas: set[str] = set()
+        for f in files:
+            shas.update(
+                line for line in f.read_text(encoding="ascii", errors="ignore").split() if len(line) == 64
+            )
+        return files, shas
 
     def remove(self, sha: str) -> bool:
         try:

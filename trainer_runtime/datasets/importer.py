@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -52,6 +53,7 @@ class Importer:
         self.root, self.store, self.blobs, self.lock, self.limits = root, store, blobs, lock, limits
         self.tmp = root / "tmp"
         self.cache_dir = root / "cache"
+        self.journals = root / "imports"  # a journal per running import: the blobs it created
 
     def run(
         self, source: Path, name: str, fmt: str | None = None, modality: str | None = None,
@@ -64,7 +66,8 @@ class Importer:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.blobs.ensure()
         created: list[str] = []
-        with self.lock:  # imports wait here for the one before them
+        journal = self.journals / f"{uuid.uuid4().hex}.journal"
+        with self.lock, self.blobs.journal(journal):  # imports wait here for the one before them
             try:
                 if cancelled():
                     raise ImportCancelled()

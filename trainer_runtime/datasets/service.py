@@ -36,17 +36,29 @@ class DatasetService:
         self.materialized = root / "materialized"
 
     def clean_leftovers(self) -> None:
-        """After a crash: drop staging files and extracted archives (``tmp/``, ``blobs/.staging``).
+        """After a crash: drop staging files and extracted archives (``tmp/``, ``blobs/.staging``),
+        and the blobs an import that died had created (its journal names them) that no version
+        refers to.
 
-        Stored blobs are never removed here, however unused they look: this runs when the daemon
-        first serves a datasets call, and an empty or replaced database once made every blob look
+        No other blob is removed here, however unused it looks: this runs when the daemon first
+        serves a datasets call, and an empty or replaced database once made every blob look
         unused (20,000 files lost). Failed imports and deleted versions reclaim their own blobs;
-        what a crash leaves is removed only by ``sparktrainer store gc`` against a consistent store."""
+        anything else is removed only by ``sparktrainer store gc`` against a consistent store."""
         with self.lock:
             for d in (self.root / "tmp", self.root / "blobs" / ".staging"):
                 if d.is_dir():
                     shutil.rmtree(d, ignore_errors=True)
                     log.info("removed the staging leftovers in %s", d)
+            journals, created = self.blobs.journaled(self.importer.journals)
+            if journals:
+                keep = self.store.referenced(list(created))
+                dropped = [sha for sha in created if sha not in keep and self.blobs.remove(sha)]
+                for f in journals:
+                    f.unlink()
+                log.info(
+                    "an import was interrupted: removed the %d blob(s) it had stored that no version uses",
+                    len(dropped),
+                )
 
     # ---------------------------------------------------------------- import
     def preview(
