@@ -1,9 +1,16 @@
 """Worker processes: spawning in a new session, finding them again after a daemon
 restart (pid + start time, so a reused pid is never mistaken for our worker),
-stopping the whole group, and naming how they ended."""
+stopping the whole group, and naming how they ended.
+
+A job dir has one worker at a time: the daemon takes an flock on ``worker.lock`` before it
+spawns and hands the locked descriptor to the worker, which holds it for its whole life. A
+daemon killed between spawning a worker and recording it leaves a job that still looks queued;
+the next daemon finds the lock held and re-attaches to that worker instead of starting another
+in the same job dir."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -75,7 +82,39 @@ class WorkerHandle:
             os.kill(self.pid, sig)
 
 
+LOCK_FD_ENV = "SPARKTRAINER_WORKER_LOCK_FD"  # the spawner passes this descriptor on to the worker
+
+
+class JobDirBusy(OSError):
+    """A process holds the job dir's worker lock, but it is no worker the daemon can attach to."""
+
+
+def lock_job_dir(job_dir: Path) -> int | None:
+    """A descriptor holding ``job_dir``'s worker lock, or None when a live worker holds it."""
+    fd = os.open(job_dir / "worker.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def find_worker(job_dir: Path) -> psutil.Process | None:
+    """The worker (a session leader whose working dir is ``job_dir``) that holds its lock."""
+    want = str(job_dir)
+    for p in psutil.process_iter(["pid", "cwd"]):
+        try:
+            if p.info["cwd"] == want and os.getsid(p.info["pid"]) == p.info["pid"]:
+                return p
+        except (ProcessLookupError, PermissionError):
+            continue
+    return None
+
+
 def spawn_worker(job_dir: Path, nproc: int, env: dict[str, str]) -> subprocess.Popen:
+    env = dict(env)
+    lock = env.pop(LOCK_FD_ENV, None)
     log = (job_dir / "log.txt").open("ab")
     try:
         return subprocess.Popen(
@@ -87,6 +126,7 @@ def spawn_worker(job_dir: Path, nproc: int, env: dict[str, str]) -> subprocess.P
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            pass_fds=(int(lock),) if lock is not None else (),
         )
     finally:
         log.close()

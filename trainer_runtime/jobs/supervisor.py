@@ -306,15 +306,20 @@ class Supervisor:
             except OSError as err:
                 self.devices.release(job.id)
                 if is_disk_full(err):  # it stays queued and starts once there is space again
-                    self._block_start(job, err)
+                    job_dir = self.data.job_dir(job.id, job.attempt)
+                    why = (
+                        f"the disk holding {job_dir} is full ({err.strerror}); free space and the job starts"
+                    )
+                    self._block_start(job, why + " by itself", err)
+                    continue
+                if isinstance(err, proc.JobDirBusy):  # it stays queued until that process ends
+                    self._block_start(job, str(err), err)
                     continue
                 self._set(job.id, JobState.FAILED, f"could not start the worker: {err}")
             else:
                 self._start_blocked.pop(job.id, None)
 
-    def _block_start(self, job: JobInfo, err: OSError) -> None:
-        job_dir = self.data.job_dir(job.id, job.attempt)
-        why = f"the disk holding {job_dir} is full ({err.strerror}); free space and the job starts by itself"
+    def _block_start(self, job: JobInfo, why: str, err: OSError) -> None:
         if self._start_blocked.get(job.id) != why:
             log.warning("job %s: cannot start its worker: %s", job.id, err)
         self._start_blocked[job.id] = why
@@ -349,17 +354,46 @@ class Supervisor:
             nproc = int(job.spec.get("resources", {}).get("devices", 1))
             share = (os.cpu_count() or 1) * len(device_ids) // len(self.devices.devices)
             env.setdefault("OMP_NUM_THREADS", str(max(1, share // max(1, nproc))))
-        popen = self.spawner(job_dir, nproc, env)
+        lock = proc.lock_job_dir(job_dir)
+        if lock is None:  # a worker of this job dir lives: an earlier daemon started it, then died
+            self._adopt(job, job_dir, device_ids)
+            return
+        try:
+            popen = self.spawner(job_dir, nproc, {**env, proc.LOCK_FD_ENV: str(lock)})
+        finally:
+            os.close(lock)  # the worker holds the lock now
         handle = proc.WorkerHandle(
             job.id, job.attempt, job_dir, popen.pid, proc.process_start_time(popen.pid), popen
         )
-        handle.log_offset = _size(job_dir / "log.txt")
+        self._running(job, handle, device_ids, f"worker pid {popen.pid} started on {', '.join(device_ids)}")
+
+    def _running(self, job: JobInfo, handle: proc.WorkerHandle, device_ids: list[str], reason: str) -> None:
+        handle.log_offset = _size(handle.job_dir / "log.txt")
         self.handles[job.id] = handle
-        where = ", ".join(device_ids)
         self._set(
-            job.id, JobState.RUNNING, f"worker pid {popen.pid} started on {where}",
-            pid=popen.pid, pid_create_time=handle.create_time, devices=json.dumps(device_ids),
+            job.id, JobState.RUNNING, reason,
+            pid=handle.pid, pid_create_time=handle.create_time, devices=json.dumps(device_ids),
         )  # fmt: skip
+
+    def _adopt(self, job: JobInfo, job_dir: Path, device_ids: list[str]) -> None:
+        """Re-attach to the worker that holds ``job_dir``'s lock although the store never
+        recorded it as running; never start a second worker in the same job dir."""
+        found = proc.find_worker(job_dir)
+        handle = proc.attach(job.id, job.attempt, job_dir, found.pid, found.create_time()) if found else None
+        if handle is None:
+            raise proc.JobDirBusy(
+                f"a process still holds {job_dir / 'worker.lock'} but is not this job's worker (a child "
+                "of a worker that died?); the job starts once it ends"
+            )
+        log.warning(
+            "job %s: re-attached to worker pid %s, which the daemon had not recorded", job.id, handle.pid
+        )
+        self._running(
+            job,
+            handle,
+            device_ids,
+            f"re-attached to worker pid {handle.pid} (started before the daemon restarted)",
+        )
 
 
 def _secret_values(env: dict[str, str]) -> list[str]:
