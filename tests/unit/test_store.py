@@ -95,3 +95,17 @@ def test_metric_minimums_cover_many_jobs_and_only_the_current_attempt(store: Sto
     store.transition(a.id, JobState.CANCELLED, "user")
     store.new_attempt(a.id, "restart")  # attempt 2 has no eval yet
     assert store.metric_minimums([a.id, b.id], "eval_loss") == {}
+
+
+def test_a_submit_is_one_transaction(store: Store):
+    """Creating a job and queueing it commit together: when the second step fails (on a full disk
+    it was the second write that failed), no PENDING job is left behind."""
+    job = store.create_job({"name": "a"}, then=(JobState.QUEUED, "spec and inputs validated"))
+    assert job.state == "QUEUED" and job.queued_at is not None
+    assert [(t.from_state, t.to_state) for t in store.transitions(job.id)] == [
+        (None, "PENDING"),
+        ("PENDING", "QUEUED"),
+    ]
+    with pytest.raises(IllegalTransition):
+        store.create_job({"name": "b"}, then=(JobState.PAUSED, "not a legal first move"))
+    assert [j.name for j in store.list_jobs()] == ["a"]

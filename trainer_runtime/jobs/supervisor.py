@@ -94,11 +94,10 @@ class Supervisor:
             check_inputs(spec)
         self._refresh_redactor(self.secrets_env())
         # A credential pasted into a spec (a tag, a path) is masked before anything is stored.
-        job = self._publish(self.store.create_job(self.redactor.redact_obj(spec.to_dict())))
         unfit = self.devices.unfit_reason(spec.resources.devices, spec.resources.memory_gb)
-        if unfit:  # unreachable on CPU (need() caps it); on GPUs a job larger than the machine
-            return self._set(job.id, JobState.FAILED, unfit)
-        return self._set(job.id, JobState.QUEUED, "spec and inputs validated")
+        # unfit: unreachable on CPU (need() caps it); on GPUs a job larger than the machine
+        then = (JobState.FAILED, unfit) if unfit else (JobState.QUEUED, "spec and inputs validated")
+        return self._publish(self.store.create_job(self.redactor.redact_obj(spec.to_dict()), then=then))
 
     def pause(self, job_id: str) -> JobInfo:
         job = self.store.get_job(job_id)

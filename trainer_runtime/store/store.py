@@ -123,7 +123,11 @@ class Store:
         )
 
     # -------------------------------------------------------------------- jobs
-    def create_job(self, spec: dict[str, Any], reason: str = "submitted") -> JobInfo:
+    def create_job(
+        self, spec: dict[str, Any], reason: str = "submitted", then: tuple[JobState, str] | None = None
+    ) -> JobInfo:
+        """A new job at PENDING, moved on to ``then`` (state, reason) in the same transaction, so
+        a failed write (a full disk) leaves no half-submitted job behind."""
         with self._session() as s, s.begin():
             row = Job(
                 id=uuid.uuid4().hex[:12],
@@ -137,6 +141,8 @@ class Store:
             s.add(row)
             s.flush()
             self._audit(s, row, None, JobState.PENDING, reason)
+            if then is not None:
+                self._move(s, row, then[0], then[1], None, {})
             return self._info(s, row)
 
     def get_job(self, job_id: str) -> JobInfo:
@@ -196,25 +202,30 @@ class Store:
         """Move a job to ``target`` (raises IllegalTransition), audit it, and set ``fields``."""
         with self._session() as s, s.begin():
             row = self._job(s, job_id)
-            current = JobState(row.state)
-            if not current.can_go_to(target):
-                raise IllegalTransition(job_id, current, target, action)
-            row.state = target
-            row.reason = reason
-            now = utcnow()
-            if target == JobState.QUEUED:
-                row.queued_at = now
-            elif target == JobState.RUNNING:
-                row.started_at = row.started_at or now
-            if target.is_terminal():
-                row.finished_at = now
-            if target != JobState.RUNNING:
-                row.pid = row.pid_create_time = None
-                row.pending_action = None
-            for k, v in fields.items():
-                setattr(row, k, v)
-            self._audit(s, row, current, target, reason)
+            self._move(s, row, target, reason, action, fields)
             return self._info(s, row)
+
+    def _move(
+        self, s: Session, row: Job, target: JobState, reason: str, action: str | None, fields: dict[str, Any]
+    ) -> None:
+        current = JobState(row.state)
+        if not current.can_go_to(target):
+            raise IllegalTransition(row.id, current, target, action)
+        row.state = target
+        row.reason = reason
+        now = utcnow()
+        if target == JobState.QUEUED:
+            row.queued_at = now
+        elif target == JobState.RUNNING:
+            row.started_at = row.started_at or now
+        if target.is_terminal():
+            row.finished_at = now
+        if target != JobState.RUNNING:
+            row.pid = row.pid_create_time = None
+            row.pending_action = None
+        for k, v in fields.items():
+            setattr(row, k, v)
+        self._audit(s, row, current, target, reason)
 
     def new_attempt(self, job_id: str, reason: str) -> JobInfo:
         """Restart: a finished job gets a new attempt that starts at PENDING."""
