@@ -122,7 +122,8 @@ class DatasetsApi:
     def service(self) -> DatasetService:
         with self._service_lock:
             if self._service is None:
-                service = DatasetService(self.d.data.datasets, self.d.store.engine)
+                limits = self.d.settings.import_limits.apply()
+                service = DatasetService(self.d.data.datasets, self.d.store.engine, limits)
                 # Staging leftovers of a crash, before any import may run. Never blobs: the daemon
                 # runs only on this data dir's own store, and even then deletes no blob on a guess.
                 service.clean_leftovers()

@@ -62,9 +62,12 @@ def error_text(err: BaseException, name: str | None = None) -> str:
 
 
 def too_large(name: str, w: int, h: int, limit: int) -> ImageTooLarge:
+    mega = w * h / 1e6
+    mp = "" if mega < 1 else f" ({mega:,.0f} megapixels)" if mega >= 10 else f" ({mega:.2g} megapixels)"
     return ImageTooLarge(
-        f"'{name}' is {w:,} × {h:,} pixels ({w * h / 1e6:,.0f} megapixels), more than the {limit:,} pixels "
-        "one picture may have; shrink or remove it and import again. Nothing was stored"
+        f"'{name}' is {w:,} × {h:,} pixels{mp}, more than the {limit:,} pixels one picture may have; "
+        "shrink or remove it and import again (or raise import_limits.max_image_pixels in settings.json). "
+        "Nothing was stored"
     )
 
 
