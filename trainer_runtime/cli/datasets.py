@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trainer_runtime.cli.output import emit_json, error, table
+from trainer_runtime.cli.output import emit_json, error, table, version_arg
 from trainer_runtime.client.client import Client
 
 ARCHIVE_RE = re.compile(r"(\.tar\.gz|\.tar\.bz2|\.tar\.xz|\.tgz|\.tbz2|\.txz|\.tar|\.zip)$", re.I)
@@ -45,16 +45,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         s.add_argument("--json", action="store_true")
     s = dsub.add_parser("diff", help="files added, removed, changed and relabelled from version A to B")
     s.add_argument("name")
-    s.add_argument("a")
-    s.add_argument("b")
+    s.add_argument("a", type=version_arg)
+    s.add_argument("b", type=version_arg)
     s.add_argument("--json", action="store_true")
     s = dsub.add_parser("verify", help="re-hash every file of a version against its manifest")
     s.add_argument("name")
-    s.add_argument("--version", default="latest")
+    s.add_argument("--version", default="latest", type=version_arg)
     s.add_argument("--json", action="store_true")
     s = dsub.add_parser("quality", help="quality report; --apply-gates makes a new, cleaned version")
     s.add_argument("name")
-    s.add_argument("--version", default="latest")
+    s.add_argument("--version", default="latest", type=version_arg)
     s.add_argument("--apply-gates", help="comma-separated: dedupe, dedupe-near, drop-corrupt")
     s.add_argument("--json", action="store_true")
     s = dsub.add_parser("rollback", help="make a new version equal to version V")
@@ -72,10 +72,6 @@ def default_name(path: Path) -> str:
     stem = Path(stem).stem if "." in stem and not path.is_dir() else stem
     clean = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "dataset"
     return clean[:80]
-
-
-def _version(raw: str) -> int | str:
-    return raw if raw == "latest" else int(raw)
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
@@ -112,7 +108,7 @@ def run(args: argparse.Namespace, client: Client) -> int:
                     ["VERSION", "CREATED", "FILES", "SIZE", "HASH", "MESSAGE"]))  # fmt: skip
         return 0
     if cmd == "diff":
-        d = client.dataset_diff(args.name, _version(args.a), _version(args.b))
+        d = client.dataset_diff(args.name, args.a, args.b)
         if args.json:
             emit_json(d)
             return 0
@@ -125,7 +121,7 @@ def run(args: argparse.Namespace, client: Client) -> int:
               f"{len(d['changed'])} changed, {len(d['labels'])} relabelled")  # fmt: skip
         return 0
     if cmd == "verify":
-        v = client.dataset_verify(args.name, _version(args.version))
+        v = client.dataset_verify(args.name, args.version)
         if args.json:
             emit_json(v)
         else:
@@ -220,7 +216,7 @@ def _progress(line: str) -> None:
 
 def _quality(args: argparse.Namespace, client: Client) -> int:
     gates = [g.strip() for g in args.apply_gates.split(",") if g.strip()] if args.apply_gates else None
-    out = client.dataset_quality(args.name, _version(args.version), gates)
+    out = client.dataset_quality(args.name, args.version, gates)
     if gates:
         g = out["gates"]
         if args.json:

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from trainer_runtime.cli.output import emit_json
+from trainer_runtime.cli.output import emit_json, version_arg
 from trainer_runtime.client.client import Client
 
 SHOWN_ROWS = 200  # report lines printed for people (--json has them all)
@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true")
     s = lsub.add_parser("export", help="write a version's images and labels as a YOLO or COCO folder")
     s.add_argument("name")
-    s.add_argument("--version", default="latest")
+    s.add_argument("--version", default="latest", type=version_arg)
     s.add_argument("--format", required=True, choices=["yolo", "coco"])
     s.add_argument("--out", type=Path, required=True, help="the folder to write (new or empty)")
     s.add_argument(
@@ -70,9 +70,8 @@ def run(args: argparse.Namespace, client: Client) -> int:
         print(f"{args.name} v{v['version']}: {v['meta'].get('labels', {}).get('shapes', 0)} shapes on "
               f"{v['meta'].get('labels', {}).get('images', 0)} labelled images")  # fmt: skip
         return 0
-    version: int | str = args.version if args.version == "latest" else int(args.version)
     out = client.labels_export(
-        args.name, str(args.out.expanduser().resolve()), args.format, version, force=args.force
+        args.name, str(args.out.expanduser().resolve()), args.format, args.version, force=args.force
     )
     if args.json:
         emit_json(out)

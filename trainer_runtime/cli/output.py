@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -36,3 +37,12 @@ def fmt_duration(seconds: float | None) -> str:
 
 def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
+
+
+def version_arg(raw: str) -> int | str:
+    """A dataset version on the command line: a number from 1, or 'latest' (argparse ``type``)."""
+    if raw == "latest":
+        return raw
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
+    raise argparse.ArgumentTypeError(f"'{raw}' is not a version: give a number (1, 2, ...) or 'latest'")
