@@ -152,6 +152,7 @@ def test_a_broken_user_store_is_reported_and_catches_up_after_a_repair(
     assert "is broken (table webhooks already exists)" in stopped and "stopped after 3 tries" in stopped
     shown = [line for line in cli("jobs", "show", job_id, check=True).stdout.splitlines() if "MLflow" in line]
     assert shown == [f"MLflow:      not mirrored: {stopped}"]
+    assert f"MLflow:   not mirroring: {stopped}" in cli("runtime", "status", check=True).stdout
     assert sorted(p.name for p in broken.parent.iterdir()) == ["tracking.db"]  # not ours: never moved
 
     broken.rename(broken.with_name("tracking.db.broken"))  # the user's repair: a fresh store

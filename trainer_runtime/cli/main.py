@@ -129,6 +129,11 @@ def runtime(args: argparse.Namespace, data: DataDir) -> int:
     dev = st["devices"]
     print(f"devices:  {dev['total']} {dev['kind']} ({dev['busy']} busy)")
     print("jobs:     " + (", ".join(f"{k.lower()} {v}" for k, v in st["jobs"].items()) or "none"))
+    mirror = st.get("mlflow") or {}
+    if mirror.get("permanent_error"):
+        print(f"MLflow:   not mirroring: {mirror['permanent_error']}")
+    elif mirror.get("last_error"):
+        print(f"MLflow:   behind, retrying: {mirror['last_error']}")
     return 0
 
 
