@@ -259,8 +259,13 @@ class Daemon:
             return
         from trainer_runtime.tracking.sync import MirrorThread
 
+        loop = asyncio.get_running_loop()
+
+        def changed(job_id: str) -> None:  # on the mirror's thread: publish on the loop
+            loop.call_soon_threadsafe(self.supervisor.publish_job, job_id)
+
         self.mirror = MirrorThread(
-            self.store, self.data, self.tracking_uri, self.settings.mlflow_sync_interval_s
+            self.store, self.data, self.tracking_uri, self.settings.mlflow_sync_interval_s, on_change=changed
         )
         self.mirror.start()
 

@@ -68,3 +68,34 @@ def test_mlflow_outage_delays_the_mirror_and_never_fails_the_job(daemon_with, sp
     run = mlflow_client(uri).get_run(job["mlflow_run_id"])
     assert run.info.status == "FINISHED"
     assert len(mlflow_client(uri).get_metric_history(run.info.run_id, "loss")) == 20
+
+
+def test_the_event_stream_tells_when_the_mirror_changes_a_job(daemon_with, spec_file):
+    """The mirror's run id and its 'done' reach the clients as job_state events: they change
+    outside any state transition, so a client that only listens would otherwise never see them."""
+    import threading
+
+    client = daemon_with(mlflow_sync_interval_s=0.5)
+    seen: list[dict] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        for event in client.events(types=["job_state"]):
+            ready.set()
+            if event.get("type") == "job_state":
+                seen.append(event["job"])
+                if event["job"]["mlflow_done"]:
+                    return
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert ready.wait(60), "no hello from the event stream"
+    job_id = cli(
+        "jobs", "submit", str(spec_file(train={"max_steps": 5, "eval_every": 0})), check=True
+    ).stdout.strip()
+    deadline = time.monotonic() + 240
+    while not any(j["id"] == job_id and j["mlflow_done"] for j in seen):
+        assert time.monotonic() < deadline, [(j["state"], j["mlflow_run_id"], j["mlflow_done"]) for j in seen]
+        time.sleep(0.2)
+    mine = [j for j in seen if j["id"] == job_id]
+    done = next(j for j in mine if j["mlflow_done"])
+    assert done["state"] == "COMPLETED" and done["mlflow_run_id"] and done["mlflow_error"] is None

@@ -30,7 +30,7 @@ from trainer_runtime.jobs.watchdog import Health, Watchdog
 from trainer_runtime.paths import DataDir
 from trainer_runtime.secrets.redact import SECRET_NAMES_ENV, Redactor
 from trainer_runtime.store.records import JobInfo
-from trainer_runtime.store.store import Store
+from trainer_runtime.store.store import JobNotFound, Store
 from trainer_runtime.worker.checkpoint_files import last_good_checkpoint
 from trainer_runtime.worker.disk import StoreReserve, is_disk_full
 
@@ -232,6 +232,13 @@ class Supervisor:
         self, job_id: str, state: JobState, reason: str, action: str | None = None, **fields: Any
     ) -> JobInfo:
         return self._publish(self.store.transition(job_id, state, reason, action, **fields))
+
+    def publish_job(self, job_id: str) -> None:
+        """Tell the clients a job changed outside a transition (its MLflow mirror state)."""
+        try:
+            self._publish(self.store.get_job(job_id))
+        except JobNotFound:
+            return  # deleted meanwhile
 
     def _publish(self, job: JobInfo) -> JobInfo:
         self.bus.publish("job_state", job_id=job.id, job={**job.to_json(), "health": self.health(job.id)})

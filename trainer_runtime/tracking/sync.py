@@ -43,9 +43,12 @@ MLFLOW_STATUS = {JobState.COMPLETED: "FINISHED", JobState.FAILED: "FAILED", JobS
 class MirrorThread:
     def __init__(
         self, store: Store, data: DataDir, tracking_uri: str, interval_s: float = 2.0,
-        redactor: Callable[[], Redactor] = Redactor,
+        redactor: Callable[[], Redactor] = Redactor, on_change: Callable[[str], None] = lambda job_id: None,
     ):  # fmt: skip
         self.store, self.data, self.interval = store, data, interval_s
+        # Told (from this thread) when a job's visible mirror state changes: run id, error, done.
+        self.on_change = on_change
+        self._shown: dict[tuple[str, int], tuple[Any, ...]] = {}
         # The daemon learns new credentials as jobs start: always mask with its current list.
         self.mirror = MlflowMirror(
             tracking_uri, data.mlflow_artifacts, lambda text: redactor()(text),
@@ -133,7 +136,7 @@ class MirrorThread:
         except MirrorUnavailable as err:
             for job in self.store.jobs_to_mirror():
                 if job.mlflow_error != str(err):
-                    self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err))
+                    self._mark(job, mlflow_error=str(err))
             raise
         self._opened = True
 
@@ -156,15 +159,27 @@ class MirrorThread:
 
     def _give_up_waiting_jobs(self) -> None:
         for job in self.store.jobs_to_mirror():
-            self.store.set_mlflow(job.id, job.attempt, mlflow_done=True, mlflow_error=self.permanent_error)
+            self._mark(job, mlflow_done=True, mlflow_error=self.permanent_error)
 
     def _retry_given_up(self) -> None:
         """Jobs the mirror gave up on earlier (done with an error) get one more try now."""
         again = [j for j in self.store.list_jobs() if j.mlflow_done and j.mlflow_error]
         for job in again:
-            self.store.set_mlflow(job.id, job.attempt, mlflow_done=False, mlflow_error=None)
+            self._mark(job, mlflow_done=False, mlflow_error=None)
         if again:
             log.info("MLflow mirror: trying again %d job(s) it had given up on", len(again))
+
+    def _mark(self, job: JobInfo, **fields: Any) -> None:
+        """Store ``fields`` of the job's mirror bookkeeping; tell ``on_change`` when what a job
+        view shows of it (run id, error, done) differs from what it showed last."""
+        self.store.set_mlflow(job.id, job.attempt, **fields)
+        key = (job.id, job.attempt)
+        was = self._shown.get(key, (job.mlflow_run_id, job.mlflow_error, job.mlflow_done))
+        names = ("mlflow_run_id", "mlflow_error", "mlflow_done")
+        now = tuple(fields.get(k, old) for k, old in zip(names, was, strict=True))
+        self._shown[key] = now
+        if now != was:
+            self.on_change(job.id)
 
     def sync_once(self) -> None:
         for job in self.store.jobs_to_mirror():
@@ -178,9 +193,9 @@ class MirrorThread:
                 if err.kind is ErrorKind.REJECTED:
                     # MLflow refused the request itself; retrying cannot help. Stop, and say why.
                     log.error("job %s is not mirrored to MLflow: %s", job.id, err)
-                    self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err), mlflow_done=True)
+                    self._mark(job, mlflow_error=str(err), mlflow_done=True)
                     continue
-                self.store.set_mlflow(job.id, job.attempt, mlflow_error=str(err))
+                self._mark(job, mlflow_error=str(err))
                 raise
 
     def _sync_job(self, job: JobInfo) -> None:
@@ -195,18 +210,18 @@ class MirrorThread:
                       "sparktrainer.method": spec.get("method", ""), **_dataset_tags(spec)},
             )  # fmt: skip
             cursor = 0
-            self.store.set_mlflow(job.id, job.attempt, mlflow_run_id=run_id, mlflow_metric_cursor=0)
+            self._mark(job, mlflow_run_id=run_id, mlflow_metric_cursor=0)
         while True:
             points = self.store.metrics(job.id, attempt=job.attempt, after_id=cursor, limit=BATCH_ROWS)
             if not points:
                 break
             self.mirror.log_metrics(run_id, [(p.key, p.value, p.step, int(p.time * 1000)) for p in points])
             cursor = points[-1].id
-            self.store.set_mlflow(job.id, job.attempt, mlflow_metric_cursor=cursor, mlflow_error=None)
+            self._mark(job, mlflow_metric_cursor=cursor, mlflow_error=None)
             had_error = False
         state = JobState(job.state)
         if had_error and not state.is_terminal():
-            self.store.set_mlflow(job.id, job.attempt, mlflow_error=None)  # caught up after an outage
+            self._mark(job, mlflow_error=None)  # caught up after an outage
         if state.is_terminal():
             job_dir = self.data.job_dir(job.id, job.attempt)
             if (job_dir / "spec.json").exists():
@@ -218,7 +233,7 @@ class MirrorThread:
                 run_id, {"sparktrainer.state": state.value, "sparktrainer.reason": job.reason or ""}
             )
             self.mirror.finish(run_id, MLFLOW_STATUS[state])
-            self.store.set_mlflow(job.id, job.attempt, mlflow_done=True, mlflow_error=None)
+            self._mark(job, mlflow_done=True, mlflow_error=None)
 
 
 def _dataset_tags(spec: dict[str, Any]) -> dict[str, str]:
