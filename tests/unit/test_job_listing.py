@@ -28,12 +28,17 @@ def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
 
 
 class Statements:
+    """Every query SQLite itself runs (its trace callback, so statements sent on a raw DB-API
+    cursor count too); the pool is emptied so that every connection gets the callback."""
+
     def __init__(self, engine):  # noqa: ANN001
         self.sql: list[str] = []
-        event.listen(engine, "before_cursor_execute", self._on)
+        engine.dispose()
+        event.listen(engine, "connect", lambda dbapi, _rec: dbapi.set_trace_callback(self._on))
 
-    def _on(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        self.sql.append(statement)
+    def _on(self, statement: str) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.sql.append(statement)
 
 
 def _list(d: Daemon, states: list[str] | None = None) -> list[dict]:
@@ -84,3 +89,19 @@ def test_a_kept_row_follows_every_change_of_its_job(daemon: Daemon):
     assert (row["state"], row["attempt"], row["job_dir"].endswith("attempt-2")) == ("PENDING", 2, True)
     daemon.store.delete_job(next(i for i in ids if first[i]["state"] == "FAILED" and i != done))
     assert len(_list(daemon)) == 4
+
+
+def test_an_unchanged_store_is_listed_without_a_query_and_any_commit_is_seen(daemon: Daemon):
+    """While nothing was committed (SQLite's data_version), the list's rows are kept: no query.
+    Any commit, through this store or another connection, is in the next list."""
+    ids = bulk_jobs(daemon.data.database, 20)
+    seen = Statements(daemon.store.engine)
+    first = _list(daemon)
+    seen.sql.clear()
+    assert _list(daemon) == first and seen.sql == []
+    daemon.store.update_job(ids[0], reason="changed through the store")
+    seen.sql.clear()
+    assert {r["id"]: r for r in _list(daemon)}[ids[0]]["reason"] == "changed through the store"
+    assert len(seen.sql) == 1
+    bulk_jobs(daemon.data.database, 1, seed=99)  # another connection's commit
+    assert len(_list(daemon)) == 21

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from trainer_runtime.jobs.state import IllegalTransition, JobState
 from trainer_runtime.store import db
+from trainer_runtime.store.changes import ChangeProbe
 from trainer_runtime.store.models import (
     Artifact,
     Experiment,
@@ -75,6 +76,8 @@ class Store:
         self._sessions = db.session_factory(self.engine)
         self._insert = _insert(self.engine)
         self.store_id: str | None = None  # set by store.identity.open_store
+        self._changes = ChangeProbe(self.engine)
+        self._rows_kept: dict[Any, tuple[int, list[Any]]] = {}  # job_rows while nothing was committed
 
     def describe_error(self, err: BaseException) -> str:
         """A sentence for a database error met while serving (``health.describe_database_error``)."""
@@ -83,6 +86,7 @@ class Store:
         return describe_database_error(err, f"the database {shown_url(str(self.engine.url))}")
 
     def close(self) -> None:
+        self._changes.close()
         self.engine.dispose()
 
     # ----------------------------------------------------------------- helpers
@@ -177,6 +181,17 @@ class Store:
         The rows are the driver's own values, without SQLAlchemy's per-value result processing
         (half of a 5,000-row list's cost): SQLite gives its timestamps as text, which ``job_info``
         parses for the rows it is asked to make; they compare as well as datetimes do."""
+        key = (tuple(states) if states is not None else None, best_key)
+        version = self._changes.version()  # read first: rows fetched after it are at least as new
+        kept = self._rows_kept.get(key)
+        if version is not None and kept is not None and kept[0] == version:
+            return list(kept[1])
+        rows = self._fetch_job_rows(states, best_key)
+        if version is not None:
+            self._rows_kept[key] = (version, rows)
+        return list(rows)
+
+    def _fetch_job_rows(self, states: Iterable[str] | None, best_key: str) -> list[Any]:
         best = and_(
             MetricSummary.job_id == Job.id,
             MetricSummary.attempt == Job.attempt,
@@ -188,8 +203,13 @@ class Store:
         params: Any = compiled.params
         if compiled.positional:
             params = tuple(params[k] for k in compiled.positiontup or ())
-        with self.engine.connect() as conn:
-            return list(map(JobRow._make, conn.exec_driver_sql(str(compiled), params)))
+        with self.engine.connect() as conn:  # the DB-API cursor: SQLAlchemy's Row wrapping was a third
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(str(compiled), params)
+                return list(map(JobRow._make, cursor.fetchall()))
+            finally:
+                cursor.close()
 
     def count_by_state(self) -> dict[str, int]:
         """How many jobs are in each state (one GROUP BY on the state index)."""
