@@ -125,20 +125,23 @@ def test_events_stream_reports_state_and_metrics(daemon, spec_file):
     import threading
 
     seen: list[dict] = []
+    subscribed = threading.Event()
 
     def listen():
         for ev in Client(daemon.data).events(types=["job_state", "metrics"]):
+            subscribed.set()  # the stream's hello: from here on nothing is missed
             seen.append(ev)
             if ev["type"] == "job_state" and ev["job"]["state"] == "COMPLETED":
                 return
 
     t = threading.Thread(target=listen, daemon=True)
     t.start()
-    time.sleep(0.3)
+    assert subscribed.wait(60), "the event stream never said hello"
     job_id = submit(spec_file(train={"max_steps": 10, "eval_every": 5}))
     t.join(120)
     states = [e["job"]["state"] for e in seen if e["type"] == "job_state" and e["job_id"] == job_id]
-    assert states[0] == "PENDING" and states[-1] == "COMPLETED" and "RUNNING" in states
+    # submit creates and queues the job in one transaction: its first event is QUEUED
+    assert states[0] == "QUEUED" and states[-1] == "COMPLETED" and "RUNNING" in states
     steps = sorted(
         p["step"] for e in seen if e["type"] == "metrics" for p in e["points"] if p["key"] == "loss"
     )

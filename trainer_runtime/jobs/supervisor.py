@@ -23,6 +23,7 @@ from trainer_runtime.jobs.bus import EventBus
 from trainer_runtime.jobs.checks import check_inputs
 from trainer_runtime.jobs.devices import DevicePool
 from trainer_runtime.jobs.events import read_events
+from trainer_runtime.jobs.launch import adopt, worker_env, write_job_dir
 from trainer_runtime.jobs.lifecycle import final_state, last_lifecycle_event
 from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec
 from trainer_runtime.jobs.state import IllegalTransition, JobState
@@ -343,26 +344,19 @@ class Supervisor:
 
     def _start(self, job: JobInfo, device_ids: list[str]) -> None:
         job_dir = self.data.job_dir(job.id, job.attempt)
-        (job_dir / "control").mkdir(parents=True, exist_ok=True)
-        (job_dir / "control" / "pause").unlink(missing_ok=True)
-        _write_json(job_dir / "spec.json", job.spec)
-        _write_json(
-            job_dir / "run.json", {"job_id": job.id, "attempt": job.attempt, "resume_from": job.resume_from}
-        )
+        write_job_dir(job_dir, job)
         secrets = self.secrets_env()
         self._refresh_redactor(secrets)
-        env = {**os.environ, **secrets, "PYTHONUNBUFFERED": "1", "SPARKTRAINER_JOB_ID": job.id}
-        if self.devices.kind == "gpu":
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(device_ids)
-            nproc = len(device_ids)
-        else:
-            env["CUDA_VISIBLE_DEVICES"] = ""
-            nproc = int(job.spec.get("resources", {}).get("devices", 1))
-            share = (os.cpu_count() or 1) * len(device_ids) // len(self.devices.devices)
-            env.setdefault("OMP_NUM_THREADS", str(max(1, share // max(1, nproc))))
+        env, nproc = worker_env(job, device_ids, self.devices, secrets)
         lock = proc.lock_job_dir(job_dir)
         if lock is None:  # a worker of this job dir lives: an earlier daemon started it, then died
-            self._adopt(job, job_dir, device_ids)
+            handle = adopt(job, job_dir)
+            self._running(
+                job,
+                handle,
+                device_ids,
+                f"re-attached to worker pid {handle.pid} (started before the daemon restarted)",
+            )
             return
         try:
             popen = self.spawner(job_dir, nproc, {**env, proc.LOCK_FD_ENV: str(lock)})
@@ -381,35 +375,9 @@ class Supervisor:
             pid=handle.pid, pid_create_time=handle.create_time, devices=json.dumps(device_ids),
         )  # fmt: skip
 
-    def _adopt(self, job: JobInfo, job_dir: Path, device_ids: list[str]) -> None:
-        """Re-attach to the worker that holds ``job_dir``'s lock although the store never
-        recorded it as running; never start a second worker in the same job dir."""
-        found = proc.find_worker(job_dir)
-        handle = proc.attach(job.id, job.attempt, job_dir, found.pid, found.create_time()) if found else None
-        if handle is None:
-            raise proc.JobDirBusy(
-                f"a process still holds {job_dir / 'worker.lock'} but is not this job's worker (a child "
-                "of a worker that died?); the job starts once it ends"
-            )
-        log.warning(
-            "job %s: re-attached to worker pid %s, which the daemon had not recorded", job.id, handle.pid
-        )
-        self._running(
-            job,
-            handle,
-            device_ids,
-            f"re-attached to worker pid {handle.pid} (started before the daemon restarted)",
-        )
-
 
 def _secret_values(env: dict[str, str]) -> list[str]:
     return [v for k, v in env.items() if k != SECRET_NAMES_ENV]
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _size(path: Path) -> int:
