@@ -25,6 +25,7 @@ from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from trainer_runtime import jsontext
+from trainer_runtime.plaintext import ONE_LINE, kernel_path, multiline
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +41,12 @@ DESCRIBE_DB: web.AppKey[Callable[[BaseException], str]] = web.AppKey("describe_d
 
 Id = Annotated[int, Field(ge=0, le=INT64_MAX)]  # row ids and offsets: SQLite integers are 64-bit
 Count = Annotated[int, Field(ge=1, le=INT64_MAX)]  # versions, attempts
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BAD_TEXT = re.compile(r"[\x00\ud800-\udfff]")
-
-
-def _plain(v: str) -> str:
-    if _CONTROL.search(v):
-        raise ValueError("contains control characters (NUL, escape, ...); use plain text")
-    return v
 
 
 def _path(v: str) -> str:
     from pathlib import Path
 
-    from trainer_runtime.jobs.spec import kernel_path
-
-    if _CONTROL.search(v):
-        raise ValueError("the path contains control characters (NUL, newline, ...); name a real path")
     kernel_path(v)
     p = Path(v).expanduser()
     if not p.is_absolute():
@@ -64,7 +54,7 @@ def _path(v: str) -> str:
     return str(p)
 
 
-PlainStr = Annotated[str, AfterValidator(_plain)]
+PlainStr = Annotated[str, AfterValidator(multiline)]
 AbsPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH), AfterValidator(_path)]
 
 
@@ -313,7 +303,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
     try:
         for key, value in request.match_info.items():
-            if _CONTROL.search(value) or len(value) > MAX_PATH:
+            if ONE_LINE.search(value) or len(value) > MAX_PATH:
                 raise BadRequest(
                     f"the {key} in the URL holds control characters or is too long", [(key, "invalid")]
                 )

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from trainer_runtime.plaintext import kernel_path, one_line
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")  # \Z: "$" would let a final newline in
 BUILTIN_MODELS = ("tiny-gpt2",)  # causal-lm
 IMAGE_BUILTIN_MODELS = ("small-cnn",)  # image-classification
@@ -29,30 +31,13 @@ IMAGE_RECIPES = ("image-classification", "prelabel")
 MAX_STEPS = 10_000_000
 MAX_SEED = (1 << 32) - 1  # numpy's seed range (the worker seeds random, numpy and torch with it)
 MAX_TAGS = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _plain(v: str) -> str:
-    if _CONTROL.search(v):
-        raise ValueError("contains control characters (NUL, newline, escape, ...); use plain text")
-    return v
-
-
-def kernel_path(v: str) -> str:
-    """A path the kernel can take: no control characters, each name at most 255 bytes, the
-    whole under 4096 (NAME_MAX, PATH_MAX); else every file call fails with ENAMETOOLONG."""
-    _plain(v)
-    raw = v.encode("utf-8", "surrogateescape")
-    if len(raw) >= 4096 or any(len(part) > 255 for part in raw.split(b"/")):
-        raise ValueError("the path is too long (a name over 255 bytes, or the whole over 4095)")
-    return v
-
-
-PlainText = Annotated[str, AfterValidator(_plain)]
+PlainText = Annotated[str, AfterValidator(one_line)]
 PathText = Annotated[str, Field(min_length=1), AfterValidator(kernel_path)]
-Word = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_plain)]
-TagKey = Annotated[str, Field(min_length=1, max_length=250), AfterValidator(_plain)]  # MLflow's key limit
-TagValue = Annotated[str, Field(max_length=1000), AfterValidator(_plain)]
+Word = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(one_line)]
+TagKey = Annotated[str, Field(min_length=1, max_length=250), AfterValidator(one_line)]  # MLflow's key limit
+TagValue = Annotated[str, Field(max_length=1000), AfterValidator(one_line)]
 _HUB_ID = re.compile(r"[\w.-]{1,96}(/[\w.-]{1,96})?")
 
 

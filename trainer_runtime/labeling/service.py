@@ -27,6 +27,7 @@ from trainer_runtime.datasets.imaging import decode_errors, error_text
 from trainer_runtime.datasets.model import Entry, is_image, manifest_hash
 from trainer_runtime.datasets.service import DatasetService
 from trainer_runtime.datasets.walk import list_files
+from trainer_runtime.fsutil import fsync_dir
 from trainer_runtime.labeling import coco, yolo
 from trainer_runtime.labeling.classmap import CLASSES_PATH, ClassMap
 from trainer_runtime.labeling.report import LabelSet, Report
@@ -232,11 +233,7 @@ class LabelService:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
         return {"dataset": name, "path": str(path), "bytes": len(data)}
 
     def load_draft(self, name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from trainer_runtime.fsutil import fsync_dir, fsync_file
 from trainer_runtime.paths import DataDir
 from trainer_runtime.store.health import DatabaseDamaged, quick_check, sqlite_path
 from trainer_runtime.store.identity import (
@@ -76,16 +77,7 @@ def _copy(src: Path, dest: Path) -> None:
             target.close()
     finally:
         source.close()
-    with open(dest, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_file(dest)
 
 
 def backup(data: DataDir, dest: Path) -> BackupInfo:
@@ -167,7 +159,7 @@ def restore(data: DataDir, source: Path, force: bool = False) -> RestoreInfo:
             os.rename(old, aside)
             replaced.append(aside)
     os.rename(incoming, db)
-    _fsync_dir(db.parent)
+    fsync_dir(db.parent)
     marker_moved = None
     if found.store_id:
         if found.store_id != expected:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from trainer_runtime.fsutil import fsync_dir, fsync_file
 from trainer_runtime.tracking.errors import ErrorKind, MirrorUnavailable, broken_store_reason, first_line
 
 log = logging.getLogger(__name__)
@@ -190,12 +191,12 @@ def _create(path: Path, artifact_root: str) -> None:
     try:
         _run_child("create", tmp, artifact_root)
         _check_complete(tmp)
-        _fsync(tmp)
+        fsync_file(tmp)
         try:
             os.link(tmp, path)
         except FileExistsError:
             log.warning("the MLflow tracking store %s appeared while this one was made; using that one", path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         log.info("created the MLflow tracking store %s", path)
     finally:
         _remove(tmp)
@@ -218,11 +219,11 @@ def _upgrade(path: Path, artifact_root: str, found: StoreCheck) -> None:
                 "or move it aside to start a fresh store",
             ) from err
         _check_complete(tmp)
-        _fsync(tmp)
+        fsync_file(tmp)
         backup = _aside_name(path, "before-upgrade")
         os.link(path, backup)  # the old file keeps a name before the new one takes its place
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         log.warning(
             "upgraded the MLflow tracking store %s (%s); the old file is kept as %s",
             path,
@@ -304,7 +305,7 @@ def _move_aside(path: Path, label: str) -> Path:
         if side.exists():
             side.rename(aside.with_name(aside.name + suffix))
     path.rename(aside)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return aside
 
 
@@ -320,22 +321,6 @@ def _remove_stale_temps(path: Path) -> None:
 def _remove(tmp: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         tmp.with_name(tmp.name + suffix).unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["StoreCheck", "check", "prepare", "sqlite_path"]

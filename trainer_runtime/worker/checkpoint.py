@@ -24,6 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from trainer_runtime.fsutil import fsync_dir, fsync_file
 from trainer_runtime.worker.checkpoint_files import CHECKPOINTS, checkpoint_name, prune, relative_path
 from trainer_runtime.worker.disk import disk_full_sentence, is_disk_full
 from trainer_runtime.worker.errors import CheckpointWriteError, WorkerError
@@ -87,27 +88,6 @@ def load_trainable(model, tensors: dict[str, torch.Tensor]) -> None:
 
 
 # ---- save / load --------------------------------------------------------------------------
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems do not sync directories; the rename is still atomic
-    finally:
-        os.close(fd)
 
 
 class _ErrorRecordingWriter(io.RawIOBase):
@@ -189,7 +169,7 @@ def save_checkpoint(
             json.dumps({**state, "step": step}, indent=2) + "\n", encoding="utf-8"
         )
         for f in tmp.iterdir():
-            _fsync_file(f)
+            fsync_file(f)
         if target.exists():  # the same step saved before (e.g. by an earlier attempt): replace it
             old = root / f".old-{checkpoint_name(step)}-{os.getpid()}"
             os.replace(target, old)
@@ -197,7 +177,7 @@ def save_checkpoint(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        _fsync_dir(root)
+        fsync_dir(root)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         if is_disk_full(err):
