@@ -97,3 +97,26 @@ def keyring_store(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     yield store
     for name in store.names():
         store.delete(name)
+
+
+@pytest.fixture
+def tmpfs() -> Iterator:
+    """``mount(at, size)``: a real small tmpfs at ``at`` (needs root, as in CI), for a disk that
+    fills up; every mount is undone afterwards. Skips where mounting is not allowed."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def mount(at: Path, size: str) -> Path:
+        at.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)], capture_output=True
+        )
+        if out.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
+        mounted.append(at)
+        return at
+
+    yield mount
+    for at in reversed(mounted):
+        subprocess.run(["umount", "-l", str(at)], check=False)

@@ -81,3 +81,59 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise AssertionError(f"/proc/{pid}/status has no VmHWM line")
+
+
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Take the free space of the filesystem holding ``disk`` down to ``leave`` bytes (or to the
+    last byte: writes shrink to one byte at a time until ENOSPC). Returns the filler file."""
+    filler = disk / "filler"
+    with filler.open("ab", buffering=0) as fh:
+        for size in (1 << 16, 4096, 512, 1):
+            try:
+                while os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize > leave:
+                    fh.write(b"\xa5" * size)
+            except OSError:
+                continue
+    return filler
+
+
+def wait_job(
+    client, job_id: str, cond, timeout: float = 300, what: str = "", until_end: bool = False
+) -> dict:
+    """Poll the job's view until ``cond(view)``; fail with its state and reason after ``timeout``
+    (or, with ``until_end``, as soon as the job ends without the condition holding)."""
+    import time
+
+    from trainer_runtime.jobs.state import JobState
+
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.job(job_id)
+        if cond(job):
+            return job
+        where = f"job is {job['state']} at step {job['step']}: {job['reason']}"
+        assert time.monotonic() < deadline, f"timed out waiting{' ' + what if what else ''}; {where}"
+        assert not (until_end and JobState(job["state"]).is_terminal()), f"job ended: {where}"
+        time.sleep(0.1)
+
+
+def wait_import(client, task: dict, timeout: float = 300) -> dict:
+    """Poll a dataset import (a task view from ``dataset_import``) until it is no longer running."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while task["state"] == "running":
+        assert time.monotonic() < deadline, f"import still running: {task}"
+        time.sleep(0.05)
+        task = client.dataset_import_status(task["id"])
+    return task
+
+
+class FakeClock:
+    """An injectable monotonic clock (the Supervisor's ``clock``) that moves only when told."""
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t

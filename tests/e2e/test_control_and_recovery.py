@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import cli, wait_job
 from trainer_runtime.client.client import Client, start_daemon
 from trainer_runtime.paths import DataDir
 
@@ -22,21 +22,6 @@ def submit(spec: Path) -> str:
     return cli("jobs", "submit", str(spec), check=True).stdout.strip()
 
 
-def wait_for(client: Client, job_id: str, cond, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.job(job_id)
-        if cond(job):
-            return job
-        assert time.monotonic() < deadline, (
-            f"timed out; job is {job['state']} at step {job['step']}: {job['reason']}"
-        )
-        assert job["state"] not in ("COMPLETED", "FAILED", "CANCELLED"), (
-            f"job ended: {job['state']} {job['reason']}"
-        )
-        time.sleep(0.1)
-
-
 def losses(client: Client, job_id: str) -> list[tuple[int, float]]:
     return [(p["step"], p["value"]) for p in client.metrics(job_id, key="loss")["points"]]
 
@@ -45,10 +30,10 @@ def test_pause_then_resume_equals_uninterrupted_run(daemon, spec_file):
     train = {"max_steps": 1500, "eval_every": 500, "checkpoint_every": 0}
     paused = submit(spec_file("a.yaml", name="paused", train=train))
     straight = submit(spec_file("b.yaml", name="straight", train=train))
-    wait_for(daemon, paused, lambda j: j["step"] >= 50)
+    wait_job(daemon, paused, lambda j: j["step"] >= 50, until_end=True)
     out = cli("jobs", "pause", paused, check=True)
     assert "pause requested" in out.stdout
-    job = wait_for(daemon, paused, lambda j: j["state"] == "PAUSED")
+    job = wait_job(daemon, paused, lambda j: j["state"] == "PAUSED", until_end=True)
     pause_step = int(job["reason"].split()[-1])
     assert 50 <= pause_step < 1500 and job["resume_from"].endswith(f"{pause_step:08d}")
     out = cli("jobs", "pause", paused)
@@ -68,7 +53,7 @@ def test_pause_then_resume_equals_uninterrupted_run(daemon, spec_file):
 
 def test_kill_9_daemon_mid_job_loses_and_duplicates_nothing(daemon, spec_file, home: Path):
     job_id = submit(spec_file(train={"max_steps": 1500, "eval_every": 500}))
-    wait_for(daemon, job_id, lambda j: j["step"] >= 50)
+    wait_job(daemon, job_id, lambda j: j["step"] >= 50, until_end=True)
     daemon_pid = daemon.status()["pid"]
     worker_pid = daemon.job(job_id)["pid"]
     os.kill(daemon_pid, signal.SIGKILL)
@@ -76,7 +61,9 @@ def test_kill_9_daemon_mid_job_loses_and_duplicates_nothing(daemon, spec_file, h
     time.sleep(1.5)  # the worker keeps training and writing while no daemon watches
     assert psutil.pid_exists(worker_pid)
     start_daemon(DataDir.default())
-    job = wait_for(daemon, job_id, lambda j: j["state"] in ("COMPLETED", "FAILED"), timeout=400)
+    job = wait_job(
+        daemon, job_id, lambda j: j["state"] in ("COMPLETED", "FAILED"), timeout=400, until_end=True
+    )
     assert job["state"] == "COMPLETED", job["reason"]
     steps = [s for s, _ in losses(daemon, job_id)]
     assert steps == list(range(1, 1501))
@@ -85,36 +72,36 @@ def test_kill_9_daemon_mid_job_loses_and_duplicates_nothing(daemon, spec_file, h
 
 def test_kill_9_worker_fails_with_signal_name(daemon, spec_file):
     job_id = submit(spec_file(train={"max_steps": 100000}))
-    job = wait_for(daemon, job_id, lambda j: j["step"] >= 2)
+    job = wait_job(daemon, job_id, lambda j: j["step"] >= 2, until_end=True)
     os.kill(job["pid"], signal.SIGKILL)
-    job = wait_for(daemon, job_id, lambda j: j["state"] == "FAILED", timeout=60)
+    job = wait_job(daemon, job_id, lambda j: j["state"] == "FAILED", timeout=60, until_end=True)
     assert job["reason"] == "worker killed by signal SIGKILL"
 
 
 def test_cancel_then_restart_makes_a_new_attempt(daemon, spec_file):
     job_id = submit(spec_file(train={"max_steps": 100000}))
-    worker_pid = wait_for(daemon, job_id, lambda j: j["step"] >= 2)["pid"]
+    worker_pid = wait_job(daemon, job_id, lambda j: j["step"] >= 2, until_end=True)["pid"]
     cli("jobs", "cancel", job_id, check=True)
-    job = wait_for(daemon, job_id, lambda j: j["state"] == "CANCELLED", timeout=60)
+    job = wait_job(daemon, job_id, lambda j: j["state"] == "CANCELLED", timeout=60, until_end=True)
     assert job["reason"].startswith("cancelled by user")
     assert not psutil.pid_exists(worker_pid)  # the worker's process is gone, not just the state
     cli("jobs", "restart", job_id, check=True)
-    job = wait_for(daemon, job_id, lambda j: j["attempt"] == 2 and j["state"] == "RUNNING")
+    job = wait_job(daemon, job_id, lambda j: j["attempt"] == 2 and j["state"] == "RUNNING", until_end=True)
     cli("jobs", "cancel", job_id, check=True)
-    wait_for(daemon, job_id, lambda j: j["state"] == "CANCELLED", timeout=60)
+    wait_job(daemon, job_id, lambda j: j["state"] == "CANCELLED", timeout=60, until_end=True)
     hist = [(t["attempt"], t["to_state"]) for t in daemon.transitions(job_id)]
     assert hist[-4:] == [(2, "PENDING"), (2, "QUEUED"), (2, "RUNNING"), (2, "CANCELLED")]
 
 
 def test_corrupt_event_line_is_reported_and_metrics_stay_intact(daemon, spec_file):
     job_id = submit(spec_file(train={"max_steps": 100000}))
-    job = wait_for(daemon, job_id, lambda j: j["step"] >= 3)
+    job = wait_job(daemon, job_id, lambda j: j["step"] >= 3, until_end=True)
     events = Path(job["job_dir"]) / "events.jsonl"
     with events.open("ab") as fh:  # a line mangled on disk, between two writes of the worker
         fh.write(b'{"type": "metrics", "step": \xff\xfe broken\n')
-    wait_for(daemon, job_id, lambda j: j["step"] >= job["step"] + 3)
+    wait_job(daemon, job_id, lambda j: j["step"] >= job["step"] + 3, until_end=True)
     cli("jobs", "cancel", job_id, check=True)
-    wait_for(daemon, job_id, lambda j: j["state"] == "CANCELLED", timeout=60)
+    wait_job(daemon, job_id, lambda j: j["state"] == "CANCELLED", timeout=60, until_end=True)
     log = cli("jobs", "logs", job_id, check=True).stdout
     assert "events.jsonl: corrupt line at byte" in log
     steps = [s for s, _ in losses(daemon, job_id)]

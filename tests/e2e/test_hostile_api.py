@@ -11,7 +11,6 @@ import copy
 import json
 import os
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from tests import dataset_fixtures as fx
-from tests.helpers import cli, daemon_pid, peak_rss_mb, stop_everything
+from tests.helpers import cli, daemon_pid, fill, peak_rss_mb, stop_everything, wait_import
 from trainer_runtime.client.client import ApiError, Client, _UnixConnection
 
 pytestmark = pytest.mark.e2e
@@ -115,12 +114,8 @@ class StatusWatch:
         return max(self.times, default=0.0)
 
 
-def wait_import(client: Client, task: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while task["state"] == "running":
-        assert time.monotonic() < deadline, f"import still running: {task}"
-        time.sleep(0.05)
-        task = client.dataset_import_status(task["id"])
+def _imported(client: Client, task: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    task = wait_import(client, task, timeout)
     assert task["state"] == "completed", task
     return task
 
@@ -165,7 +160,7 @@ def test_no_route_answers_500_to_hostile_requests(daemon, home: Path, tmp_path: 
     """A generated sweep (schemathesis-style, over the real routes): raw bodies, every field of
     every body, every query parameter and URL part set to hostile values."""
     job_id = daemon.submit(spec_of(corpus))["id"]
-    ds = wait_import(daemon, daemon.dataset_import(str(fx.text_corpus(tmp_path / "texts")), "texts"))
+    ds = _imported(daemon, daemon.dataset_import(str(fx.text_corpus(tmp_path / "texts")), "texts"))
     missing = str(tmp_path / "no-such-thing")
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/v1/specs/validate"): {"spec": spec_of(corpus), "base_dir": str(tmp_path)},
@@ -298,7 +293,7 @@ def test_invalid_specs_are_refused_with_the_field_named(daemon, corpus: Path):
 
 
 def test_a_forged_dataset_hash_is_refused_and_the_path_is_the_daemons(daemon, tmp_path: Path, corpus: Path):
-    wait_import(daemon, daemon.dataset_import(str(fx.text_corpus(tmp_path / "texts")), "texts"))
+    _imported(daemon, daemon.dataset_import(str(fx.text_corpus(tmp_path / "texts")), "texts"))
     real = daemon.dataset_versions("texts")[0]["manifest_hash"]
     forged = {"name": "texts", "version": 1, "hash": "0" * 64, "path": "/etc/passwd"}
     with pytest.raises(ApiError) as info:
@@ -371,7 +366,7 @@ def test_special_files_are_refused_while_the_loop_keeps_answering(
 
 
 def test_a_big_labels_draft_is_parsed_off_the_loop(daemon, home: Path, tmp_path: Path):
-    wait_import(daemon, daemon.dataset_import(str(fx.image_folder(tmp_path / "pics")), "pics"))
+    _imported(daemon, daemon.dataset_import(str(fx.image_folder(tmp_path / "pics")), "pics"))
     shape = {"kind": "polygon", "label": "cat", "points": [[i, i + 0.5] for i in range(40)]}
     annotations = {f"img/{i:06d}.png": {"w": 64, "h": 64, "status": "done", "tags": ["cat"], "shapes": [shape]}
                    for i in range(24_000)}  # fmt: skip
@@ -391,7 +386,7 @@ def test_a_big_labels_draft_is_parsed_off_the_loop(daemon, home: Path, tmp_path:
 
 
 def test_export_targets_are_checked_and_written_whole(daemon, home: Path, tmp_path: Path):
-    wait_import(daemon, daemon.dataset_import(str(fx.image_folder(tmp_path / "pics")), "pics"))
+    _imported(daemon, daemon.dataset_import(str(fx.image_folder(tmp_path / "pics")), "pics"))
     blobs = home / "datasets" / "blobs"
     before = sorted(p.name for p in blobs.rglob("*"))
     out = cli("labels", "export", "pics", "--format", "coco", "--out", str(blobs / "x"))
@@ -436,13 +431,9 @@ def test_messages_hold_no_nul_reprs_or_tracebacks(daemon, tmp_path: Path):
 
 
 @pytest.fixture
-def full_disk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def full_disk_home(tmpfs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A data dir on a small tmpfs (needs root), with a daemon; yields (client, fill, free)."""
-    home = tmp_path / "small"
-    home.mkdir()
-    out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(home)], capture_output=True)
-    if out.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
+    home = tmpfs(tmp_path / "small", "48m")
     monkeypatch.setenv("SPARKTRAINER_HOME", str(home))
     try:
         from trainer_runtime.client.client import start_daemon
@@ -451,20 +442,9 @@ def full_disk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         data = DataDir.default().ensure()
         start_daemon(data)
         filler = home / "filler"
-
-        def fill() -> None:
-            with filler.open("ab") as fh:
-                try:
-                    while True:
-                        fh.write(b"\xff" * (1 << 16))
-                        fh.flush()
-                except OSError:
-                    pass
-
-        yield Client(data), fill, lambda: filler.unlink()
+        yield Client(data), lambda: fill(home), lambda: filler.unlink()
     finally:
         stop_everything(home)
-        subprocess.run(["umount", "-l", str(home)], check=False)
 
 
 def test_a_full_disk_answers_507_with_a_sentence(full_disk_home, corpus: Path):

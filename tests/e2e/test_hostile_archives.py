@@ -19,7 +19,7 @@ import pytest
 
 from tests import dataset_fixtures as fx
 from tests import hostile_files as hf
-from tests.helpers import daemon_pid, peak_rss_mb, stop_everything
+from tests.helpers import daemon_pid, peak_rss_mb, stop_everything, wait_import
 from trainer_runtime.client.client import ApiError, Client
 
 pytestmark = pytest.mark.e2e
@@ -52,15 +52,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, P
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
     return tmp_path
-
-
-def wait_import(client: Client, task: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while task["state"] == "running":
-        assert time.monotonic() < deadline, f"import still running: {task}"
-        time.sleep(0.05)
-        task = client.dataset_import_status(task["id"])
-    return task
 
 
 def sentence(text: Any) -> str:

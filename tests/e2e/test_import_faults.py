@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests import dataset_fixtures as fx
-from tests.e2e.test_faults import DaemonKiller
+from tests.faults import DaemonKiller
+from tests.helpers import wait_import
 from trainer_runtime.client.client import ApiError, Client
 
 pytestmark = pytest.mark.e2e
@@ -30,16 +31,6 @@ def referenced(home: Path) -> set[str]:
         return {r[0] for r in con.execute("select distinct sha256 from dataset_entries")}
     finally:
         con.close()
-
-
-def wait_import(client: Client, import_id: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        task = client.dataset_import_status(import_id)
-        if task["state"] != "running":
-            return task
-        assert time.monotonic() < deadline, f"import still {task['phase']} {task['done']}/{task['total']}"
-        time.sleep(0.1)
 
 
 def test_ten_kills_during_imports_leave_every_import_whole_or_absent(daemon, home: Path, tmp_path: Path):
@@ -95,7 +86,7 @@ def test_ten_kills_during_imports_leave_every_import_whole_or_absent(daemon, hom
         (home / "datasets" / "blobs" / ".staging").iterdir()
     )
 
-    task = wait_import(client, client.dataset_import(str(tmp_path / names[0]), "pictures-final")["id"])
+    task = wait_import(client, client.dataset_import(str(tmp_path / names[0]), "pictures-final"))
     assert task["state"] == "completed", task["error"]
     assert len(client.dataset_version("pictures-final", limit=100_000)["entries"]) == FILES
     assert client.dataset_verify("pictures-final")["ok"]

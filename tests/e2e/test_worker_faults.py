@@ -8,15 +8,13 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import cli, fill, wait_job
 from trainer_runtime.client.client import Client
 
 pytestmark = pytest.mark.e2e
@@ -24,18 +22,6 @@ pytestmark = pytest.mark.e2e
 
 def submit(spec: Path) -> str:
     return cli("jobs", "submit", str(spec), check=True).stdout.strip()
-
-
-def wait_for(client: Client, job_id: str, cond, timeout: float = 300, what: str = "") -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.job(job_id)
-        if cond(job):
-            return job
-        assert time.monotonic() < deadline, (
-            f"timed out waiting {what}; job is {job['state']} at step {job['step']}: {job['reason']}"
-        )
-        time.sleep(0.1)
 
 
 def losses(client: Client, job_id: str) -> list[tuple[int, float]]:
@@ -48,11 +34,11 @@ def losses(client: Client, job_id: str) -> list[tuple[int, float]]:
 def test_a_stopped_worker_is_marked_and_pause_continues_it(daemon_with, spec_file):
     client = daemon_with(watchdog_s=5)
     job_id = submit(spec_file(train={"max_steps": 100000, "eval_every": 0}))
-    job = wait_for(client, job_id, lambda j: j["step"] >= 3)
+    job = wait_job(client, job_id, lambda j: j["step"] >= 3)
     assert job["health"] is None
     worker = psutil.Process(job["pid"])
     os.kill(worker.pid, signal.SIGSTOP)
-    job = wait_for(
+    job = wait_job(
         client, job_id, lambda j: (j.get("health") or {}).get("status") == "stopped", 60, "for health"
     )
     assert set(job["health"]) == {"status", "since", "message"}
@@ -60,64 +46,26 @@ def test_a_stopped_worker_is_marked_and_pause_continues_it(daemon_with, spec_fil
     assert abs(job["health"]["since"] - time.time()) < 60
     assert client.jobs()[0]["health"] == job["health"]  # the table rows carry it too
     cli("jobs", "pause", job_id, check=True)  # the worker must be continued to see the request
-    job = wait_for(client, job_id, lambda j: j["state"] == "PAUSED", 120, "for the pause")
+    job = wait_job(client, job_id, lambda j: j["state"] == "PAUSED", 120, "for the pause")
     assert job["resume_from"] and job["health"] is None
     cli("jobs", "resume", job_id, check=True)
-    job = wait_for(client, job_id, lambda j: j["state"] == "RUNNING" and j["step"] > 3, what="for the resume")
+    job = wait_job(client, job_id, lambda j: j["state"] == "RUNNING" and j["step"] > 3, what="for the resume")
     cli("jobs", "cancel", job_id, check=True)
-    wait_for(client, job_id, lambda j: j["state"] == "CANCELLED", 60)
+    wait_job(client, job_id, lambda j: j["state"] == "CANCELLED", 60)
 
 
 def test_cancel_of_a_stopped_worker_ends_it_by_sigterm(daemon, spec_file):
     job_id = submit(spec_file(train={"max_steps": 100000, "eval_every": 0}))
-    job = wait_for(daemon, job_id, lambda j: j["step"] >= 3)
+    job = wait_job(daemon, job_id, lambda j: j["step"] >= 3)
     os.kill(job["pid"], signal.SIGSTOP)
     cli("jobs", "cancel", job_id, check=True)
-    job = wait_for(daemon, job_id, lambda j: j["state"] == "CANCELLED", 60)
+    job = wait_job(daemon, job_id, lambda j: j["state"] == "CANCELLED", 60)
     # Continued, it acted on SIGTERM (flushing its events); no SIGKILL after the timeout was needed.
     assert job["reason"] == "cancelled by user (worker ended by SIGTERM)"
     assert not psutil.pid_exists(job["pid"] or -1) or job["pid"] is None
 
 
 # ----------------------------------------------------------------- a disk that fills up
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator:
-    """Mount a small tmpfs (needs root) at a path; unmounted afterwards."""
-    mounted: list[Path] = []
-
-    def mount(at: Path, size: str) -> Path:
-        at.mkdir(parents=True, exist_ok=True)
-        out = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)], capture_output=True
-        )
-        if out.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
-        mounted.append(at)
-        return at
-
-    yield mount
-    for at in reversed(mounted):
-        subprocess.run(["umount", "-l", str(at)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Take every free byte of the filesystem holding ``disk`` (until ENOSPC)."""
-    filler = disk / "filler"
-    chunk = b"\xa5" * (64 << 10)
-    with filler.open("wb", buffering=0) as fh:
-        try:
-            while True:
-                fh.write(chunk)
-        except OSError:
-            pass
-        try:
-            while True:
-                fh.write(b"\xa5" * 512)
-        except OSError:
-            pass
-    return filler
 
 
 FULL = re.compile(
@@ -133,7 +81,7 @@ def test_disk_full_during_a_checkpoint_pauses_and_resume_continues_exactly(
     client = daemon_with()
     train = {"max_steps": 200, "batch_size": 8, "seq_len": 64, "eval_every": 20, "checkpoint_every": 20}
     job_id = submit(spec_file("a.yaml", name="full", train=train))
-    job = wait_for(client, job_id, lambda j: j["state"] == "RUNNING")
+    job = wait_job(client, job_id, lambda j: j["state"] == "RUNNING")
     second = Path(job["job_dir"]) / "checkpoints" / "step-00000040" / "state.json"
     deadline = time.monotonic() + 300
     while not second.exists():  # the moment the second checkpoint is complete
@@ -141,7 +89,7 @@ def test_disk_full_during_a_checkpoint_pauses_and_resume_continues_exactly(
         time.sleep(0.01)
     filler = fill(jobs)
     filled_at = time.monotonic()
-    job = wait_for(client, job_id, lambda j: j["state"] != "RUNNING", 120, "for the job to stop")
+    job = wait_job(client, job_id, lambda j: j["state"] != "RUNNING", 120, "for the job to stop")
     noticed = time.monotonic() - filled_at
     assert job["state"] == "PAUSED", job["reason"]
     m = FULL.match(job["reason"])
@@ -156,9 +104,9 @@ def test_disk_full_during_a_checkpoint_pauses_and_resume_continues_exactly(
     # Space is freed; the resume continues from the last good checkpoint, float for float.
     filler.unlink()
     cli("jobs", "resume", job_id, check=True)
-    job = wait_for(client, job_id, lambda j: j["state"] == "COMPLETED", 300, "for completion")
+    job = wait_job(client, job_id, lambda j: j["state"] == "COMPLETED", 300, "for completion")
     straight = submit(spec_file("b.yaml", name="straight", train=train))
-    wait_for(client, straight, lambda j: j["state"] == "COMPLETED", 300, "for the reference run")
+    wait_job(client, straight, lambda j: j["state"] == "COMPLETED", 300, "for the reference run")
     assert losses(client, job_id) == losses(client, straight)
     assert [s for s, _ in losses(client, job_id)] == list(range(1, 201))
     states = [t["to_state"] for t in client.transitions(job_id)]
@@ -175,7 +123,7 @@ def test_a_disk_full_under_the_store_too_still_pauses_the_job_promptly(
     client = daemon_with()
     train = {"max_steps": 200, "batch_size": 8, "seq_len": 64, "eval_every": 20, "checkpoint_every": 20}
     job_id = submit(spec_file(train=train))
-    job = wait_for(client, job_id, lambda j: j["state"] == "RUNNING")
+    job = wait_job(client, job_id, lambda j: j["state"] == "RUNNING")
     second = Path(job["job_dir"]) / "checkpoints" / "step-00000040" / "state.json"
     deadline = time.monotonic() + 300
     while not second.exists():
@@ -183,11 +131,11 @@ def test_a_disk_full_under_the_store_too_still_pauses_the_job_promptly(
         time.sleep(0.01)
     filler = fill(home)
     filled_at = time.monotonic()
-    job = wait_for(client, job_id, lambda j: j["state"] != "RUNNING", 60, "for the job to stop")
+    job = wait_job(client, job_id, lambda j: j["state"] != "RUNNING", 60, "for the job to stop")
     assert job["state"] == "PAUSED", job["reason"]
     assert FULL.match(job["reason"]), job["reason"]
     assert time.monotonic() - filled_at < 60
     filler.unlink()
     cli("jobs", "resume", job_id, check=True)
-    wait_for(client, job_id, lambda j: j["state"] == "COMPLETED", 300, "for completion")
+    wait_job(client, job_id, lambda j: j["state"] == "COMPLETED", 300, "for completion")
     assert [s for s, _ in losses(client, job_id)] == list(range(1, 201))

@@ -7,9 +7,7 @@ import io
 import json
 import os
 import random
-import shutil
 import string
-import subprocess
 import tarfile
 import warnings
 import zipfile
@@ -184,17 +182,9 @@ def test_missing_source(svc, home, tmp_path):
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):
+def small_disk(tmpfs, tmp_path: Path) -> Path:
     """A real 2 MB tmpfs (needs root, as in CI containers)."""
-    mnt = tmp_path / "small-disk"
-    mnt.mkdir()
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small tmpfs needs root")
-    rc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
-    if rc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {rc.stderr.decode().strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    return tmpfs(tmp_path / "small-disk", "2m")
 
 
 def test_disk_full_mid_import_is_rolled_back(small_disk, tmp_path):

@@ -7,12 +7,11 @@ import errno
 import json
 import os
 import sqlite3
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import fill
 from trainer_runtime.jobs.lifecycle import final_state
 from trainer_runtime.jobs.state import JobState
 from trainer_runtime.store.store import Store
@@ -20,40 +19,8 @@ from trainer_runtime.worker.disk import DiskReserve, StoreReserve, is_disk_full
 from trainer_runtime.worker.events import EventWriter
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator:
-    mounted: list[Path] = []
-
-    def mount(size: str) -> Path:
-        at = tmp_path / f"disk{len(mounted)}"
-        at.mkdir()
-        out = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)], capture_output=True
-        )
-        if out.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
-        mounted.append(at)
-        return at
-
-    yield mount
-    for at in mounted:
-        subprocess.run(["umount", "-l", str(at)], check=False)
-
-
-def fill(disk: Path, leave: int = 0) -> Path:
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as fh:
-        for size in (1 << 16, 4096, 512, 1):
-            try:
-                while os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize > leave:
-                    fh.write(b"\xa5" * size)
-            except OSError:
-                continue
-    return filler
-
-
-def test_a_failed_flush_keeps_the_unwritten_rest_and_a_later_flush_completes_the_file(small_disk):
-    disk = small_disk("64k")
+def test_a_failed_flush_keeps_the_unwritten_rest_and_a_later_flush_completes_the_file(tmpfs, tmp_path: Path):
+    disk = tmpfs(tmp_path / "disk", "64k")
     w = EventWriter(disk / "events.jsonl", interval_s=0)
     filler = fill(disk)
     for s in range(1, 200):
@@ -78,8 +45,8 @@ def test_a_writer_after_a_killed_one_starts_on_a_line_of_its_own(tmp_path: Path)
     assert json.loads(data[len(old) + 1 :])["type"] == "started"
 
 
-def test_the_reserve_is_real_space_and_a_full_disk_refuses_it(small_disk):
-    disk = small_disk("1m")
+def test_the_reserve_is_real_space_and_a_full_disk_refuses_it(tmpfs, tmp_path: Path):
+    disk = tmpfs(tmp_path / "disk", "1m")
     before = os.statvfs(disk).f_bavail
     r = DiskReserve.for_rank(disk, 0)
     r.claim()
@@ -145,8 +112,8 @@ def test_a_disk_full_report_pauses_at_the_newest_complete_checkpoint(tmp_path: P
     )  # fmt: skip
 
 
-def test_a_silent_failure_on_a_nearly_full_disk_is_paused_too(tmp_path: Path, small_disk):
-    job_dir = small_disk("2m")
+def test_a_silent_failure_on_a_nearly_full_disk_is_paused_too(tmp_path: Path, tmpfs):
+    job_dir = tmpfs(tmp_path / "disk", "2m")
     _checkpoint(job_dir, 20)
     fill(job_dir, leave=100 << 10)
     state, reason, fields = final_state(_job(tmp_path), job_dir, 1, None)

@@ -3,7 +3,6 @@ replaced only when asked, and a failed export (a real full tmpfs) leaves nothing
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,14 +27,8 @@ def labels(tmp_path: Path) -> Iterator[LabelService]:
 
 
 @pytest.fixture
-def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    at = tmp_path / "small"
-    at.mkdir()
-    out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(at)], capture_output=True)
-    if out.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
-    yield at
-    subprocess.run(["umount", "-l", str(at)], check=False)
+def tiny_tmpfs(tmpfs, tmp_path: Path) -> Path:
+    return tmpfs(tmp_path / "small", "8k")
 
 
 def test_no_export_into_the_data_dir(labels: LabelService, tmp_path: Path) -> None:

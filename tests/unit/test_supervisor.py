@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import FakeClock
 from trainer_runtime.jobs.bus import EventBus
 from trainer_runtime.jobs.devices import DevicePool, cpu_devices
 from trainer_runtime.jobs.spec import parse_spec
@@ -39,14 +40,6 @@ ev(type="completed", step=3, artifact={"kind": "adapter", "path": "final"})
 """
 
 
-class Clock:
-    def __init__(self):
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def setup(tmp_path: Path):
     script = tmp_path / "fake_worker.py"
@@ -62,7 +55,7 @@ def setup(tmp_path: Path):
 
     data = DataDir(tmp_path / "home").ensure()
     store = Store(data.database_url)
-    clock = Clock()
+    clock = FakeClock()
     sup = Supervisor(
         store, data, DevicePool(cpu_devices(2)), EventBus(), spawner=spawner, clock=clock, cancel_timeout=5
     )

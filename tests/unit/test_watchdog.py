@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.helpers import FakeClock
 from trainer_runtime.jobs.bus import EventBus
 from trainer_runtime.jobs.devices import DevicePool, cpu_devices
 from trainer_runtime.jobs.spec import parse_spec
@@ -40,14 +41,6 @@ WATCHDOG_S = 30.0
 HEALTH_KEYS = {"status", "since", "message"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def setup(tmp_path: Path):
     script = tmp_path / "fake_worker.py"
@@ -64,7 +57,7 @@ def setup(tmp_path: Path):
 
     data = DataDir(tmp_path / "home").ensure()
     store = Store(data.database_url)
-    clock = Clock()
+    clock = FakeClock(1000.0)
     bus = EventBus()
     sup = Supervisor(store, data, DevicePool(cpu_devices(1)), bus, spawner=spawner, clock=clock,
                      cancel_timeout=10, watchdog_s=WATCHDOG_S, pause_timeout=60)  # fmt: skip
@@ -93,7 +86,7 @@ def started(sup: Supervisor, job_id: str) -> None:
     wait_until(lambda: events.exists() and events.stat().st_size > 0)
 
 
-def advance(sup: Supervisor, clock: Clock, seconds: float, step: float = 1.0) -> None:
+def advance(sup: Supervisor, clock: FakeClock, seconds: float, step: float = 1.0) -> None:
     """Let ``seconds`` pass on the supervisor's clock, a tick per ``step``."""
     end = clock.t + seconds
     while clock.t < end:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -96,31 +95,12 @@ def test_invalid_spec_fails_with_the_field(tmp_path: Path):
     assert err == {**err, "type": "SpecError", "error": "train.learning_rate: unknown field"}
 
 
-@pytest.fixture
-def tiny_tmpfs(tmp_path: Path):
-    """Mount a small tmpfs (needs root); yields a function that mounts it at a path."""
-    mounted: list[Path] = []
-
-    def mount(at: Path, size: str) -> None:
-        at.mkdir(parents=True, exist_ok=True)
-        out = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)], capture_output=True
-        )
-        if out.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
-        mounted.append(at)
-
-    yield mount
-    for at in mounted:
-        subprocess.run(["umount", "-l", str(at)], check=False)
-
-
-def test_disk_full_during_checkpoint_keeps_the_earlier_one(tmp_path: Path, tiny_tmpfs):
+def test_disk_full_during_checkpoint_keeps_the_earlier_one(tmp_path: Path, tmpfs):
     data = _write(tmp_path / "c.txt", make_corpus(300).encode())
     spec = tiny_spec(data, max_steps=30, checkpoint_every=10, eval_every=0)
     spec["lora"] = {"r": 8}
     job = write_job(tmp_path / "job", spec)
-    tiny_tmpfs(job / "checkpoints", "120k")  # one LoRA checkpoint (~80 KiB in pages) fits, two do not
+    tmpfs(job / "checkpoints", "120k")  # one LoRA checkpoint (~80 KiB in pages) fits, two do not
     err = run_failing(job)
     assert err["type"] == "CheckpointWriteError"
     assert err["error"] == (
