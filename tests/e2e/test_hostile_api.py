@@ -21,7 +21,8 @@ import pytest
 
 from tests import dataset_fixtures as fx
 from tests.helpers import cli, daemon_pid, fill, peak_rss_mb, stop_everything, wait_import
-from trainer_runtime.client.client import ApiError, Client, _UnixConnection
+from trainer_runtime.client.client import ApiError, Client
+from trainer_runtime.client.transport import _UnixConnection
 
 pytestmark = pytest.mark.e2e
 PEAK_MB = 500  # the daemon's peak resident memory over a whole hostile run
