@@ -19,56 +19,35 @@ import logging
 import math
 import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from trainer_runtime import jsontext
-from trainer_runtime.plaintext import ONE_LINE, kernel_path, multiline
+from trainer_runtime.api.schema.base import (  # noqa: F401 (the request types live with the contract)
+    INT64_MAX,
+    MAX_PATH,
+    AbsPath,
+    Count,
+    Id,
+    PlainStr,
+    Query,
+    Strict,
+)
+from trainer_runtime.plaintext import ONE_LINE
 
 log = logging.getLogger(__name__)
 
 MAX_JSON_BODY = 4 << 20  # every JSON route; the labels routes ask for more
 MAX_DEPTH = 64  # a job spec nests 3 levels, a graph or an annotation 6
 INLINE_PARSE = 64 << 10  # bodies up to this are parsed on the event loop, larger ones on a thread
-INT64_MAX = (1 << 63) - 1
 MAX_MESSAGE = 2000  # characters of an error sentence
-MAX_PATH = 4096  # PATH_MAX on Linux
 DATA_DIR: web.AppKey[str] = web.AppKey("data_dir", str)
 # Store.describe_error: a database error as a sentence (which file, what SQLite said, what to do)
 DESCRIBE_DB: web.AppKey[Callable[[BaseException], str]] = web.AppKey("describe_db")
 
-Id = Annotated[int, Field(ge=0, le=INT64_MAX)]  # row ids and offsets: SQLite integers are 64-bit
-Count = Annotated[int, Field(ge=1, le=INT64_MAX)]  # versions, attempts
 _BAD_TEXT = re.compile(r"[\x00\ud800-\udfff]")
-
-
-def _path(v: str) -> str:
-    from pathlib import Path
-
-    kernel_path(v)
-    p = Path(v).expanduser()
-    if not p.is_absolute():
-        raise ValueError("give an absolute path (the daemon does not share your working directory)")
-    return str(p)
-
-
-PlainStr = Annotated[str, AfterValidator(multiline)]
-AbsPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH), AfterValidator(_path)]
-
-
-class Strict(BaseModel):
-    """A request body: unknown fields refused, numbers finite, no conversions (``"5"`` and
-    ``true`` are not numbers, ``1`` is not a boolean)."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
-
-
-class Query(BaseModel):
-    """A query string: its values are text, converted to the declared (bounded) types."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class BadRequest(Exception):
