@@ -31,6 +31,13 @@ class Device:
     gpu: str | None = None  # the physical GPU's UUID
     index: int | None = None  # the physical GPU's index
 
+    @property
+    def label(self) -> str:
+        """How a user names it: "CPU", "GPU 0", "GPU 0 · 2g.20gb"."""
+        if self.kind == "mig":
+            return f"GPU {self.index} · {self.name.rpartition(' MIG ')[2]}"
+        return f"GPU {self.index}" if self.kind == "gpu" else "CPU"
+
 
 def cpu_devices(slots: int) -> list[Device]:
     return [Device(f"cpu:{i}", "cpu", "CPU slot") for i in range(max(1, slots))]
@@ -140,8 +147,10 @@ class DevicePool:
     def describe(self, device_ids: list[str]) -> list[dict[str, Any]]:
         by_id = {d.id: d for d in self.devices}
         return [
-            {"id": i, "kind": by_id[i].kind, "name": by_id[i].name, "memory_mb": by_id[i].memory_mb}
-            if i in by_id else {"id": i, "kind": "unknown", "name": "no longer present", "memory_mb": 0}
+            {"id": i, "kind": by_id[i].kind, "name": by_id[i].name, "memory_mb": by_id[i].memory_mb,
+             "label": by_id[i].label}
+            if i in by_id else {"id": i, "kind": "unknown", "name": "no longer present", "memory_mb": 0,
+                                "label": "a device no longer present"}
             for i in device_ids
         ]  # fmt: skip
 
