@@ -22,7 +22,9 @@ def test_import_runs_in_the_daemon_without_blocking_it(daemon) -> None:
     result: dict = {}
     worker = threading.Thread(
         target=lambda: result.update(
-            daemon.graph_import("tests.unit.test_architecture_import:SmallCNN", [3, 16, 16], cwd=str(ROOT))
+            answer=daemon.graph_import(
+                "tests.unit.test_architecture_import:SmallCNN", [3, 16, 16], cwd=str(ROOT)
+            )
         )
     )
     worker.start()
@@ -33,8 +35,8 @@ def test_import_runs_in_the_daemon_without_blocking_it(daemon) -> None:
         slowest = max(slowest, time.perf_counter() - t0)
         worker.join(timeout=0.05)
     assert slowest < 1.0
-    g = Graph.from_dict(result["graph"])
-    assert result["method"] == "torch.fx" and infer(g).ok
+    g = Graph.from_dict(result["answer"].graph)
+    assert result["answer"].method == "torch.fx" and infer(g).ok
     assert any(n.type == "Opaque" and n.params["label"] == "LeakyReLU" for n in g.nodes.values())
 
 
@@ -52,13 +54,13 @@ def test_import_errors_are_sentences(daemon) -> None:
 
 def test_check_endpoint_summarises_and_names_bad_nodes(daemon) -> None:
     s = daemon.graph_check(TEMPLATES["MLP"]().to_dict())
-    assert s["ok"] and s["total_params"] == 5378 and s["nodes"][1]["shape"] == [64]
+    assert s.ok and s.total_params == 5378 and s.nodes[1].shape == [64]
     g = chain([("Input", {"shape": (6,)}), ("ReLU", {}), ("Output", {"loss": "mse"})])
     g.disconnect(g.in_edges("n2")[0])
     bad = g.to_dict()
     s = daemon.graph_check(bad)
-    relu = next(n for n in s["nodes"] if n["id"] == "n2")
-    assert not s["ok"] and relu["errors"][0]["type"] == "UnconnectedPortError"
+    relu = next(n for n in s.nodes if n.id == "n2")
+    assert not s.ok and relu.errors[0].type == "UnconnectedPortError"
     future = {**bad, "version": 99}
     with pytest.raises(ApiError) as info:
         daemon.graph_check(future)

@@ -7,12 +7,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 from aiohttp import web
-from pydantic import Field, StrictBool, StrictInt
 
-from trainer_runtime.api.edge import Query, Strict, error_response, json_body, query
+from trainer_runtime.api.edge import error_response, json_body, query
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.gpus import (
+    ApplyBody,
+    GpuBody,
+    GpuHistory,
+    GpuList,
+    HistoryQuery,
+    MigApplied,
+    MigPlan,
+    MigProfiles,
+    MigRecommendation,
+    PlanBody,
+    ProfilesQuery,
+)
+from trainer_runtime.api.schema.routes import declare, reply
 from trainer_runtime.gpu import apply as mig_apply
 from trainer_runtime.gpu import planner
 from trainer_runtime.gpu.errors import ApplyFailed, GpuBusy, GpuError, LayoutInvalid, NeedsRoot, UnknownGpu
@@ -21,17 +35,24 @@ from trainer_runtime.jobs.state import JobState
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
-
-class MigBody(Strict):
-    gpu: Annotated[str, Field(min_length=1, max_length=100)] | Annotated[StrictInt, Field(ge=0, le=1024)] = (
-        Field(..., description="the GPU's UUID or index")
-    )
-    layout: list[Any] = Field(default_factory=list, max_length=64)
-    dry_run: StrictBool = True  # "no" or 0 must never mean "apply"
-
-
-class HistoryQuery(Query):
-    seconds: float = Field(3600, gt=0, le=3600)
+GPUS = declare("GET", "/v1/gpus", "Every GPU and MIG device now, with its processes", response=GpuList)
+HISTORY = declare(
+    "GET", "/v1/gpus/history", "Each device's samples of the last seconds", response=GpuHistory,
+    query=HistoryQuery,
+)  # fmt: skip
+PROFILES = declare(
+    "GET", "/v1/mig/profiles", "A GPU's MIG profiles, placements and preset layouts", response=MigProfiles,
+    query=ProfilesQuery,
+)  # fmt: skip
+PLAN = declare("POST", "/v1/mig/plan", "Check a MIG layout and plan it", response=MigPlan, body=PlanBody)
+APPLY = declare(
+    "POST", "/v1/mig/apply", "Apply a MIG layout (a dry run unless dry_run is false)", response=MigApplied,
+    body=ApplyBody,
+)  # fmt: skip
+RECOMMEND = declare(
+    "POST", "/v1/mig/recommend", "A layout that packs the queued jobs by their memory needs",
+    response=MigRecommendation, body=GpuBody,
+)  # fmt: skip
 
 
 def _fail(status: int, message: str, **extra: Any) -> web.Response:
@@ -69,10 +90,6 @@ class GpuApi:
             raise UnknownGpu(f"no GPUs here: {self.d.gpu.message or 'no GPU back end'}")
         return self.d.gpu.backend
 
-    async def _body(self, request: web.Request) -> dict[str, Any]:
-        body: MigBody = await json_body(request, MigBody)
-        return {**body.model_dump(), "gpu": str(body.gpu)}
-
     def _find(self, gpu: str) -> GpuInfo:
         return self.backend.find(gpu, self.d.gpu.latest())
 
@@ -82,47 +99,48 @@ class GpuApi:
 
     # ------------------------------------------------------------------ views
     async def gpus(self, request: web.Request) -> web.Response:
-        return web.json_response(self.d.gpu.view())
+        return reply(GPUS, parse(GpuList, self.d.gpu.view()))
 
     async def history(self, request: web.Request) -> web.Response:
         q = query(request, HistoryQuery)
-        return web.json_response(self.d.gpu.history(q.seconds))
+        return reply(HISTORY, parse(GpuHistory, self.d.gpu.history(q.seconds)))
 
     async def profiles(self, request: web.Request) -> web.Response:
-        gpu = self._find(request.query.get("gpu", "")[:100])
+        q = query(request, ProfilesQuery)
+        gpu = self._find(q.gpu)
         table = await asyncio.to_thread(self.backend.mig_table, gpu.uuid)
-        return web.json_response({
-            "gpu": gpu.uuid, "model": table.model, "slices": table.slices, "memory_slices": table.memory_slices,
-            "profiles": [p.to_json() for p in table.profiles], "presets": planner.presets(table),
-        })  # fmt: skip
+        return reply(PROFILES, MigProfiles(
+            gpu=gpu.uuid, model=table.model, slices=table.slices, memory_slices=table.memory_slices,
+            profiles=[p.to_json() for p in table.profiles], presets=planner.presets(table),
+        ))  # fmt: skip
 
     async def plan(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        gpu = self._find(body["gpu"])
-        result = await asyncio.to_thread(mig_apply.make_plan, self.backend, gpu, body.get("layout", []))
-        return web.json_response(result)
+        body: PlanBody = await json_body(request, PlanBody)
+        gpu = self._find(body.gpu_ref)
+        result = await asyncio.to_thread(mig_apply.make_plan, self.backend, gpu, body.layout_items())
+        return reply(PLAN, parse(MigPlan, result))
 
     async def apply(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body: ApplyBody = await json_body(request, ApplyBody)
         await asyncio.to_thread(self.d.gpu.sample)  # a fresh process list for the busy check
-        gpu = self._find(body["gpu"])
-        dry = body["dry_run"]
+        gpu = self._find(body.gpu_ref)
+        dry = body.dry_run
         if not dry:  # no job may be placed on this GPU while its layout changes
             self.d.devices.hold(gpu.uuid)
         try:
             result = await asyncio.to_thread(
-                mig_apply.apply_layout, self.backend, gpu, body.get("layout", []), dry, self._busy_jobs(gpu)
+                mig_apply.apply_layout, self.backend, gpu, body.layout_items(), dry, self._busy_jobs(gpu)
             )
             if result["applied"]:
                 await asyncio.to_thread(self.d.gpu.sample)
         finally:
             self.d.devices.hold(gpu.uuid, False)
         self.d.wake()  # new slices can take queued jobs now
-        return web.json_response(result)
+        return reply(APPLY, parse(MigApplied, result))
 
     async def recommend(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        gpu = self._find(body["gpu"])
+        body: GpuBody = await json_body(request, GpuBody)
+        gpu = self._find(body.gpu_ref)
         table = await asyncio.to_thread(self.backend.mig_table, gpu.uuid)
         queued = self.d.store.list_jobs([JobState.QUEUED])
         queued.sort(key=lambda j: (-j.priority, j.queued_at or j.created_at))
@@ -131,14 +149,14 @@ class GpuApi:
             res = j.spec.get("resources", {})
             if int(res.get("devices", 1)) == 1 and res.get("memory_gb"):
                 jobs.append((j.id, float(res["memory_gb"])))
-        return web.json_response(planner.recommend(table, jobs))
+        return reply(RECOMMEND, parse(MigRecommendation, planner.recommend(table, jobs)))
 
 
 def register(router: web.UrlDispatcher, daemon: Any) -> None:
     api = GpuApi(daemon)
-    router.add_get("/v1/gpus", _guard(api.gpus))
-    router.add_get("/v1/gpus/history", _guard(api.history))
-    router.add_get("/v1/mig/profiles", _guard(api.profiles))
-    router.add_post("/v1/mig/plan", _guard(api.plan))
-    router.add_post("/v1/mig/apply", _guard(api.apply))
-    router.add_post("/v1/mig/recommend", _guard(api.recommend))
+    router.add_get(GPUS.path, _guard(api.gpus))
+    router.add_get(HISTORY.path, _guard(api.history))
+    router.add_get(PROFILES.path, _guard(api.profiles))
+    router.add_post(PLAN.path, _guard(api.plan))
+    router.add_post(APPLY.path, _guard(api.apply))
+    router.add_post(RECOMMEND.path, _guard(api.recommend))

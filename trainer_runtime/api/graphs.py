@@ -12,28 +12,27 @@ import asyncio
 import json
 import logging
 import sys
-from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Field
 
-from trainer_runtime.api.edge import AbsPath, Strict, error_response, json_body
+from trainer_runtime.api.edge import error_response, json_body
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.graphs import CheckBody, GraphImported, GraphSummary, ImportBody
+from trainer_runtime.api.schema.routes import declare, reply
 from trainer_runtime.architecture.graph import Graph
 from trainer_runtime.architecture.report import summary
 
 log = logging.getLogger(__name__)
 IMPORT_TIMEOUT_S = 300.0
 
-
-class ImportBody(Strict):
-    target: str = Field(..., min_length=3, max_length=500, pattern=r"^[\w.]+:[\w.]+$")
-    input_shape: list[Annotated[int, Field(ge=1, le=1_000_000)]] = Field(..., min_length=1, max_length=8)
-    input_dtype: Literal["float", "long"] = "float"
-    cwd: AbsPath | None = Field(None, description="folder added to the Python path to find the module")
-
-
-class CheckBody(Strict):
-    graph: dict[str, Any]
+IMPORT = declare(
+    "POST", "/v1/graphs/import", "Import a PyTorch module (module:factory) as a graph",
+    response=GraphImported, body=ImportBody,
+)  # fmt: skip
+CHECK = declare(
+    "POST", "/v1/graphs/check", "Infer a graph's shapes, parameters and FLOPs, with its problems",
+    response=GraphSummary, body=CheckBody,
+)  # fmt: skip
 
 
 async def import_graph(request: web.Request) -> web.Response:
@@ -64,16 +63,16 @@ async def import_graph(request: web.Request) -> web.Response:
         )
     if "error" in result:
         return error_response(422, result["error"])
-    return web.json_response(result)
+    return reply(IMPORT, parse(GraphImported, result))
 
 
 async def check_graph(request: web.Request) -> web.Response:
     body: CheckBody = await json_body(request, CheckBody)
     # GraphError → 400 naming the node; on a thread: a posted graph may hold thousands of nodes
     out = await asyncio.to_thread(lambda: summary(Graph.from_dict(body.graph, "the posted graph")))
-    return web.json_response(out)
+    return reply(CHECK, parse(GraphSummary, out))
 
 
 def register(router: web.UrlDispatcher) -> None:
-    router.add_post("/v1/graphs/import", import_graph)
-    router.add_post("/v1/graphs/check", check_graph)
+    router.add_post(IMPORT.path, import_graph)
+    router.add_post(CHECK.path, check_graph)

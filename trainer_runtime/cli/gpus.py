@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
 
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.gpus import GpuList, MigApplied, MigPlan
 from trainer_runtime.cli.output import emit_json, error, table
 from trainer_runtime.client.client import ApiError, ensure_daemon
 from trainer_runtime.paths import DataDir
@@ -46,42 +47,42 @@ def _num(v: float | None, unit: str) -> str:
     return "-" if v is None else f"{v:.0f}{unit}"
 
 
-def show_gpus(view: dict[str, Any]) -> None:
-    if not view["gpus"]:
-        print(f"no GPUs: {view.get('message') or 'none found'}; jobs run on CPU")
+def show_gpus(view: GpuList) -> None:
+    if not view.gpus:
+        print(f"no GPUs: {view.message or 'none found'}; jobs run on CPU")
         return
     rows = []
-    for g in view["gpus"]:
-        mig = "on" if g["mig"]["current"] else ("pending" if g["mig"]["pending"] else "off")
-        rows.append([str(g["index"]), g["name"], f"{_mb(g['memory_used_mb'])}/{_mb(g['memory_total_mb'])}",
-                     _num(g["util_pct"], "%"), _num(g["temp_c"], "C"),
-                     f"{_num(g['power_w'], '')}/{_num(g['power_limit_w'], 'W')}", mig, str(len(g["processes"])),
-                     g["uuid"]])  # fmt: skip
-        for m in g["mig_devices"]:
-            rows.append(["", f"  MIG {m['profile']} @{m['start']}", f"{_mb(m['memory_used_mb'])}/{_mb(m['memory_total_mb'])}",
-                         _num(m["util_pct"], "%"), "", "", "", "", m["uuid"]])  # fmt: skip
+    for g in view.gpus:
+        mig = "on" if g.mig.current else ("pending" if g.mig.pending else "off")
+        rows.append([str(g.index), g.name, f"{_mb(g.memory_used_mb)}/{_mb(g.memory_total_mb)}",
+                     _num(g.util_pct, "%"), _num(g.temp_c, "C"),
+                     f"{_num(g.power_w, '')}/{_num(g.power_limit_w, 'W')}", mig, str(len(g.processes)),
+                     g.uuid])  # fmt: skip
+        for m in g.mig_devices:
+            rows.append(["", f"  MIG {m.profile} @{m.start}", f"{_mb(m.memory_used_mb)}/{_mb(m.memory_total_mb)}",
+                         _num(m.util_pct, "%"), "", "", "", "", m.uuid])  # fmt: skip
     print(table(rows, ["GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER", "MIG", "PROCS", "UUID"]))
-    procs = [[str(p["pid"]), p["user"] or "-", f"{p['used_mb']} MiB", p["job_id"] or "(not ours)", p["device_uuid"]]
-             for g in view["gpus"] for p in g["processes"]]  # fmt: skip
+    procs = [[str(p.pid), p.user or "-", f"{p.used_mb} MiB", p.job_id or "(not ours)", p.device_uuid]
+             for g in view.gpus for p in g.processes]  # fmt: skip
     if procs:
         print("\n" + table(procs, ["PID", "USER", "MEMORY", "JOB", "DEVICE"]))
-    if view.get("backend") == "sim":
+    if view.backend == "sim":
         print("\n(simulated GPUs: SPARKTRAINER_GPU_SIM)")
 
 
-def _print_plan(plan: dict[str, Any]) -> None:
-    if not plan["valid"]:
+def _print_plan(plan: MigPlan) -> None:
+    if not plan.valid:
         error("the layout does not fit:")
-        for e in plan["errors"]:
-            print(f"  {e['reason']}", file=sys.stderr)
+        for e in plan.errors:
+            print(f"  {e.reason}", file=sys.stderr)
         return
-    placed = ", ".join(f"{p['profile']}@{p['start']}" for p in plan["placed"]) or "whole GPU (MIG off)"
+    placed = ", ".join(f"{p.profile}@{p.start}" for p in plan.placed) or "whole GPU (MIG off)"
     print(f"placement: {placed}")
-    d = plan["diff"]
-    print(f"diff: keep {len(d['keep'])}, remove {len(d['remove'])}, add {len(d['add'])}")
-    if plan["operations"]:
+    d = plan.diff
+    print(f"diff: keep {len(d.keep)}, remove {len(d.remove)}, add {len(d.add)}")
+    if plan.operations:
         print("operations:")
-        for i, op in enumerate(plan["operations"], 1):
+        for i, op in enumerate(plan.operations, 1):
             print(f"  {i}. {op}")
     else:
         print("nothing to change")
@@ -99,27 +100,28 @@ def run(args: argparse.Namespace, data: DataDir) -> int:
         return 0
     if args.mig_cmd == "show":
         prof = client.mig_profiles(args.gpu)
-        gpu = next(g for g in client.gpus()["gpus"] if g["uuid"] == prof["gpu"])
+        gpu = next(g for g in client.gpus().gpus if g.uuid == prof.gpu)
         if args.json:
-            emit_json({**prof, "mig": gpu["mig"], "mig_devices": gpu["mig_devices"]})
+            emit_json({**prof.model_dump(mode="json"), "mig": gpu.mig.model_dump(mode="json"),
+                       "mig_devices": [m.model_dump(mode="json") for m in gpu.mig_devices]})  # fmt: skip
             return 0
-        print(f"GPU {gpu['index']} {gpu['name']} ({prof['model']}), MIG {'on' if gpu['mig']['current'] else 'off'}: "
-              f"{prof['slices']} compute slices, {prof['memory_slices']} memory slices")  # fmt: skip
-        rows = [[p["name"], str(p["id"]), str(p["compute_slices"]), str(p["memory_slices"]), f"{p['memory_mb']} MiB",
-                 str(p["max_count"]), ",".join(map(str, p["placements"]))] for p in prof["profiles"]]  # fmt: skip
+        print(f"{gpu.label} ({gpu.name}), MIG {'on' if gpu.mig.current else 'off'}: "
+              f"{prof.slices} compute slices, {prof.memory_slices} memory slices")  # fmt: skip
+        rows = [[p.name, str(p.id), str(p.compute_slices), str(p.memory_slices), f"{p.memory_mb} MiB",
+                 str(p.max_count), ",".join(map(str, p.placements))] for p in prof.profiles]  # fmt: skip
         print(table(rows, ["PROFILE", "ID", "COMPUTE", "MEM SLICES", "MEMORY", "MAX", "STARTS"]))
-        for m in gpu["mig_devices"]:
-            print(f"  instance {m['profile']} @{m['start']} (GI {m['gi_id']}, CI {m['ci_id']}) {m['uuid']}")
+        for m in gpu.mig_devices:
+            print(f"  instance {m.profile} @{m.start} (GI {m.gi_id}, CI {m.ci_id}) {m.uuid}")
         return 0
     if args.mig_cmd == "recommend":
         rec = client.mig_recommend(args.gpu)
-        emit_json(rec) if args.json else print(f"{','.join(rec['layout']) or 'none'}\n{rec['reason']}")
+        emit_json(rec) if args.json else print(f"{','.join(rec.layout) or 'none'}\n{rec.reason}")
         return 0
     layout = parse_layout_text(args.layout)
     if args.mig_cmd == "plan":
         plan = client.mig_plan(args.gpu, layout)
         emit_json(plan) if args.json else _print_plan(plan)
-        return 0 if plan["valid"] else 2
+        return 0 if plan.valid else 2
     try:
         result = client.mig_apply(args.gpu, layout, dry_run=not args.yes)
     except ApiError as err:
@@ -131,13 +133,10 @@ def run(args: argparse.Namespace, data: DataDir) -> int:
         emit_json(result)
     else:
         _print_plan(result)
-        if result["dry_run"]:
+        if result.dry_run:
             print("dry run: nothing was changed; add --yes to apply")
-        elif result["applied"]:
-            print(
-                "applied and read back: "
-                + ", ".join(f"{i['profile']}@{i['start']}" for i in result["readback"])
-            )
+        elif result.applied:
+            print("applied and read back: " + ", ".join(f"{i.profile}@{i.start}" for i in result.readback))
     return 0
 
 
@@ -162,5 +161,6 @@ def _apply_locally(args: argparse.Namespace) -> int:
     except GpuError as err:
         error(str(err))
         return 2
-    emit_json(result) if args.json else _print_plan(result)
+    answer = parse(MigApplied, result)
+    emit_json(answer) if args.json else _print_plan(answer)
     return 0

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.graphs import GraphImported, GraphSummary
 from trainer_runtime.architecture.errors import GraphError
 from trainer_runtime.architecture.graph import Graph
 from trainer_runtime.architecture.report import human, summary
@@ -57,22 +59,22 @@ def check(args: argparse.Namespace) -> int:
     g = _load(args.file)
     if g is None:
         return 2
-    s = summary(g)
+    s: GraphSummary = parse(GraphSummary, summary(g))  # what the daemon's /v1/graphs/check answers
     if args.json:
         emit_json(s)
-        return 0 if s["ok"] else 1
+        return 0 if s.ok else 1
     rows = []
-    for n in s["nodes"]:
-        shape = "value" if n["value"] else (fmt(tuple(n["shape"])) if n["shape"] is not None else "-")
-        problem = "; ".join(e["message"] for e in n["errors"])
-        rows.append([n["id"], n["type"], n["name"], shape, human(n["params"]), human(n["flops"]), problem])
+    for n in s.nodes:
+        shape = "value" if n.value else (fmt(tuple(n.shape)) if n.shape is not None else "-")
+        problem = "; ".join(e.message for e in n.errors)
+        rows.append([n.id, n.type, n.name, shape, human(n.params), human(n.flops), problem])
     print(table(rows, ["NODE", "TYPE", "NAME", "SHAPE", "PARAMS", "FLOPS", "PROBLEM"]))
-    for e in s["graph_errors"]:
-        print(f"problem: {e['message']}")
-    print(f"total: {s['total_params']:,} parameters, {human(s['total_flops'])} FLOPs per sample")
-    problems = len(s["graph_errors"]) + sum(len(n["errors"]) for n in s["nodes"])
-    print("graph is valid" if s["ok"] else f"{problems} problem(s)")
-    return 0 if s["ok"] else 1
+    for e in s.graph_errors:
+        print(f"problem: {e.message}")
+    print(f"total: {s.total_params:,} parameters, {human(s.total_flops)} FLOPs per sample")
+    problems = len(s.graph_errors) + sum(len(n.errors) for n in s.nodes)
+    print("graph is valid" if s.ok else f"{problems} problem(s)")
+    return 0 if s.ok else 1
 
 
 def export(args: argparse.Namespace) -> int:
@@ -102,20 +104,20 @@ def import_(args: argparse.Namespace, client_factory: Any) -> int:
         return 2
     if args.daemon:
         result = client_factory().graph_import(args.target, shape, args.input_dtype, cwd=os.getcwd())
-    else:
+    else:  # in this process, with the same answer model as the daemon's
         from trainer_runtime.architecture.import_target import run_import
 
         try:
-            result = run_import(args.target, shape, args.input_dtype, cwd=os.getcwd())
+            result = parse(GraphImported, run_import(args.target, shape, args.input_dtype, cwd=os.getcwd()))
         except GraphError as err:
             error(err.message)
             return 1
-    g = Graph.from_dict(result["graph"], "the imported graph")
+    g = Graph.from_dict(result.graph, "the imported graph")
     g.save(args.out)
     kinds: dict[str, int] = {}
     for n in g.nodes.values():
         kinds[n.type] = kinds.get(n.type, 0) + 1
-    print(f"wrote {args.out}: {len(g.nodes)} nodes via {result['method']} ({json.dumps(kinds)})")
-    for note in result.get("notes", []):
+    print(f"wrote {args.out}: {len(g.nodes)} nodes via {result.method} ({json.dumps(kinds)})")
+    for note in result.notes:
         print(f"note: {note}")
     return 0

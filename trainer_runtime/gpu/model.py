@@ -120,7 +120,8 @@ class GpuInfo:
         d.pop("mig_current")
         d.pop("mig_pending")
         d["mig"] = {"current": self.mig_current, "pending": self.mig_pending}
-        d["mig_devices"] = [m.to_json() for m in self.mig_devices]
+        # a slice names its GPU by index too: its label ("GPU 0 · 2g.20gb") needs it
+        d["mig_devices"] = [{**m.to_json(), "gpu_index": self.index} for m in self.mig_devices]
         d["processes"] = [p.to_json() for p in self.processes]
         return d
 
