@@ -145,7 +145,7 @@ def measure(n: int, base: Path, tmp: Path, rounds: int, cli_rounds: int) -> dict
     try:
         for name, home in homes.items():
             clients[name] = start(home, paths[name])
-        procs = {name: psutil.Process(clients[name].status()["pid"]) for name in homes}
+        procs = {name: psutil.Process(clients[name].request("GET", "/v1/status")["pid"]) for name in homes}
         for r in range(rounds):
             for name in ("baseline", "new") if r % 2 == 0 else ("new", "baseline"):
                 for what, path in (("jobs", "/v1/jobs"), ("changed", "/v1/jobs"), ("status", "/v1/status")):

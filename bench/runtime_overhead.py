@@ -101,11 +101,11 @@ def run_bare(steps: int, skip: int, tuned: bool = False) -> dict:
 def run_job(client, steps: int, skip: int) -> dict:
     start = time.perf_counter()
     job = client.submit(spec_dict(steps))
-    job = client.wait(job["id"], timeout=1800, poll_s=1.0)  # a light observer, like the GUI
+    job = client.wait(job.id, timeout=1800, poll_s=1.0)  # a light observer, like the GUI
     wall = time.perf_counter() - start
-    if job["state"] != "COMPLETED":
-        raise SystemExit(f"bench job failed: {job['reason']}")
-    events = [json.loads(x) for x in (Path(job["job_dir"]) / "events.jsonl").read_text().splitlines()]
+    if job.state != "COMPLETED":
+        raise SystemExit(f"bench job failed: {job.reason}")
+    events = [json.loads(x) for x in (Path(job.job_dir) / "events.jsonl").read_text().splitlines()]
     times = {e["step"]: e["time"] for e in events if e["type"] == "metrics" and "loss" in e["values"]}
     return {"steps_per_s": (steps - skip) / (times[steps] - times[skip]), "wall_s": wall}
 

@@ -105,9 +105,9 @@ def submit_jobs(client) -> tuple[str, str]:
     }
     done.pop("lora")
     done["train"] = {**done["train"], "max_steps": 12, "eval_every": 6, "checkpoint_every": 0}
-    done_id = client.submit(done)["id"]
+    done_id = client.submit(done).id
     client.wait(done_id, timeout=300)
-    return client.submit(running)["id"], done_id
+    return client.submit(running).id, done_id
 
 
 def capture_builder(window) -> None:
@@ -142,17 +142,17 @@ def start_sample_jobs(client) -> str:
     """Submit the sample jobs; returns the running one's id once it has enough curve points."""
     running_id, _done_id = submit_jobs(client)
     deadline = time.monotonic() + 300
-    while (job := client.job(running_id))["step"] < 60:  # enough points for the curves
-        if time.monotonic() > deadline or job["state"] in ("FAILED", "CANCELLED"):
-            raise RuntimeError(f"the sample job did not get going: {job['state']} {job.get('reason')}")
+    while (job := client.job(running_id)).step < 60:  # enough points for the curves
+        if time.monotonic() > deadline or job.is_terminal:
+            raise RuntimeError(f"the sample job did not get going: {job.state} {job.reason}")
         time.sleep(0.5)
     return running_id
 
 
 def cancel_active_jobs(client) -> None:
     for job in client.jobs():
-        if job["state"] in ("RUNNING", "QUEUED", "PENDING", "PAUSED"):
-            client.action(job["id"], "cancel")
+        if "cancel" in job.allowed_actions:
+            client.action(job.id, "cancel")
 
 
 def capture_pages(window, client, home: Path, running_id: str) -> None:

@@ -46,12 +46,13 @@ def capture_trouble_only(home: Path, pump: Callable, save: Callable) -> None:
         f'{{"tracking_uri": "sqlite:///{blocker / "mlflow.db"}", "mlflow_sync_interval_s": 0.5}}'
     )
     with running_daemon() as client:
-        done_id = client.submit(_spec("tiny-lora-done", 12))["id"]
+        done_id = client.submit(_spec("tiny-lora-done", 12)).id
         client.wait(done_id, timeout=300)
-        job_id = client.submit(_spec("tiny-lora-stuck", 5000))["id"]
-        pump(120, lambda: client.job(job_id)["state"] == "RUNNING" and bool(client.job(job_id)["pid"]))
-        pid = int(client.job(job_id)["pid"])
-        pump(60, lambda: bool(client.job(job_id)["mlflow_error"]))
+        job_id = client.submit(_spec("tiny-lora-stuck", 5000)).id
+        pump(120, lambda: client.job(job_id).state == "RUNNING" and bool(client.job(job_id).pid))
+        pid = client.job(job_id).pid
+        assert pid, "the running job has no worker pid"
+        pump(60, lambda: bool(client.job(job_id).mlflow_error))
         with main_window(home) as window:
             jobs = window.panels["jobs"]
             pump(60, lambda: window.conn.is_connected and jobs.model.rowCount() >= 2)
@@ -66,7 +67,7 @@ def capture_trouble_only(home: Path, pump: Callable, save: Callable) -> None:
             finally:
                 os.kill(pid, signal.SIGCONT)
         client.action(job_id, "cancel")
-        pump(60, lambda: client.job(job_id)["state"] == "CANCELLED")
+        pump(60, lambda: client.job(job_id).state == "CANCELLED")
 
     # A tracking store that a kill left half-made: the mirror tries it a few times, then stops.
     store = home / "team" / "tracking.db"
@@ -74,7 +75,7 @@ def capture_trouble_only(home: Path, pump: Callable, save: Callable) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
     data.settings_file.write_text(f'{{"tracking_uri": "sqlite:///{store}", "mlflow_sync_interval_s": 0.3}}')
     with running_daemon() as client:
-        pump(300, lambda: bool(client.job(done_id)["mlflow_done"] and client.job(done_id)["mlflow_error"]))
+        pump(300, lambda: bool(client.job(done_id).mlflow_done and client.job(done_id).mlflow_error))
         with main_window(home) as window:
             jobs = window.panels["jobs"]
             pump(60, lambda: window.conn.is_connected and jobs.model.rowCount() >= 2)

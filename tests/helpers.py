@@ -97,23 +97,20 @@ def fill(disk: Path, leave: int = 0) -> Path:
     return filler
 
 
-def wait_job(
-    client, job_id: str, cond, timeout: float = 300, what: str = "", until_end: bool = False
-) -> dict:
-    """Poll the job's view until ``cond(view)``; fail with its state and reason after ``timeout``
-    (or, with ``until_end``, as soon as the job ends without the condition holding)."""
+def wait_job(client, job_id: str, cond, timeout: float = 300, what: str = "", until_end: bool = False):
+    """Poll the job's view (a ``JobView``) until ``cond(view)``; fail with its state and reason
+    after ``timeout`` (or, with ``until_end``, as soon as the job ends without the condition
+    holding)."""
     import time
-
-    from trainer_runtime.jobs.state import JobState
 
     deadline = time.monotonic() + timeout
     while True:
         job = client.job(job_id)
         if cond(job):
             return job
-        where = f"job is {job['state']} at step {job['step']}: {job['reason']}"
+        where = f"job is {job.state} at step {job.step}: {job.reason}"
         assert time.monotonic() < deadline, f"timed out waiting{' ' + what if what else ''}; {where}"
-        assert not (until_end and JobState(job["state"]).is_terminal()), f"job ended: {where}"
+        assert not (until_end and job.is_terminal), f"job ended: {where}"
         time.sleep(0.1)
 
 

@@ -19,6 +19,7 @@ from aiohttp import web
 from sqlalchemy.exc import DatabaseError
 
 from trainer_runtime import __version__
+from trainer_runtime.api.schema.jobs import JobView, StatusView, devices_label
 from trainer_runtime.api.server import API_VERSION, Api
 from trainer_runtime.daemon_lock import AlreadyRunning, DaemonLock
 from trainer_runtime.daemon_start import StartReport, setup_logging
@@ -100,17 +101,17 @@ class Daemon:
             "mlflow": self.mirror.status() if self.mirror else {"enabled": False},
         }
 
-    async def status_view(self) -> dict[str, Any]:
+    async def status_view(self) -> StatusView:
         """``status()`` with its one query (job counts by state) on a thread."""
         counts = await asyncio.to_thread(self.store.count_by_state)
-        return self.status(counts)
+        return StatusView.model_validate(self.status(counts))
 
-    def job_view(self, job: JobInfo) -> dict[str, Any]:
+    def job_view(self, job: JobInfo) -> JobView:
         """Everything about one job, with its metric summaries."""
         summaries = {s.key: s.to_json() for s in self.store.summaries(job.id)}
         view = self._base_view(job, summaries.get("eval_loss", {}).get("min"))
         view["metrics"] = summaries
-        return view
+        return JobView.model_validate(view)
 
     async def job_list_json(self, states: list[str] | None = None) -> bytes:
         """The job table as the JSON body ``{"jobs": [...]}``: one statement on a thread (rows,
@@ -147,6 +148,8 @@ class Daemon:
         return out
 
     def _base_view(self, job: JobInfo, best_eval_loss: float | None) -> dict[str, Any]:
+        """A ``JobRow`` as a dict (the list renders thousands of these without building models);
+        its computed fields are filled by the rules the model's properties call."""
         view = job.to_json()
         view["progress"] = job.step / job.total_steps if job.total_steps else 0.0
         view["eta_s"] = self._eta(job)
@@ -156,8 +159,11 @@ class Daemon:
         )
         view["device_info"] = self.devices.describe(job.devices)
         view["health"] = self.supervisor.health(job.id)  # None, or what the watchdog saw (jobs/watchdog.py)
-        if job.state == JobState.QUEUED:
-            view["waiting_for"] = self.supervisor.wait_reason(job)
+        view["waiting_for"] = self.supervisor.wait_reason(job) if job.state == JobState.QUEUED else None
+        state = JobState(job.state)
+        view["is_terminal"] = state.is_terminal()
+        view["allowed_actions"] = state.allowed_actions()
+        view["device_label"] = devices_label(d["label"] for d in view["device_info"])
         return view
 
     def _eta(self, job: JobInfo) -> float | None:

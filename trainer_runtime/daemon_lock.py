@@ -94,7 +94,7 @@ def live_daemon(data: DataDir) -> str | None:
     from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable
 
     try:
-        status = Client(data, timeout=3).status()
+        status = Client(data, timeout=3).request("GET", "/v1/status")  # any version: a dict
     except ApiError:
         return "something answers on its socket"
     except DaemonUnavailable:

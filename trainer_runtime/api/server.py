@@ -2,37 +2,50 @@
 
 Every request passes the edge (``api/edge.py``): bounded bodies, bounded integers, no NULs,
 and a 4xx with ``problems`` naming the field and why. Spec checks that read the disk run on a
-thread pool. ``GET /v1/events`` streams newline-delimited JSON events."""
+thread pool. ``GET /v1/events`` streams newline-delimited JSON events.
+
+Every route is declared with its models (``schema/routes.declare``) and answers with
+``reply``; ``GET /v1/openapi.json`` serves the document built from those declarations."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import ValidationError
 
 from trainer_runtime import __version__
 from trainer_runtime.api import gpus, graphs
 from trainer_runtime.api.datasets import DatasetsApi
-from trainer_runtime.api.edge import (
-    DATA_DIR,
-    DESCRIBE_DB,
-    MAX_JSON_BODY,
-    AbsPath,
-    Count,
-    Id,
-    Query,
-    Strict,
-    errors_middleware,
-    json_body,
-    query,
-)
+from trainer_runtime.api.edge import DATA_DIR, DESCRIBE_DB, MAX_JSON_BODY, errors_middleware, json_body, query
 from trainer_runtime.api.labels import LabelsApi
+from trainer_runtime.api.schema.base import dump, parse
+from trainer_runtime.api.schema.events import Event, Heartbeat, Hello, Lagged
+from trainer_runtime.api.schema.jobs import (
+    ArtifactList,
+    ArtifactView,
+    DeleteAnswer,
+    EventsQuery,
+    JobAnswer,
+    JobList,
+    ListQuery,
+    LogChunk,
+    LogsQuery,
+    MetricPoint,
+    MetricsPage,
+    MetricsQuery,
+    ShutdownAnswer,
+    StatusView,
+    SubmitBody,
+    TransitionList,
+    TransitionView,
+    ValidateAnswer,
+)
+from trainer_runtime.api.schema.routes import declare, reply
 from trainer_runtime.jobs.checks import check_inputs
 from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec, resolve_paths
 from trainer_runtime.jobs.state import JobState
@@ -44,33 +57,53 @@ INPUT_CHECKERS = 2  # threads that check specs' inputs (they read and walk user-
 SPEC_PATHS = (("dataset", "path"), ("model", "path"), ("model", "graph"))
 
 
-class MetricsQuery(Query):
-    key: str | None = Field(None, min_length=1, max_length=100)
-    attempt: Count | None = None
-    after_id: Id = 0
-    limit: int | None = Field(None, ge=1, le=1_000_000)
-
-
-class LogsQuery(Query):
-    offset: Id = 0
-    limit: int = Field(256 * 1024, ge=1, le=16 << 20)
-    attempt: Count | None = None
-
-
-class ListQuery(Query):
-    state: list[JobState] | None = Field(None, max_length=20)
-
-
-class EventsQuery(Query):
-    types: list[Annotated[str, Field(max_length=50)]] | None = Field(None, max_length=50)
-    job_id: str | None = Field(None, max_length=100)
-
-
-class SubmitBody(Strict):
-    spec: dict[str, Any]
-    base_dir: AbsPath | None = Field(
-        None, description="folder that relative dataset/model paths are relative to"
+NDJSON = "application/x-ndjson"
+STATUS = declare(
+    "GET", "/v1/status", "The daemon: version, devices, job counts, MLflow mirror", response=StatusView
+)
+SHUTDOWN = declare("POST", "/v1/shutdown", "Stop the daemon (workers keep running)", response=ShutdownAnswer)
+OPENAPI = declare("GET", "/v1/openapi.json", "This API's OpenAPI 3.1 document", response=dict[str, Any])
+VALIDATE = declare(
+    "POST", "/v1/specs/validate", "Check a job spec and its inputs", response=ValidateAnswer, body=SubmitBody
+)
+LIST = declare(
+    "GET", "/v1/jobs", "List jobs (newest last), without their specs", response=JobList, query=ListQuery
+)
+SUBMIT = declare(
+    "POST", "/v1/jobs", "Submit a job: checked, created and queued", response=JobAnswer, body=SubmitBody,
+    status=201,
+)  # fmt: skip
+SHOW = declare("GET", "/v1/jobs/{id}", "One job with its spec and metric summaries", response=JobAnswer)
+DELETE = declare("DELETE", "/v1/jobs/{id}", "Delete a finished job and its files", response=DeleteAnswer)
+METRICS = declare(
+    "GET",
+    "/v1/jobs/{id}/metrics",
+    "A page of a job's metric points",
+    response=MetricsPage,
+    query=MetricsQuery,
+)
+TRANSITIONS = declare(
+    "GET", "/v1/jobs/{id}/transitions", "A job's state changes, oldest first", response=TransitionList
+)
+ARTIFACTS = declare(
+    "GET", "/v1/jobs/{id}/artifacts", "A job's checkpoints and results", response=ArtifactList
+)
+LOGS = declare(
+    "GET", "/v1/jobs/{id}/logs", "A job's log text from an offset", response=LogChunk, query=LogsQuery
+)
+ACTIONS = {
+    name: declare("POST", f"/v1/jobs/{{id}}/{name}", summary, response=JobAnswer)
+    for name, summary in (
+        ("pause", "Pause a running job at its next checkpoint"),
+        ("resume", "Queue a paused job again; it resumes from its checkpoint"),
+        ("cancel", "Cancel a job (a running worker is stopped)"),
+        ("restart", "Run a finished job again as a new attempt"),
     )
+}
+EVENTS = declare(
+    "GET", "/v1/events", "The event stream (one JSON event per line)", response=None, query=EventsQuery,
+    stream=NDJSON, item=Event,
+)  # fmt: skip
 
 
 def parse_submitted(body: SubmitBody) -> JobSpec:
@@ -90,32 +123,36 @@ def parse_submitted(body: SubmitBody) -> JobSpec:
 
 
 class Api:
+    """The jobs routes, and the composition of every domain's routes into one application."""
+
     def __init__(self, daemon: Any):  # trainer_runtime.daemon.Daemon (kept loose to avoid a cycle)
         self.d = daemon
         self.datasets = DatasetsApi(daemon)
         self.labels = LabelsApi(daemon, self.datasets)
         self.checks = ThreadPoolExecutor(INPUT_CHECKERS, thread_name_prefix="input-checks")
+        self._openapi: bytes | None = None
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_JSON_BODY)
         app[DATA_DIR] = str(self.d.data.root)
         app[DESCRIBE_DB] = self.d.store.describe_error
         r = app.router
-        r.add_get("/v1/status", self.status)
-        r.add_post("/v1/shutdown", self.shutdown)
-        r.add_post("/v1/specs/validate", self.validate_spec)
-        r.add_get("/v1/jobs", self.list_jobs)
-        r.add_post("/v1/jobs", self.submit)
-        r.add_get("/v1/jobs/{id}", self.show)
-        r.add_delete("/v1/jobs/{id}", self.delete)
-        r.add_get("/v1/jobs/{id}/metrics", self.metrics)
-        r.add_get("/v1/jobs/{id}/transitions", self.transitions)
-        r.add_get("/v1/jobs/{id}/artifacts", self.artifacts)
-        r.add_get("/v1/jobs/{id}/logs", self.logs)
+        r.add_get(STATUS.path, self.status)
+        r.add_post(SHUTDOWN.path, self.shutdown)
+        r.add_get(OPENAPI.path, self.openapi)
+        r.add_post(VALIDATE.path, self.validate_spec)
+        r.add_get(LIST.path, self.list_jobs)
+        r.add_post(SUBMIT.path, self.submit)
+        r.add_get(SHOW.path, self.show)
+        r.add_delete(DELETE.path, self.delete)
+        r.add_get(METRICS.path, self.metrics)
+        r.add_get(TRANSITIONS.path, self.transitions)
+        r.add_get(ARTIFACTS.path, self.artifacts)
+        r.add_get(LOGS.path, self.logs)
         for action in ("pause", "resume", "cancel"):
-            r.add_post(f"/v1/jobs/{{id}}/{action}", self._action(action))
-        r.add_post("/v1/jobs/{id}/restart", self.restart)
-        r.add_get("/v1/events", self.events)
+            r.add_post(ACTIONS[action].path, self._action(action))
+        r.add_post(ACTIONS["restart"].path, self.restart)
+        r.add_get(EVENTS.path, self.events)
         gpus.register(r, self.d)
         graphs.register(r)
         self.datasets.register(app)
@@ -132,11 +169,20 @@ class Api:
 
     # ------------------------------------------------------------------ basics
     async def status(self, request: web.Request) -> web.Response:
-        return web.json_response(await self.d.status_view())
+        return reply(STATUS, await self.d.status_view())
 
     async def shutdown(self, request: web.Request) -> web.Response:
         asyncio.get_running_loop().call_later(0.05, self.d.request_stop)
-        return web.json_response({"stopping": True})
+        return reply(SHUTDOWN, ShutdownAnswer(stopping=True))
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        """The document is the same for the daemon's life: built once, on a thread (every
+        model's JSON schema takes a while)."""
+        if self._openapi is None:
+            from trainer_runtime.api.schema.openapi import document
+
+            self._openapi = dump(OPENAPI.response, await asyncio.to_thread(document))
+        return web.Response(body=self._openapi, content_type="application/json")
 
     async def _spec(self, request: web.Request) -> JobSpec:
         """The request's spec, resolved (a dataset name pinned to a version) and its inputs checked."""
@@ -147,10 +193,12 @@ class Api:
 
     async def validate_spec(self, request: web.Request) -> web.Response:
         spec = await self._spec(request)
-        return web.json_response({"valid": True, "spec": spec.to_dict()})
+        return reply(VALIDATE, ValidateAnswer(valid=True, spec=spec.to_dict()))
 
     # -------------------------------------------------------------------- jobs
     async def list_jobs(self, request: web.Request) -> web.Response:
+        """Rendered by the daemon (``JobList``'s shape, checked by the contract test): building
+        5,000 models would cost the list its 100 ms."""
         q = query(request, ListQuery, multi=("state",))
         body = await self.d.job_list_json([s.value for s in q.state] if q.state else None)
         return web.Response(body=body, content_type="application/json")
@@ -159,21 +207,23 @@ class Api:
         spec = await self._spec(request)
         job = self.d.supervisor.submit(spec, inputs_checked=True)
         self.d.wake()  # place it now, not at the next tick
-        return web.json_response({"job": self.d.job_view(job)}, status=201)
+        return reply(SUBMIT, JobAnswer(job=self.d.job_view(job)))
 
     async def show(self, request: web.Request) -> web.Response:
         job = self.d.store.get_job(request.match_info["id"])
-        return web.json_response({"job": self.d.job_view(job)})
+        return reply(SHOW, JobAnswer(job=self.d.job_view(job)))
 
     async def delete(self, request: web.Request) -> web.Response:
         self.d.supervisor.delete(request.match_info["id"])
-        return web.json_response({"deleted": request.match_info["id"]})
+        return reply(DELETE, DeleteAnswer(deleted=request.match_info["id"]))
 
-    def _action(self, name: str):  # noqa: ANN202
+    def _action(self, name: str):
+        route = ACTIONS[name]
+
         async def handler(request: web.Request) -> web.Response:
             job = getattr(self.d.supervisor, name)(request.match_info["id"])
             self.d.wake()
-            return web.json_response({"job": self.d.job_view(job)})
+            return reply(route, JobAnswer(job=self.d.job_view(job)))
 
         return handler
 
@@ -183,22 +233,24 @@ class Api:
         problem = await self._checking(_inputs_problem, spec)
         job = self.d.supervisor.restart(job_id, inputs_checked=True, inputs_problem=problem)
         self.d.wake()
-        return web.json_response({"job": self.d.job_view(job)})
+        return reply(ACTIONS["restart"], JobAnswer(job=self.d.job_view(job)))
 
     async def metrics(self, request: web.Request) -> web.Response:
         q = query(request, MetricsQuery)
         points = self.d.store.metrics(request.match_info["id"], q.key, q.attempt, q.after_id, q.limit)
-        return web.json_response(
-            {"points": [p.to_json() for p in points], "last_id": points[-1].id if points else q.after_id}
+        page = MetricsPage(
+            points=[MetricPoint(key=p.key, step=p.step, value=p.value, time=p.time) for p in points],
+            last_id=points[-1].id if points else q.after_id,
         )
+        return reply(METRICS, page)
 
     async def transitions(self, request: web.Request) -> web.Response:
         rows = self.d.store.transitions(request.match_info["id"])
-        return web.json_response({"transitions": [t.to_json() for t in rows]})
+        return reply(TRANSITIONS, TransitionList(transitions=[TransitionView(**t.to_json()) for t in rows]))
 
     async def artifacts(self, request: web.Request) -> web.Response:
         rows = self.d.store.artifacts(request.match_info["id"])
-        return web.json_response({"artifacts": [a.to_json() for a in rows]})
+        return reply(ARTIFACTS, ArtifactList(artifacts=[ArtifactView(**a.to_json()) for a in rows]))
 
     async def logs(self, request: web.Request) -> web.Response:
         q = query(request, LogsQuery)
@@ -215,33 +267,51 @@ class Api:
             return len(chunk), self.d.supervisor.redactor(chunk.decode("utf-8", errors="replace"))
 
         size, text = await asyncio.to_thread(read)
-        return web.json_response({"text": text, "offset": q.offset + size, "state": job.state})
+        return reply(LOGS, LogChunk(text=text, offset=q.offset + size, state=JobState(job.state)))
 
     # ------------------------------------------------------------------ events
     async def events(self, request: web.Request) -> web.StreamResponse:
         q = query(request, EventsQuery, multi=("types",))
         sub = self.d.bus.subscribe(set(q.types) if q.types else None, q.job_id)
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        resp = web.StreamResponse(headers={"Content-Type": NDJSON})
         await resp.prepare(request)
         try:
-            await resp.write(
-                json.dumps({"type": "hello", "version": __version__, "api": API_VERSION}).encode() + b"\n"
-            )
+            await resp.write(_line(Hello(type="hello", version=__version__, api=API_VERSION)))
             while True:
                 try:
                     event = await asyncio.wait_for(sub.queue.get(), timeout=15)
                 except TimeoutError:
-                    event = {"type": "heartbeat"}
+                    await resp.write(_line(Heartbeat(type="heartbeat")))
+                    continue
                 if event is None:
                     if sub.lagged:
-                        await resp.write(b'{"type": "lagged"}\n')
+                        await resp.write(_line(Lagged(type="lagged")))
                     break
-                await resp.write(json.dumps(event).encode() + b"\n")
+                line = _event_line(event)
+                if line is not None:
+                    await resp.write(line)
         except ConnectionResetError:
             log.debug("event stream client went away")
         finally:
             sub.close()
         return resp
+
+
+def _line(event: Any) -> bytes:
+    return dump(Event, event) + b"\n"
+
+
+def _event_line(event: dict[str, Any]) -> bytes | None:
+    """A bus event as a line of the stream, through the ``Event`` union; an event that does not
+    fit the contract is a daemon bug: logged with what did not fit and left out of the stream
+    (a client must never have to guess at its shape)."""
+    try:
+        return _line(parse(Event, event))
+    except ValidationError as err:
+        log.error(
+            "left a %r event out of the stream: it does not fit the contract: %s", event.get("type"), err
+        )
+        return None
 
 
 def _inputs_problem(spec: dict[str, Any]) -> str | None:

@@ -8,11 +8,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from trainer_runtime.api.schema.jobs import JobRow, JobView
 from trainer_runtime.cli.output import emit_json, fmt_duration, fmt_num, table
 from trainer_runtime.client.client import Client, DaemonUnavailable
 from trainer_runtime.jobs.spec import load_spec_file
-
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+from trainer_runtime.jobs.state import JobAction, JobState
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,28 +39,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("id")
     s.add_argument("--timeout", type=float, help="seconds")
     s.add_argument("--json", action="store_true")
-    for action in ("pause", "resume", "cancel", "restart", "delete"):
+    for action in JobAction:
         s = jsub.add_parser(action, help=f"{action} a job")
         s.add_argument("id")
         s.add_argument("--json", action="store_true")
 
 
-def _age(iso: str | None) -> str:
-    if not iso:
-        return "-"
-    return datetime.fromisoformat(iso.rstrip("Z")).strftime("%Y-%m-%d %H:%M:%S")
+def _age(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
 
 
-def _duration(job: dict) -> float | None:
-    if not job.get("started_at"):
+def _duration(job: JobRow) -> float | None:
+    if not job.started_at:
         return None
-    start = datetime.fromisoformat(job["started_at"].rstrip("Z"))
-    end = (
-        datetime.fromisoformat(job["finished_at"].rstrip("Z"))
-        if job.get("finished_at")
-        else datetime.utcnow()
-    )
-    return (end - start).total_seconds()
+    return ((job.finished_at or datetime.now(UTC)) - job.started_at).total_seconds()
 
 
 def run(args: argparse.Namespace, client: Client) -> int:
@@ -68,7 +60,7 @@ def run(args: argparse.Namespace, client: Client) -> int:
     if cmd == "submit":
         spec = load_spec_file(args.file)
         job = client.submit(spec.to_dict(), base_dir=str(args.file.resolve().parent))
-        emit_json(job) if args.json else print(job["id"])
+        emit_json(job) if args.json else print(job.id)
         return 0
     if cmd == "list":
         jobs = client.jobs(args.state)
@@ -76,8 +68,8 @@ def run(args: argparse.Namespace, client: Client) -> int:
             emit_json(jobs)
             return 0
         rows = [
-            [j["id"], j["name"], j["state"], f"{100 * j['progress']:.0f}%", ",".join(j["devices"]) or "-",
-             _age(j["started_at"]), fmt_duration(_duration(j)), fmt_num(j["best_eval_loss"])]
+            [j.id, j.name, j.state, f"{100 * j.progress:.0f}%", ",".join(j.devices) or "-",
+             _age(j.started_at), fmt_duration(_duration(j)), fmt_num(j.best_eval_loss)]
             for j in jobs
         ]  # fmt: skip
         print(table(rows, ["ID", "NAME", "STATE", "PROGRESS", "DEVICE", "STARTED", "DURATION", "BEST EVAL"]))
@@ -90,13 +82,11 @@ def run(args: argparse.Namespace, client: Client) -> int:
         _print_job(job)
         return 0
     if cmd == "metrics":
-        points = client.metrics(args.id, key=args.key)["points"]
+        points = client.metrics(args.id, key=args.key).points
         if args.json:
             emit_json(points)
             return 0
-        print(
-            table([[p["key"], str(p["step"]), f"{p['value']:.6g}"] for p in points], ["KEY", "STEP", "VALUE"])
-        )
+        print(table([[p.key, str(p.step), f"{p.value:.6g}"] for p in points], ["KEY", "STEP", "VALUE"]))
         return 0
     if cmd == "logs":
         return _logs(client, args.id, args.follow)
@@ -106,58 +96,55 @@ def run(args: argparse.Namespace, client: Client) -> int:
         except TimeoutError as err:
             print(f"error: {err}", file=sys.stderr)
             return 124
-        emit_json(job) if args.json else print(f"{job['id']} {job['state']}: {job['reason']}")
-        return 0 if job["state"] == "COMPLETED" else 1
+        emit_json(job) if args.json else print(f"{job.id} {job.state}: {job.reason}")
+        return 0 if job.state is JobState.COMPLETED else 1
     if cmd == "delete":
         client.delete(args.id)
         print(f"deleted {args.id}")
         return 0
     job = client.action(args.id, cmd)
     emit_json(job) if args.json else print(
-        f"{job['id']} {job['state']}"
-        + (f" ({job['pending_action']} requested)" if job.get("pending_action") else "")
+        f"{job.id} {job.state}" + (f" ({job.pending_action} requested)" if job.pending_action else "")
     )
     return 0
 
 
-def _mlflow_state(job: dict) -> str:
+def _mlflow_state(job: JobView) -> str:
     """The mirror's state of a job: ``mlflow_done`` with an error means the mirror gave up."""
-    run, error = job.get("mlflow_run_id") or "-", job.get("mlflow_error")
-    if error and job.get("mlflow_done"):
+    run, error = job.mlflow_run_id or "-", job.mlflow_error
+    if error and job.mlflow_done:
         return f"not mirrored: {error}"
     if error:
         return f"run {run}, behind: {error}"
-    return f"run {run}" + (" (mirrored)" if job.get("mlflow_done") else "")
+    return f"run {run}" + (" (mirrored)" if job.mlflow_done else "")
 
 
-def _print_job(job: dict) -> None:
-    eta = fmt_duration(job.get("eta_s")) if job.get("eta_s") is not None else "-"
+def _print_job(job: JobView) -> None:
+    eta = fmt_duration(job.eta_s) if job.eta_s is not None else "-"
     lines = [
-        f"id:          {job['id']}",
-        f"name:        {job['name']}  (experiment {job['experiment']})",
-        f"state:       {job['state']}" + (f"  [{job['pending_action']} requested]" if job.get("pending_action") else ""),
-        f"reason:      {job['reason'] or '-'}" + (f"; {job['waiting_for']}" if job.get("waiting_for") else ""),
-        f"attempt:     {job['attempt']}",
-        f"device:      {', '.join(job['devices']) or '-'}",
-        f"progress:    {job['step']}/{job['total_steps'] or '?'} ({100 * job['progress']:.0f}%), ETA {eta}",
-        f"started:     {_age(job['started_at'])}   duration {fmt_duration(_duration(job))}",
+        f"id:          {job.id}",
+        f"name:        {job.name}  (experiment {job.experiment})",
+        f"state:       {job.state}" + (f"  [{job.pending_action} requested]" if job.pending_action else ""),
+        f"reason:      {job.reason or '-'}" + (f"; {job.waiting_for}" if job.waiting_for else ""),
+        f"attempt:     {job.attempt}",
+        f"device:      {', '.join(job.devices) or '-'}" + (f"  ({job.device_label})" if job.device_label else ""),
+        f"progress:    {job.step}/{job.total_steps or '?'} ({100 * job.progress:.0f}%), ETA {eta}",
+        f"started:     {_age(job.started_at)}   duration {fmt_duration(_duration(job))}",
         f"MLflow:      {_mlflow_state(job)}",
-        f"job dir:     {job['job_dir']}",
+        f"job dir:     {job.job_dir}",
     ]  # fmt: skip
-    health = job.get("health")
+    health = job.health
     if health:  # the watchdog's finding (jobs/watchdog.py): stopped or not responding
-        since = datetime.fromtimestamp(health["since"], UTC).strftime("%Y-%m-%d %H:%M:%S")
-        lines.insert(3, f"health:      {health['status']} since {since}: {health['message']}")
-    ds = (job.get("spec") or {}).get("dataset") or {}
+        since = datetime.fromtimestamp(health.since, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        lines.insert(3, f"health:      {health.status} since {since}: {health.message}")
+    ds = job.spec.get("dataset") or {}
     if ds.get("hash"):
         lines.insert(-1, f"dataset:     {ds['name']} v{ds['version']}  (manifest {ds['hash']})")
     print("\n".join(lines))
-    metrics = job.get("metrics") or {}
-    if metrics:
+    if job.metrics:
         print()
         rows = [
-            [k, fmt_num(m["last"]), fmt_num(m["min"]), fmt_num(m["max"]), str(m["count"])]
-            for k, m in metrics.items()
+            [k, fmt_num(m.last), fmt_num(m.min), fmt_num(m.max), str(m.count)] for k, m in job.metrics.items()
         ]
         print(table(rows, ["METRIC", "LAST", "MIN", "MAX", "POINTS"]))
 
@@ -172,11 +159,11 @@ def _logs(client: Client, job_id: str, follow: bool) -> int:
                 raise
             time.sleep(1)
             continue
-        if chunk["text"]:
-            sys.stdout.write(chunk["text"])
+        if chunk.text:
+            sys.stdout.write(chunk.text)
             sys.stdout.flush()
-        offset = chunk["offset"]
-        if not follow or (chunk["state"] in TERMINAL and not chunk["text"]):
+        offset = chunk.offset
+        if not follow or (chunk.state.is_terminal() and not chunk.text):
             return 0
-        if not chunk["text"]:
+        if not chunk.text:
             time.sleep(0.5)

@@ -21,6 +21,7 @@ from trainer_runtime.cli import store as store_cli
 from trainer_runtime.cli.output import emit_json, error, table
 from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable, ensure_daemon, start_daemon
 from trainer_runtime.jobs.spec import SpecError
+from trainer_runtime.jobs.state import JobState
 from trainer_runtime.paths import DataDir
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
@@ -98,7 +99,7 @@ def runtime(args: argparse.Namespace, data: DataDir) -> int:
     client = Client(data, timeout=10)
     if args.action == "start":
         if client.ping():
-            print(f"daemon already running (pid {client.status()['pid']})")
+            print(f"daemon already running (pid {client.status().pid})")
             return 0
         pid = start_daemon(data)
         print(f"daemon started (pid {pid}), data dir {data.root}")
@@ -107,7 +108,7 @@ def runtime(args: argparse.Namespace, data: DataDir) -> int:
         if not client.ping():
             print("daemon is not running")
             return 0
-        pid = client.status()["pid"]
+        pid = client.status().pid
         client.shutdown()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and client.ping():
@@ -122,18 +123,17 @@ def runtime(args: argparse.Namespace, data: DataDir) -> int:
         return 1
     st = client.status()
     if args.json:
-        emit_json({"running": True, **st})
+        emit_json({"running": True, **st.model_dump(mode="json")})
         return 0
-    print(f"daemon running: pid {st['pid']}, version {st['version']}, api {st['api']}")
-    print(f"data dir: {st['data_dir']}\nsocket:   {st['socket']}\nmlflow:   {st['tracking_uri']}")
-    dev = st["devices"]
-    print(f"devices:  {dev['total']} {dev['kind']} ({dev['busy']} busy)")
-    print("jobs:     " + (", ".join(f"{k.lower()} {v}" for k, v in st["jobs"].items()) or "none"))
-    mirror = st.get("mlflow") or {}
-    if mirror.get("permanent_error"):
-        print(f"MLflow:   not mirroring: {mirror['permanent_error']}")
-    elif mirror.get("last_error"):
-        print(f"MLflow:   behind, retrying: {mirror['last_error']}")
+    print(f"daemon running: pid {st.pid}, version {st.version}, api {st.api}")
+    print(f"data dir: {st.data_dir}\nsocket:   {st.socket}\nmlflow:   {st.tracking_uri}")
+    dev = st.devices
+    print(f"devices:  {dev.total} {dev.kind} ({dev.busy} busy)")
+    print("jobs:     " + (", ".join(f"{k.label.lower()} {v}" for k, v in st.jobs.items()) or "none"))
+    if st.mlflow.permanent_error:
+        print(f"MLflow:   not mirroring: {st.mlflow.permanent_error}")
+    elif st.mlflow.last_error:
+        print(f"MLflow:   behind, retrying: {st.mlflow.last_error}")
     return 0
 
 
@@ -176,30 +176,29 @@ def demo(args: argparse.Namespace, data: DataDir) -> int:
     job = client.submit(spec.to_dict(), base_dir=str(args.spec.resolve().parent))
     print(f"SparkTrainer runtime is running (data dir {data.root}).")
     print(
-        f"Submitted the sample job '{job['name']}' as {job['id']}; following it (Ctrl+C stops watching, not the job)."
+        f"Submitted the sample job '{job.name}' as {job.id}; following it (Ctrl+C stops watching, not the job)."
     )
     signal.signal(signal.SIGINT, signal.default_int_handler)
     last = None
     while True:
-        job = client.job(job["id"])
-        loss = (job.get("metrics") or {}).get("loss", {}).get("last")
-        line = f"{job['state']:<10} step {job['step']}/{job['total_steps'] or '?'}" + (
+        job = client.job(job.id)
+        loss = job.metrics["loss"].last if "loss" in job.metrics else None
+        line = f"{job.state:<10} step {job.step}/{job.total_steps or '?'}" + (
             f"  loss {loss:.4f}" if loss else ""
         )
         if line != last:
             print(line, flush=True)
             last = line
-        if job["state"] in jobs_cli.TERMINAL:
+        if job.is_terminal:
             break
         time.sleep(1)
-    print(f"\n{job['state']}: {job['reason']}")
-    metrics = job.get("metrics") or {}
-    if metrics:
-        rows = [[k, f"{m['last']:.4g}", f"{m['min']:.4g}"] for k, m in metrics.items()]
+    print(f"\n{job.state}: {job.reason}")
+    if job.metrics:
+        rows = [[k, f"{m.last:.4g}", f"{m.min:.4g}"] for k, m in job.metrics.items()]
         print(table(rows, ["METRIC", "LAST", "MIN"]))
-    print(f"\nMore: sparktrainer jobs show {job['id']} | jobs logs {job['id']} | runtime status")
-    print("The MLflow UI: mlflow ui --backend-store-uri " + json.dumps(client.status()["tracking_uri"]))
-    return 0 if job["state"] == "COMPLETED" else 1
+    print(f"\nMore: sparktrainer jobs show {job.id} | jobs logs {job.id} | runtime status")
+    print("The MLflow UI: mlflow ui --backend-store-uri " + json.dumps(client.status().tracking_uri))
+    return 0 if job.state is JobState.COMPLETED else 1
 
 
 if __name__ == "__main__":

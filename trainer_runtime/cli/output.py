@@ -7,10 +7,21 @@ import json
 import sys
 from typing import Any
 
+from pydantic import BaseModel
+
 
 def emit_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=False)
+    """``data`` as indented JSON; a contract model (or a list of them) as ``model_dump(mode="json")``."""
+    json.dump(_plain(data), sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, list | tuple):
+        return [_plain(d) for d in data]
+    return data
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

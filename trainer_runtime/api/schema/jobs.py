@@ -12,6 +12,7 @@ checks against a real daemon.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,11 @@ from trainer_runtime.api.schema.base import AbsPath, Count, Id, Query, Strict, V
 from trainer_runtime.jobs.state import STATE_LABELS, JobAction, JobState
 
 # ----------------------------------------------------------------------------- parts of a job
+
+
+def devices_label(labels: Iterable[str]) -> str:
+    """Device labels as one text: each once, in order ("CPU" for a job on two CPU slots)."""
+    return ", ".join(dict.fromkeys(labels))
 
 
 class DeviceView(View):
@@ -103,13 +109,13 @@ class JobRow(_JobFields):
     best_eval_loss: float | None
     job_dir: str  # the attempt's folder (log.txt, events.jsonl, checkpoints/)
     device_info: list[DeviceView]
-    waiting_for: str | None = None  # why a queued job is not running yet
+    waiting_for: str | None  # why a queued job is not running yet
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def device_label(self) -> str:
         """The devices as one short text ("GPU 0 · 2g.20gb", "CPU"); empty before placement."""
-        return ", ".join(dict.fromkeys(d.label for d in self.device_info))
+        return devices_label(d.label for d in self.device_info)
 
 
 class JobView(JobRow):
@@ -315,4 +321,5 @@ __all__ = [
     "TransitionList",
     "TransitionView",
     "ValidateAnswer",
+    "devices_label",
 ]
