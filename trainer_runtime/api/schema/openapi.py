@@ -39,8 +39,13 @@ def _load_routes() -> None:
 
 
 def _schema(tp: Any, defs: dict[str, Any], mode: str) -> dict[str, Any]:
+    """``tp``'s JSON schema; the models it names go to ``defs``, and a model itself is referred
+    to by name (so the document and docs/api.md list it once, under its name)."""
     s = adapter(tp).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     defs.update(s.pop("$defs", {}))
+    if s.get("type") == "object" and "title" in s and "properties" in s:
+        defs[s["title"]] = s
+        return {"$ref": REF.format(model=s["title"])}
     return s
 
 
