@@ -20,11 +20,11 @@ pytestmark = pytest.mark.e2e
 
 def test_socket_is_private_and_status_reports_pid(daemon):
     st = daemon.status()
-    mode = stat.S_IMODE(os.stat(st["socket"]).st_mode)
+    mode = stat.S_IMODE(os.stat(st.socket).st_mode)
     assert mode == 0o600
     out = cli("runtime", "status", "--json", check=True)
     info = json.loads(out.stdout)
-    assert info["pid"] == st["pid"] and info["socket"] == st["socket"] and info["version"]
+    assert info["pid"] == st.pid and info["socket"] == st.socket and info["version"]
 
 
 def test_second_daemon_on_same_data_dir_is_refused(daemon, home: Path):

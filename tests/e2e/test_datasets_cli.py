@@ -121,10 +121,10 @@ def test_causal_lm_trains_on_a_dataset_version_and_records_its_hash(daemon_with,
     from mlflow.tracking import MlflowClient
 
     deadline = time.monotonic() + 120
-    while not (j := client.job(job_id))["mlflow_done"]:
-        assert time.monotonic() < deadline, j.get("mlflow_error")
+    while not (j := client.job(job_id)).mlflow_done:
+        assert time.monotonic() < deadline, j.mlflow_error
         time.sleep(0.2)
-    run = MlflowClient(f"sqlite:///{home / 'mlflow' / 'mlflow.db'}").get_run(j["mlflow_run_id"])
+    run = MlflowClient(f"sqlite:///{home / 'mlflow' / 'mlflow.db'}").get_run(j.mlflow_run_id)
     assert run.data.tags["sparktrainer.dataset"] == "sample@v1"
     assert run.data.tags["sparktrainer.dataset_hash"] == v1["manifest_hash"]
 

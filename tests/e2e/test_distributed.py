@@ -22,11 +22,11 @@ def test_two_process_ddp_job_completes(daemon, spec_file):
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and len(ranks) < 2:
         job = daemon.job(job_id)
-        if job["state"] != "RUNNING" or not job["pid"]:
-            assert job["state"] in ("QUEUED", "RUNNING"), job["reason"]
+        if job.state != "RUNNING" or not job.pid:
+            assert job.state in ("QUEUED", "RUNNING"), job.reason
             time.sleep(0.2)
             continue
-        top = psutil.Process(job["pid"])
+        top = psutil.Process(job.pid)
         assert "torch.distributed.run" in " ".join(top.cmdline())
         for child in top.children(recursive=True):
             env = child.environ()
@@ -36,10 +36,10 @@ def test_two_process_ddp_job_completes(daemon, spec_file):
     assert ranks == {"0", "1"}
     out = cli("jobs", "wait", job_id, "--timeout", "400", "--json", timeout=450)
     job = json.loads(out.stdout)
-    assert out.returncode == 0, job["reason"]
-    assert job["devices"] == ["cpu:0", "cpu:1"]
-    events = [json.loads(x) for x in (Path(job["job_dir"]) / "events.jsonl").read_text().splitlines()]
+    assert out.returncode == 0, job.reason
+    assert job.devices == ["cpu:0", "cpu:1"]
+    events = [json.loads(x) for x in (Path(job.job_dir) / "events.jsonl").read_text().splitlines()]
     started = next(e for e in events if e["type"] == "started")
     assert started["world_size"] == 2
-    steps = [p["step"] for p in daemon.metrics(job_id, key="loss")["points"]]
+    steps = [p.step for p in daemon.metrics(job_id, key="loss").points]
     assert steps == list(range(1, 101))  # one series, written by rank 0 only

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 
 def loss_steps(client: Client, job_id: str) -> list[int]:
-    return [p["step"] for p in client.metrics(job_id, key="loss")["points"]]
+    return [p.step for p in client.metrics(job_id, key="loss").points]
 
 
 def checkpoint_dirs(job_dir: Path) -> set[str]:
@@ -31,31 +31,31 @@ def checkpoint_dirs(job_dir: Path) -> set[str]:
 def assert_everything_recorded(client: Client, job_id: str, steps: int) -> None:
     """Every loss step once, the artifacts that exist recorded once each, progress 100 %."""
     job = client.job(job_id)
-    assert job["state"] == "COMPLETED", job["reason"]
+    assert job.state == "COMPLETED", job.reason
     assert loss_steps(client, job_id) == list(range(1, steps + 1))
-    assert job["metrics"]["loss"]["count"] == steps
-    assert job["progress"] == 1.0 and job["step"] == job["total_steps"] == steps
-    job_dir = Path(job["job_dir"])
+    assert job.metrics["loss"].count == steps
+    assert job.progress == 1.0 and job.step == job.total_steps == steps
+    job_dir = Path(job.job_dir)
     arts = client.artifacts(job_id)
-    paths = [a["path"] for a in arts]
+    paths = [a.path for a in arts]
     assert len(paths) == len(set(paths)), f"an artifact recorded twice: {paths}"
-    assert {a["path"] for a in arts if a["kind"] == "checkpoint"} == checkpoint_dirs(job_dir)
+    assert {a.path for a in arts if a.kind == "checkpoint"} == checkpoint_dirs(job_dir)
     assert checkpoint_dirs(job_dir), "no checkpoint on disk"
-    final = [a for a in arts if a["kind"] != "checkpoint"]
-    assert [(a["path"], a["step"]) for a in final] == [(str(job_dir / "final"), steps)]
+    final = [a for a in arts if a.kind != "checkpoint"]
+    assert [(a.path, a.step) for a in final] == [(str(job_dir / "final"), steps)]
     assert (job_dir / "final").is_dir()
 
 
 def test_job_that_finishes_while_no_daemon_runs_is_recorded_whole(daemon, spec_file, home: Path):
     train = {"max_steps": 200, "eval_every": 50, "checkpoint_every": 50}
     job_id = cli("jobs", "submit", str(spec_file(train=train)), check=True).stdout.strip()
-    job = wait_job(daemon, job_id, lambda j: j["step"] >= 20)
+    job = wait_job(daemon, job_id, lambda j: j.step >= 20)
     kill_daemon(home)
-    psutil.Process(job["pid"]).wait(300)  # the worker trains to the end while no daemon runs
+    psutil.Process(job.pid).wait(300)  # the worker trains to the end while no daemon runs
     restart_daemon(home)
-    job = wait_job(daemon, job_id, lambda j: j["state"] != "RUNNING")
+    job = wait_job(daemon, job_id, lambda j: j.state != "RUNNING")
     assert_everything_recorded(daemon, job_id, 200)
-    states = [t["to_state"] for t in daemon.transitions(job_id)]
+    states = [t.to_state for t in daemon.transitions(job_id)]
     assert states == ["PENDING", "QUEUED", "RUNNING", "COMPLETED"]
 
 
@@ -71,8 +71,8 @@ def test_ten_daemon_kills_during_a_job_lose_and_duplicate_nothing(
     steps, kills, last = 2000, 10, 1700  # kill i comes at a random step of the i-th share of what is left
     train = {"max_steps": steps, "batch_size": 8, "seq_len": 64, "eval_every": 50, "checkpoint_every": 25}
     job_id = cli("jobs", "submit", str(spec_file(train=train)), check=True).stdout.strip()
-    worker = psutil.Process(wait_job(daemon, job_id, lambda j: j["state"] == "RUNNING" and j["pid"])["pid"])
-    events = Path(daemon.job(job_id)["job_dir"]) / "events.jsonl"
+    worker = psutil.Process(wait_job(daemon, job_id, lambda j: j.state == "RUNNING" and j.pid).pid)
+    events = Path(daemon.job(job_id).job_dir) / "events.jsonl"
     killer = DaemonKiller(home)
 
     def worker_step() -> int:
@@ -105,11 +105,11 @@ def test_ten_daemon_kills_during_a_job_lose_and_duplicate_nothing(
             worker.wait(300)  # it finishes the job while no daemon runs
 
     killer.run(kills, between=(0.0, 0.5), before=before, note=note, while_down=while_down)
-    wait_job(daemon, job_id, lambda j: j["state"] != "RUNNING", timeout=400)
+    wait_job(daemon, job_id, lambda j: j.state != "RUNNING", timeout=400)
     during = [line for line in killer.log if "running" in line]
     print(f"{len(during)} of {kills} kills came while the worker ran")
     assert len(during) == kills, killer.log  # the schedule spreads them over the job
     assert_everything_recorded(daemon, job_id, steps)
-    assert daemon.job(job_id)["metrics"]["eval_loss"]["count"] == steps // 50 + 1  # step 0 and every 50th
-    states = [t["to_state"] for t in daemon.transitions(job_id)]
+    assert daemon.job(job_id).metrics["eval_loss"].count == steps // 50 + 1  # step 0 and every 50th
+    states = [t.to_state for t in daemon.transitions(job_id)]
     assert states == ["PENDING", "QUEUED", "RUNNING", "COMPLETED"], killer.log

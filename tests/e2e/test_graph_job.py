@@ -56,7 +56,7 @@ def test_image_folder_graph_job_completes_with_accuracy_above_chance(daemon, tmp
     final = Path(show["job_dir"]) / "final"
     assert json.loads((final / "classes.json").read_text()) == ["checks", "horizontal", "vertical"]
     assert "class Net(nn.Module)" in (final / "model.py").read_text()
-    assert any(a["kind"] == "model" for a in daemon.artifacts(job_id))
+    assert any(a.kind == "model" for a in daemon.artifacts(job_id))
 
 
 def test_csv_regression_graph_job_learns(daemon, tmp_path: Path) -> None:

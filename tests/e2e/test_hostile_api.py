@@ -160,7 +160,7 @@ HOSTILE_TEXT = ["99999999999999999999999", "-99999999999999999999", "-1", "0", "
 def test_no_route_answers_500_to_hostile_requests(daemon, home: Path, tmp_path: Path, corpus: Path):
     """A generated sweep (schemathesis-style, over the real routes): raw bodies, every field of
     every body, every query parameter and URL part set to hostile values."""
-    job_id = daemon.submit(spec_of(corpus))["id"]
+    job_id = daemon.submit(spec_of(corpus)).id
     ds = _imported(daemon, daemon.dataset_import(str(fx.text_corpus(tmp_path / "texts")), "texts"))
     missing = str(tmp_path / "no-such-thing")
     bodies: dict[tuple[str, str], dict[str, Any]] = {
@@ -257,7 +257,7 @@ def test_no_route_answers_500_to_hostile_requests(daemon, home: Path, tmp_path: 
     assert not failures, f"{len(failures)} of {sent} hostile requests broke the rules:\n" + "\n".join(
         failures[:60]
     )
-    assert ds["state"] == "completed" and daemon.status()["pid"] == daemon_pid(home)
+    assert ds["state"] == "completed" and daemon.status().pid == daemon_pid(home)
     print(f"{sent} hostile requests; daemon peak RSS {peak_rss_mb(daemon_pid(home)):.0f} MiB")
     assert peak_rss_mb(daemon_pid(home)) < PEAK_MB
 
@@ -301,7 +301,7 @@ def test_a_forged_dataset_hash_is_refused_and_the_path_is_the_daemons(daemon, tm
         daemon.validate(spec_of(corpus, dataset=forged))
     assert info.value.status == 400 and info.value.problems[0]["field"] == "dataset.hash", info.value
     # the right hash with another path: the path is made again from the store
-    out = daemon.validate(spec_of(corpus, dataset={**forged, "hash": real}))["spec"]["dataset"]
+    out = daemon.validate(spec_of(corpus, dataset={**forged, "hash": real})).spec["dataset"]
     assert out["hash"] == real and out["path"] != "/etc/passwd"
     assert Path(out["path"]).is_relative_to(daemon.data.root)
 
@@ -466,4 +466,4 @@ def test_a_full_disk_answers_507_with_a_sentence(full_disk_home, corpus: Path):
     assert answers[-1] == 507, answers
     free()
     job = client.submit(spec_of(corpus, name="after"))
-    assert job["state"] in ("QUEUED", "RUNNING")
+    assert job.state in ("QUEUED", "RUNNING")

@@ -94,12 +94,12 @@ def test_job_suggestions_are_served_once_written(daemon, spec_file) -> None:
 
     spec = yaml.safe_load(spec_file(train={"max_steps": 2}).read_text())
     job = daemon.submit(spec)
-    assert daemon.job_suggestions(job["id"]) is None  # not written yet: None (404 underneath)
+    assert daemon.job_suggestions(job.id) is None  # not written yet: None (404 underneath)
     written = {"dataset": "boxes", "version": 1, "model": "/m", "kind": "boxes",
                "images": {"a.png": [{"kind": "rect", "label": "car", "score": 0.9, "points": [[1, 2], [3, 4]]}]}}  # fmt: skip
-    job_dir = Path(daemon.job(job["id"])["job_dir"])
+    job_dir = Path(daemon.job(job.id).job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     (job_dir / "suggestions.json").write_text(json.dumps(written), encoding="utf-8")
     assert daemon.job_suggestions(job["id"]) == written
-    daemon.action(job["id"], "cancel")
+    daemon.action(job.id, "cancel")
     assert daemon.labels_draft_delete("nothing-here") is False

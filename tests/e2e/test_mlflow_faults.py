@@ -51,15 +51,15 @@ def assert_mirrored(client: Client, job_id: str, uri: str) -> None:
     from mlflow.tracking import MlflowClient
 
     job = client.job(job_id)
-    assert job["mlflow_done"] and job["mlflow_error"] is None and job["mlflow_run_id"], job
+    assert job.mlflow_done and job.mlflow_error is None and job.mlflow_run_id, job
     ml = MlflowClient(uri)
-    run = ml.get_run(job["mlflow_run_id"])
+    run = ml.get_run(job.mlflow_run_id)
     assert run.info.status == "FINISHED" and run.data.tags["sparktrainer.job_id"] == job_id
-    counts = {key: summary["count"] for key, summary in job["metrics"].items()}
-    assert counts.get("loss") == job["total_steps"]
+    counts = {key: summary.count for key, summary in job.metrics.items()}
+    assert counts.get("loss") == job.total_steps
     got = {key: len(ml.get_metric_history(run.info.run_id, clean_key(key))) for key in counts}
     assert got == counts, f"metric points in MLflow {got}, in the daemon's store {counts}"
-    assert run.data.params["train.max_steps"] == str(job["total_steps"])
+    assert run.data.params["train.max_steps"] == str(job.total_steps)
     artifacts = {a.path for a in ml.list_artifacts(run.info.run_id)}
     assert {"spec.json", "adapter"} <= artifacts
     assert "adapter/adapter_model.safetensors" in {
@@ -92,16 +92,16 @@ def _ten_kills(home: Path, spec_file, monkeypatch: pytest.MonkeyPatch, rnd: rand
     pid = start_daemon(data)
     jobs = [submit(spec_file(f"s{n}.yaml", train={"max_steps": 20, "eval_every": 10})) for n in range(2)]
     for job_id in jobs:
-        wait_until(lambda j=job_id: client.job(j)["state"] == "COMPLETED", 300, f"job {job_id} to finish")
+        wait_until(lambda j=job_id: client.job(j).state == "COMPLETED", 300, f"job {job_id} to finish")
     kill(pid)
     print(f"{time.monotonic() - t0:5.1f} s: {len(jobs)} jobs trained with the mirror off")
     monkeypatch.delenv("SPARKTRAINER_MLFLOW")
 
     def mirror_failed() -> bool:
-        return bool((client.status().get("mlflow") or {}).get("last_error"))
+        return bool(client.status().mlflow.last_error)
 
     def mirroring() -> bool:
-        return mirror_failed() or any(client.job(j)["mlflow_run_id"] for j in jobs)
+        return mirror_failed() or any(client.job(j).mlflow_run_id for j in jobs)
 
     for n in range(KILLS):
         pid = start_daemon(data)
@@ -127,10 +127,10 @@ def _ten_kills(home: Path, spec_file, monkeypatch: pytest.MonkeyPatch, rnd: rand
 
     start_daemon(data)
     for job_id in jobs:
-        wait_until(lambda j=job_id: client.job(j)["mlflow_done"], 120,
-                   lambda j=job_id: f"job {j} to be mirrored; its MLflow error: {client.job(j)['mlflow_error']}")  # fmt: skip
-    status = client.status()["mlflow"]
-    assert status["permanent_error"] is None and status["last_error"] is None, status
+        wait_until(lambda j=job_id: client.job(j).mlflow_done, 120,
+                   lambda j=job_id: f"job {j} to be mirrored; its MLflow error: {client.job(j).mlflow_error}")  # fmt: skip
+    status = client.status().mlflow
+    assert status.permanent_error is None and status.last_error is None, status
     for job_id in jobs:
         assert_mirrored(client, job_id, data.default_tracking_uri)
     leftovers = [p.name for p in folder.iterdir() if p.name.startswith((".mlflow.db", "mlflow.db."))]
@@ -145,10 +145,10 @@ def test_a_broken_user_store_is_reported_and_catches_up_after_a_repair(
     uri = f"sqlite:///{broken}"
     client = daemon_with(mlflow_sync_interval_s=0.2, tracking_uri=uri)
     job_id = submit(spec_file(train={"max_steps": 10, "eval_every": 5}))
-    job = wait_until(lambda: (v := client.job(job_id))["mlflow_done"] and v["state"] == "COMPLETED" and v,
+    job = wait_until(lambda: (v := client.job(job_id)).mlflow_done and v.state == "COMPLETED" and v,
                      300, "the job to finish and the mirror to give up on it")  # fmt: skip
-    stopped = client.status()["mlflow"]["permanent_error"]
-    assert stopped and job["mlflow_error"] == stopped
+    stopped = client.status().mlflow.permanent_error
+    assert stopped and job.mlflow_error == stopped
     assert "is broken (table webhooks already exists)" in stopped and "stopped after 3 tries" in stopped
     shown = [line for line in cli("jobs", "show", job_id, check=True).stdout.splitlines() if "MLflow" in line]
     assert shown == [f"MLflow:      not mirrored: {stopped}"]
@@ -159,6 +159,6 @@ def test_a_broken_user_store_is_reported_and_catches_up_after_a_repair(
     client.shutdown()
     wait_until(lambda: not client.ping(), 60, "the daemon to stop")
     start_daemon(DataDir.default())
-    wait_until(lambda: (v := client.job(job_id))["mlflow_done"] and not v["mlflow_error"], 120, "catch-up")
-    assert client.status()["mlflow"]["permanent_error"] is None
+    wait_until(lambda: (v := client.job(job_id)).mlflow_done and not v.mlflow_error, 120, "catch-up")
+    assert client.status().mlflow.permanent_error is None
     assert_mirrored(client, job_id, uri)

@@ -26,10 +26,10 @@ def test_token_reaches_worker_env_only(keyring_store, daemon_with, spec_file, ho
     spec = spec_file(train={"max_steps": 10, "eval_every": 5}, tags={"note": f"token {token}"})
     job_id = cli("jobs", "submit", str(spec), check=True).stdout.strip()
     deadline = time.monotonic() + 180
-    while not (job := client.job(job_id))["mlflow_done"]:
+    while not (job := client.job(job_id)).mlflow_done:
         assert time.monotonic() < deadline, job
         time.sleep(0.3)
-    assert job["state"] == "COMPLETED", job["reason"]
+    assert job.state == "COMPLETED", job.reason
 
     log = cli("jobs", "logs", job_id, check=True).stdout
     fingerprint = hashlib.sha256(token.encode()).hexdigest()[:12]
@@ -41,11 +41,9 @@ def test_token_reaches_worker_env_only(keyring_store, daemon_with, spec_file, ho
             assert needle not in path.read_bytes(), f"the token leaked into {path}"
     from mlflow.tracking import MlflowClient
 
-    run = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}").get_run(
-        job["mlflow_run_id"]
-    )
+    run = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}").get_run(job.mlflow_run_id)
     assert token not in str(run.data.params) + str(run.data.tags)
-    assert client.job(job_id)["spec"]["tags"]["note"] == "token [REDACTED]"
+    assert client.job(job_id).spec["tags"]["note"] == "token [REDACTED]"
 
     assert cli("secrets", "delete", "HF_TOKEN", check=True).returncode == 0
     assert "no credentials stored" in cli("secrets", "list").stdout

@@ -66,7 +66,7 @@ def test_job_completes_learns_and_reloads(daemon, spec_file, method: str):
         assert len(metric(job_id, key)) == 40
     show = json.loads(cli("jobs", "show", job_id, "--json", check=True).stdout)
     assert show["metrics"]["loss"]["count"] == 40 and show["best_eval_loss"] == min(v for _, v in evals)
-    artifacts = {a["kind"] for a in daemon.artifacts(job_id)}
+    artifacts = {a.kind for a in daemon.artifacts(job_id)}
     assert ("adapter" if method == "lora" else "model") in artifacts
     job_dir = Path(show["job_dir"])
     if method == "lora":
@@ -89,8 +89,8 @@ def test_sample_spec_is_valid_and_runs_short(daemon, tmp_path: Path):
     spec.write_text(yaml.safe_dump(sample))
     job_id = submit(spec)
     wait_ok(job_id)
-    ckpts = [a for a in daemon.artifacts(job_id) if a["kind"] == "checkpoint"]
-    assert [a["step"] for a in ckpts] == [10, 20]
+    ckpts = [a for a in daemon.artifacts(job_id) if a.kind == "checkpoint"]
+    assert [a.step for a in ckpts] == [10, 20]
 
 
 def test_logs_follow_ends_with_the_job_and_list_filters_by_state(daemon, spec_file):

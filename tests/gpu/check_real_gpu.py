@@ -147,19 +147,19 @@ def train(steps: int) -> int:
             "dataset": {"path": str(ROOT / "resources" / "samples" / "corpus.txt")},
             "train": {"max_steps": steps, "batch_size": 32, "seq_len": 128, "lr": 1e-3, "eval_every": 0},
         }  # fmt: skip
-        devices = client.status()["devices"]
-        if devices["kind"] != "gpu" or devices["busy"] >= devices["total"]:
-            print(f"not training: no free GPU for the scheduler ({json.dumps(devices['devices'])})")
+        devices = client.status().devices
+        if devices.kind != "gpu" or devices.busy >= devices.total:
+            print(f"not training: no free GPU for the scheduler ({devices.model_dump_json()})")
             return 1
         job = client.submit(spec)
-        job = client.wait(job["id"], timeout=1800)
-        print(f"job {job['id']}: {job['state']} ({job['reason']}) on {job['devices']}")
-        events = [json.loads(x) for x in (Path(job["job_dir"]) / "events.jsonl").read_text().splitlines()]
+        job = client.wait(job.id, timeout=1800)
+        print(f"job {job.id}: {job.state} ({job.reason}) on {job.device_label or job.devices}")
+        events = [json.loads(x) for x in (Path(job.job_dir) / "events.jsonl").read_text().splitlines()]
         started = next((e for e in events if e["type"] == "started"), {})
         print(
             f"worker device: {started.get('device')}; CUDA_VISIBLE_DEVICES={started.get('cuda_visible_devices')}"
         )
-        rates = [p["value"] for p in client.metrics(job["id"], key="tokens_per_s")["points"]]
+        rates = [p.value for p in client.metrics(job.id, key="tokens_per_s").points]
         if rates:
             tail = rates[len(rates) // 2 :]
             print(
@@ -167,7 +167,7 @@ def train(steps: int) -> int:
             )
         if not str(started.get("device", "")).startswith("cuda"):
             print("WARNING: the worker trained on CPU: install a CUDA build of torch to train on the GPU")
-        return 0 if job["state"] == "COMPLETED" else 1
+        return 0 if job.state == "COMPLETED" else 1
     finally:
         client.shutdown()
         time.sleep(1)
