@@ -111,7 +111,7 @@ def test_detection_prelabel_and_a_hugging_face_classifier_on_datasets(daemon, tm
         (x0, y0), (x1, y1) = s["points"]
         assert s["kind"] == "rect" and s["label"] in ("stripes", "checks") and 0.1 <= s["score"] <= 1
         assert 0 <= x0 < x1 <= 16 and 0 <= y0 < y1 <= 16
-    kinds = {a["kind"] for a in daemon.artifacts(pjob["id"])}
+    kinds = {a.kind for a in daemon.artifacts(pjob["id"])}
     assert kinds == {"suggestions"}
 
 

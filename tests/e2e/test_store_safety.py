@@ -198,7 +198,7 @@ def test_a_deleted_lock_lets_no_second_daemon_in_and_is_recreated(daemon, home: 
     while not _locked(lock):
         assert time.monotonic() < deadline, "daemon.lock was not re-created the second time"
         time.sleep(0.1)
-    assert daemon.status()["pid"] == first and daemon_pid(home) == first
+    assert daemon.status().pid == first and daemon_pid(home) == first
     assert "re-created and locked it" in (home / "daemon.log").read_text()
 
 
@@ -238,7 +238,7 @@ def test_the_job_list_stays_fast_at_5000_jobs(home: Path):
             assert len(client.jobs()) == 5000
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        assert sum(client.status()["jobs"].values()) == 5000
+        assert sum(client.status().jobs.values()) == 5000
         status_s = time.perf_counter() - t0
     finally:
         from tests.helpers import stop_everything
