@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer_runtime.architecture.graph import Graph  # noqa: E402
-from trainer_runtime.architecture.infer import Inferencer, infer  # noqa: E402
+from trainer_runtime.architecture.graph import Graph
+from trainer_runtime.architecture.infer import Inferencer, infer
 
 EDIT_TARGET_MS = 20.0
 FRAME_TARGET_MS = 16.0

@@ -91,7 +91,7 @@ def _drag(app, panel, frames: int, warmup: int) -> tuple[list[float], float]:
     return times[warmup:], release_ms
 
 
-def PaintCounter(widget):  # noqa: N802 (builds a QObject subclass lazily: Qt is imported late)
+def PaintCounter(widget):
     from PySide6.QtCore import QEvent, QObject
 
     class _Counter(QObject):
@@ -100,7 +100,7 @@ def PaintCounter(widget):  # noqa: N802 (builds a QObject subclass lazily: Qt is
             self.count = 0
             widget.installEventFilter(self)
 
-        def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        def eventFilter(self, obj, event) -> bool:
             if event.type() == QEvent.Type.Paint:
                 self.count += 1
             return False
@@ -163,7 +163,7 @@ def measure(nodes: int = 500, frames: int = 200, warmup: int = 20, graph=None) -
     return result
 
 
-def QPointF_(x: float, y: float):  # noqa: N802 (a small constructor helper)
+def QPointF_(x: float, y: float):
     from PySide6.QtCore import QPointF
 
     return QPointF(x, y)

@@ -36,7 +36,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.builder_canvas import PaintCounter  # noqa: E402
+from bench.builder_canvas import PaintCounter
 
 SIDE = 8000
 

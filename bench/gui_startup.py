@@ -38,7 +38,7 @@ def _child(kind: str, t0: float) -> None:
     class FirstPaint(QObject):
         done = False
 
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
             if not self.done and event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
                 self.done = True
                 ms = (time.time() - t0) * 1000

@@ -41,11 +41,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import pyqtgraph as pg  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication
 
-from sparktrainer_gui.panels.jobs.curves import PLOTS, SERIES, CurvesWidget  # noqa: E402
+from sparktrainer_gui.panels.jobs.curves import PLOTS, SERIES, CurvesWidget
 
 KEYS = list(SERIES)
 RATE = 1000.0  # points per second per series

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         panel = cls(self.conn, self.stack)
         panel.setObjectName(f"panel-{key}")
         placeholder = self.stack.widget(index)
+        assert placeholder is not None  # every key has a page from the start
         showing = self.stack.currentIndex() == index
         self.stack.insertWidget(index, panel)
         self.stack.removeWidget(placeholder)
@@ -274,13 +275,13 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog.show()
         return self.shortcuts_dialog
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and "datasets" in self.panels:
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event: QDropEvent) -> None:
         """A drop anywhere on the window opens the Datasets panel's import for those paths."""
         if not event.mimeData().hasUrls() or "datasets" not in self.panels:
             event.ignore()

@@ -97,7 +97,7 @@ class RuntimeConnection(QObject):
         fut.add_done_callback(_finish)
         return fut
 
-    def _deliver(self, f: Future, on_done, on_error) -> None:  # noqa: ANN001
+    def _deliver(self, f: Future, on_done, on_error) -> None:
         if f.cancelled():
             return
         err = f.exception()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
@@ -42,7 +43,7 @@ class _Notifier(QObject):
 
 
 notifier = _Notifier()
-_state = {"mode": "system", "resolved": "light", "hooked": False}
+_state: dict[str, Any] = {"mode": "system", "resolved": "light", "hooked": False}
 
 
 def saved_mode() -> str:

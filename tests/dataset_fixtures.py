@@ -136,7 +136,7 @@ def storage_snapshot(home: Path) -> dict:
         try:
             for table in ("datasets", "dataset_versions", "dataset_entries"):
                 try:
-                    rows[table] = sorted(con.execute(f"select * from {table}").fetchall())  # noqa: S608
+                    rows[table] = sorted(con.execute(f"select * from {table}").fetchall())
                 except sqlite3.OperationalError:
                     rows[table] = None
         finally:

@@ -42,5 +42,6 @@ class ShortcutsDialog(QDialog):
         out = []
         for i in range(self.tree.topLevelItemCount()):
             head = self.tree.topLevelItem(i)
-            out += [(head.child(j).text(0), head.child(j).text(1)) for j in range(head.childCount())]
+            assert head is not None  # i < topLevelItemCount()
+            out += [(c.text(0), c.text(1)) for j in range(head.childCount()) if (c := head.child(j))]
         return out

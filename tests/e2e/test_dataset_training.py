@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 TRAIN = {"max_steps": 30, "batch_size": 16, "lr": 0.01, "eval_every": 10, "seed": 1}
 
 
-def cli_json(*args: str):  # noqa: ANN201
+def cli_json(*args: str):
     return json.loads(cli(*args, "--json", check=True).stdout)
 
 

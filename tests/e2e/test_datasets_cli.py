@@ -18,7 +18,7 @@ from tests.helpers import SAMPLE_CORPUS, cli
 pytestmark = pytest.mark.e2e
 
 
-def cli_json(*args: str):  # noqa: ANN201
+def cli_json(*args: str):
     out = cli(*args, "--json", check=True)
     return json.loads(out.stdout)
 

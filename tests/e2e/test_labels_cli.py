@@ -16,7 +16,7 @@ from trainer_runtime.client.client import ApiError
 pytestmark = pytest.mark.e2e
 
 
-def cli_json(*args: str):  # noqa: ANN201
+def cli_json(*args: str):
     return json.loads(cli(*args, "--json", check=True).stdout)
 
 

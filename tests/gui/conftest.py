@@ -8,12 +8,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Callable, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
-from pytestqt.qtbot import QtBot  # noqa: E402
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings
+from pytestqt.qtbot import QtBot
 
 # Every wait is a deadline for a failure, never a pause: a condition that holds returns at
 # once. pytest-qt's 5 s default (and the 1-10 s some tests once passed) failed on a busy
@@ -26,22 +26,22 @@ class LoadTolerantQtBot(QtBot):
     last at least MIN_WAIT_MS before they fail. ``wait(ms)`` and ``assertNotEmitted(wait=…)``
     are observation windows, not deadlines, and keep their lengths."""
 
-    def waitUntil(self, callback, *, timeout: int = MIN_WAIT_MS) -> None:  # noqa: N802 (pytest-qt API)
+    def waitUntil(self, callback, *, timeout: int = MIN_WAIT_MS) -> None:
         super().waitUntil(callback, timeout=max(timeout, MIN_WAIT_MS))
 
-    def waitSignal(self, signal=None, *, timeout: int = MIN_WAIT_MS, **kwargs):  # noqa: N802
+    def waitSignal(self, signal=None, *, timeout: int = MIN_WAIT_MS, **kwargs):
         return super().waitSignal(signal, timeout=max(timeout, MIN_WAIT_MS), **kwargs)
 
-    def waitSignals(self, signals=None, *, timeout: int = MIN_WAIT_MS, **kwargs):  # noqa: N802
+    def waitSignals(self, signals=None, *, timeout: int = MIN_WAIT_MS, **kwargs):
         return super().waitSignals(signals, timeout=max(timeout, MIN_WAIT_MS), **kwargs)
 
-    def waitExposed(self, widget, *, timeout: int = MIN_WAIT_MS):  # noqa: N802
+    def waitExposed(self, widget, *, timeout: int = MIN_WAIT_MS):
         return super().waitExposed(widget, timeout=max(timeout, MIN_WAIT_MS))
 
-    def waitActive(self, widget, *, timeout: int = MIN_WAIT_MS):  # noqa: N802
+    def waitActive(self, widget, *, timeout: int = MIN_WAIT_MS):
         return super().waitActive(widget, timeout=max(timeout, MIN_WAIT_MS))
 
-    def waitCallback(self, *, timeout: int = MIN_WAIT_MS, **kwargs):  # noqa: N802
+    def waitCallback(self, *, timeout: int = MIN_WAIT_MS, **kwargs):
         return super().waitCallback(timeout=max(timeout, MIN_WAIT_MS), **kwargs)
 
 

@@ -11,13 +11,13 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PySide6.QtGui import QFont, QImage  # noqa: E402
+import numpy as np
+import pytest
+from PySide6.QtGui import QFont, QImage
 
-from tests.gui.test_curves_snapshot import CHANNEL_TOLERANCE, MAX_DIFFERENT, SNAPSHOTS, _to_array  # noqa: E402
+from tests.gui.test_curves_snapshot import CHANNEL_TOLERANCE, MAX_DIFFERENT, SNAPSHOTS, _to_array
 
 SIZE = (640, 420)
 IMAGE = (320, 200)

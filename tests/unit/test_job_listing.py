@@ -33,7 +33,7 @@ class Statements:
     """Every query SQLite itself runs (its trace callback, so statements sent on a raw DB-API
     cursor count too); the pool is emptied so that every connection gets the callback."""
 
-    def __init__(self, engine):  # noqa: ANN001
+    def __init__(self, engine):
         self.sql: list[str] = []
         engine.dispose()
         event.listen(engine, "connect", lambda dbapi, _rec: dbapi.set_trace_callback(self._on))

@@ -31,7 +31,7 @@ def import_exported(module: nn.Module, x: torch.Tensor, input_dtype: str) -> Imp
     try:
         batch = torch.export.Dim("batch", min=1, max=1 << 16)
         ep = torch.export.export(module, (x,), dynamic_shapes=({0: batch},), strict=False)
-    except Exception as err:  # the model fixes its batch size: export it for this one
+    except Exception as err:  # noqa: BLE001 - the batch size is fixed: export for this one
         ep = torch.export.export(module, (x,), strict=False)
         notes.append(
             f"the batch size could not stay free ({type(err).__name__}); the code runs with batch {x.shape[0]}."

@@ -56,7 +56,7 @@ def import_model(
     try:
         gm = torch.fx.symbolic_trace(module)
         torch.fx.passes.shape_prop.ShapeProp(gm).propagate(x)
-    except Exception as fx_err:  # tracing runs the model's own Python: any error means "cannot trace"
+    except Exception as fx_err:  # noqa: BLE001 - it runs the model's own code: any error = "cannot trace"
         from .export_import import import_exported
 
         try:
@@ -298,7 +298,7 @@ def _module_node(b: Builder, n: torch.fx.Node, m: nn.Module, notes: list[str]) -
         try:
             if _same_state(eval(candidate, {"nn": nn, "torch": torch}), m):  # noqa: S307 - a torch module's repr
                 ctor = candidate
-        except Exception:  # a repr that is not a constructor call: the block stays inspect-only
+        except Exception:  # noqa: BLE001 - a repr that is no constructor: stays inspect-only
             ctor = ""
     if not ctor:
         notes.append(

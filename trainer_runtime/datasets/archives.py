@@ -232,7 +232,7 @@ def _open_raw(archive: Path) -> Any:
         return bz2.BZ2File(archive, "rb")
     if magic.startswith(b"\xfd7zXZ\x00"):
         return lzma.LZMAFile(archive, "rb")
-    return open(archive, "rb")  # noqa: SIM115 (closed with the tar file)
+    return open(archive, "rb")
 
 
 TAR_ERRORS = (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error, ValueError)

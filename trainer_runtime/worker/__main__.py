@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("cancelled (SIGTERM)")
         _die_by_sigterm()
         return 128 + signal.SIGTERM
-    except (Exception, KeyboardInterrupt) as exc:
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the worker's top level records any failure
         reserve.release()
         _record_failure(job_dir, exc, redactor, started)
         _leave_if_distributed(1)  # while the traceback still holds the model (see below)

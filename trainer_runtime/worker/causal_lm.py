@@ -270,7 +270,7 @@ class CausalLMTrainer:
         if self.dist.is_main:
             try:
                 result = fn()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after every rank has learnt of it
                 failure, error = exc, str(exc)
         error = self.dist.broadcast_object(error)
         if failure is not None:

@@ -111,7 +111,7 @@ class SetParamCommand(GraphCommand):
     def id(self) -> int:
         return SET_PARAM_ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt override)
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetParamCommand) or (other.node_id, other.name) != (self.node_id, self.name):
             return False
         self.value = other.value

@@ -89,7 +89,7 @@ class GroupItem(QGraphicsItem):
             self._rect.topLeft(), QPointF(self._rect.right(), self._rect.top() + geo.HEADER_H)
         ).contains(pos)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+    def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-geo.PORT_RADIUS - 2, -2, geo.PORT_RADIUS + 2, 2)
 
     def paint(

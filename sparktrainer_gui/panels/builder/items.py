@@ -127,11 +127,11 @@ class NodeItem(QGraphicsItem):
     def rect(self) -> QRectF:
         return QRectF(0, 0, self.box.width, self.box.height)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+    def boundingRect(self) -> QRectF:
         r = geo.PORT_RADIUS + 2
         return self.rect().adjusted(-r, -r, r, r)
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # noqa: N802
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.update_path()
@@ -250,7 +250,7 @@ class EdgeItem(QGraphicsItem):
         """The middle of the curve, where the shape label sits (scene coordinates)."""
         return _qp(geo.edge_label_point((self._start.x(), self._start.y()), (self._end.x(), self._end.y())))
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+    def boundingRect(self) -> QRectF:
         return self._path.boundingRect().adjusted(-4, -4, 4, 4).united(self._label_rect)
 
     def shape(self) -> QPainterPath:
@@ -309,7 +309,7 @@ class RubberEdgeItem(QGraphicsItem):
         self.end, self.refused = end, refused
         self._path = curve_path(self.start, end)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+    def boundingRect(self) -> QRectF:
         return self._path.boundingRect().adjusted(-3, -3, 3, 3)
 
     def paint(

@@ -51,10 +51,10 @@ class LayerModel(QStandardItemModel):
             item.setToolTip(f"{layer.type}: {layer.doc}\nDrag it onto the canvas.")
             parent_item.appendRow(item)
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt override)
+    def mimeTypes(self) -> list[str]:
         return [MIME_LAYER]
 
-    def mimeData(self, indexes: list[QModelIndex | QPersistentModelIndex]) -> QMimeData:  # noqa: N802
+    def mimeData(self, indexes: list[QModelIndex | QPersistentModelIndex]) -> QMimeData:
         data = QMimeData()
         types = [str(i.data(TYPE_ROLE)) for i in indexes if i.data(TYPE_ROLE)]
         if types:
@@ -62,7 +62,7 @@ class LayerModel(QStandardItemModel):
             data.setText(types[0])
         return data
 
-    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802 (Qt override)
+    def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
 

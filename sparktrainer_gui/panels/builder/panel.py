@@ -151,12 +151,12 @@ class BuilderPanel(QWidget):
         return [self.actions_]
 
     # ------------------------------------------------------------ visibility
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._shown = True
         self._update_actions()
 
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt override)
+    def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         self._shown = False
         self._update_actions()

@@ -212,7 +212,7 @@ class GraphScene(QGraphicsScene):
         return rect
 
     # ------------------------------------------------------- interactions
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self.interaction is None and event.button() == Qt.MouseButton.LeftButton:
             hit = self.port_at(event.scenePos())
             if hit is not None and hit[1] == "out":
@@ -223,12 +223,12 @@ class GraphScene(QGraphicsScene):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self.interaction is not None and self.interaction.mouse_move(event):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         interaction = self.interaction
         handled = interaction.mouse_release(event) if interaction is not None else False
         if not handled:
@@ -237,7 +237,7 @@ class GraphScene(QGraphicsScene):
             interaction.finish(event)
             self.interaction = None
 
-    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         for item in self.items(event.scenePos()):
             if isinstance(item, GroupItem) and item.header_contains(event.scenePos()):
                 self.group_toggle_requested.emit(item.group_id)

@@ -66,7 +66,7 @@ class CanvasView(QGraphicsView):
         self.minimap = Minimap(self)
         self.setScene(scene)
 
-    def setScene(self, scene: QGraphicsScene) -> None:  # noqa: N802 (Qt override)
+    def setScene(self, scene: QGraphicsScene) -> None:
         super().setScene(scene)
         self.minimap.setScene(scene)
         self.minimap.watch(scene)
@@ -88,7 +88,7 @@ class CanvasView(QGraphicsView):
         self.translate(drift.x(), drift.y())
         self.minimap.schedule()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
         if steps:
             self.zoom_by(WHEEL_STEP**steps, event.position().toPoint())
@@ -108,7 +108,7 @@ class CanvasView(QGraphicsView):
         self.minimap.schedule()
 
     # ---------------------------------------------------------------- pan
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
             self._space and event.button() == Qt.MouseButton.LeftButton
         ):
@@ -118,7 +118,7 @@ class CanvasView(QGraphicsView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._pan is not None:
             self._pan.move(event.position())
             self.minimap.schedule()
@@ -126,7 +126,7 @@ class CanvasView(QGraphicsView):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan is not None:
             self._pan = None
             self.viewport().unsetCursor()
@@ -146,7 +146,7 @@ class CanvasView(QGraphicsView):
             return True
         return super().event(event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in DELETE_KEYS and not event.modifiers():
             self.delete_requested.emit()
             return
@@ -154,25 +154,25 @@ class CanvasView(QGraphicsView):
             self._space = True
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
         super().keyReleaseEvent(event)
 
     # --------------------------------------------------------------- drop
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(MIME_LAYER):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 (Qt override)
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasFormat(MIME_LAYER):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event: QDropEvent) -> None:
         data = event.mimeData()
         if not data.hasFormat(MIME_LAYER):
             event.ignore()
@@ -181,12 +181,12 @@ class CanvasView(QGraphicsView):
         self.layer_dropped.emit(layer_type, self.mapToScene(event.position().toPoint()))
         event.acceptProposedAction()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         w, h = MINIMAP_SIZE
         self.minimap.setGeometry(self.viewport().width() - w - 12, self.viewport().height() - h - 12, w, h)
 
-    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 (Qt override)
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
         self.minimap.schedule()
 
@@ -234,11 +234,11 @@ class Minimap(QGraphicsView):
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         self.viewport().update()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.refit()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt override)
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         visible = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
         color = QColor(theme.colors()["accent"])
         painter.setPen(QPen(color, 0))
@@ -246,14 +246,14 @@ class Minimap(QGraphicsView):
         painter.setBrush(color)
         painter.drawRect(visible)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self.canvas.centerOn(self.mapToScene(event.position().toPoint()))
         self.refit()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton:
             self.canvas.centerOn(self.mapToScene(event.position().toPoint()))
             self.refit()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
+    def wheelEvent(self, event: QWheelEvent) -> None:
         event.accept()

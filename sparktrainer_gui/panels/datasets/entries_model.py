@@ -63,7 +63,7 @@ class EntriesModel(ColumnsTableModel):
         return self.paged.get(row) if self.name else None
 
     # ------------------------------------------------------------------- Qt
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self.paged.total
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

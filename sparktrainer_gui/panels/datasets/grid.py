@@ -36,7 +36,7 @@ class ThumbDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._colors: tuple[int, QColor, QColor, QColor, QColor] | None = None
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return CELL
 
     def colors(self, pal: QPalette) -> tuple[int, QColor, QColor, QColor, QColor]:

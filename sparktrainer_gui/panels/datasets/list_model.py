@@ -71,7 +71,7 @@ class DatasetsTableModel(ColumnsTableModel):
         return list(self._names)
 
     # -------------------------------------------------------------------- Qt
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._names)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -209,7 +209,7 @@ class DatasetsPanel(QWidget):
     def dropped_paths(event: QDropEvent | QDragEnterEvent) -> list[Path]:
         return [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
             self.hint.setText("Drop to import…")
@@ -217,11 +217,11 @@ class DatasetsPanel(QWidget):
         else:
             event.ignore()
 
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802 (Qt override)
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.hint.setText(HINT)
         self.hint.setStyleSheet(DROP_STYLE)
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event: QDropEvent) -> None:
         if not event.mimeData().hasUrls():
             event.ignore()
             return

@@ -29,7 +29,7 @@ class _ValueGrid(Grid):
     """Horizontal grid lines only: the time axis (DateAxisItem) cannot be asked for ticks
     outside its own paint."""
 
-    def paint(self, p, *args) -> None:  # noqa: ANN001
+    def paint(self, p, *args) -> None:
         vb = self._plot.vb
         (x0, x1), (y0, y1) = vb.viewRange()
         p.setPen(self._pen)

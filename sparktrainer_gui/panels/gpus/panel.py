@@ -182,14 +182,14 @@ class GpusPanel(QWidget):
         return table
 
     # --------------------------------------------------------------- polling
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self.detail is None:
             self.conn.submit(importlib.import_module, DETAIL_MODULE, on_done=self._on_detail_module_loaded)
         if self.conn.is_connected:
             self.start_polling()
 
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt override)
+    def hideEvent(self, event: QHideEvent) -> None:
         self.poll_timer.stop()
         self._history_loaded = False  # the gap while hidden is fetched when shown again
         super().hideEvent(event)

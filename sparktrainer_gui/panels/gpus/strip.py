@@ -180,7 +180,7 @@ class MigStrip(QWidget):
                 self.move_instance(index, slot)
             self.update()
 
-    def leaveEvent(self, event) -> None:  # noqa: ANN001
+    def leaveEvent(self, event) -> None:
         self.hover = None
         self.update()
         super().leaveEvent(event)

@@ -385,6 +385,6 @@ class CurvesWidget(RefreshWhileShown, QWidget):
             line.setVisible(False)
         self._hline.setVisible(False)
 
-    def leaveEvent(self, event) -> None:  # noqa: ANN001
+    def leaveEvent(self, event) -> None:
         self._hide_crosshair()
         super().leaveEvent(event)

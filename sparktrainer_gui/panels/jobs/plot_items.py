@@ -26,7 +26,7 @@ class Grid(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:
         return self._plot.vb.viewRect()
 
-    def paint(self, p, *args) -> None:  # noqa: ANN001
+    def paint(self, p, *args) -> None:
         vb = self._plot.vb
         (x0, x1), (y0, y1) = vb.viewRange()
         p.setPen(self._pen)
@@ -50,7 +50,7 @@ class SparseAxis(pg.AxisItem):
 
     LABEL_PX = 22
 
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803 (pyqtgraph)
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:
         levels = super().tickSpacing(minVal, maxVal, size)
         if not levels:
             return levels
@@ -105,11 +105,11 @@ class RefreshWhileShown:
     def refresh(self) -> bool:
         raise NotImplementedError
 
-    def showEvent(self, event) -> None:  # noqa: ANN001
+    def showEvent(self, event) -> None:
         super().showEvent(event)  # type: ignore[misc]
         self.refresh_timer.start()
         self.refresh()
 
-    def hideEvent(self, event) -> None:  # noqa: ANN001
+    def hideEvent(self, event) -> None:
         self.refresh_timer.stop()
         super().hideEvent(event)  # type: ignore[misc]

@@ -225,7 +225,7 @@ class LabelEditor(QObject):
                 out[path] = d.relabeled(state, old, new)
         return out
 
-    def _classes(self, change, states: dict[str, ImageState], text: str) -> bool:  # noqa: ANN001
+    def _classes(self, change, states: dict[str, ImageState], text: str) -> bool:
         try:
             new: ClassMap = change(self.doc.classes)
         except LabelError as err:

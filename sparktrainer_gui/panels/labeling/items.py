@@ -57,7 +57,7 @@ class ImageItem(QGraphicsItem):
             else 0
         )
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+    def boundingRect(self) -> QRectF:
         return self.full
 
     def paint(
@@ -138,7 +138,7 @@ class ShapeItem(QGraphicsItem):
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         return QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+    def boundingRect(self) -> QRectF:
         m = self._margin
         top = m + (18 * ShapeItem.px if self.score is not None else 0)  # the score label
         right = m + (120 * ShapeItem.px if self.score is not None else 0)
@@ -306,7 +306,7 @@ class ShapesLayer(QGraphicsItem):
         visible = np.array([not s.hidden for s in self.shapes], dtype=bool)
         return [self.shapes[i] for i in np.nonzero(self._meets(rect) & visible)[0]]
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+    def boundingRect(self) -> QRectF:
         m = 20 * ShapeItem.px
         return self.full.adjusted(-m, -m, m, m)
 

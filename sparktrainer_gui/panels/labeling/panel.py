@@ -189,14 +189,14 @@ class LabelingPanel(QWidget):
         return [self.actions_]
 
     # ------------------------------------------------------------ visibility
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._shown and self.chooser.dataset_box.count() == 0:
             self.session.list_datasets()
         self._shown = True
         self._update_actions()
 
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt override)
+    def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         self._shown = False
         self._update_actions()

@@ -114,7 +114,7 @@ class LabelScene(QGraphicsScene):
         return (shapes[hit.index], hit) if hit is not None else None
 
     # ------------------------------------------------------------ mouse
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.editor.path is None:
             event.ignore()
             return
@@ -170,21 +170,21 @@ class LabelScene(QGraphicsScene):
             return it.ResizeInteraction(self, shape, hit.handle)
         return it.MoveInteraction(self, e.selected_shapes(), at)
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         at = event.scenePos()
         self.cursor_moved.emit(at.x(), at.y())
         if self.active is not None:
             self.active.move(at)
         event.accept()
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self.active is not None and event.button() == Qt.MouseButton.LeftButton:
             self.active.release(event.scenePos())
             if self.active.done:
                 self.active = None
         event.accept()
 
-    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         at = event.scenePos()
         if isinstance(self.active, it.PolygonInteraction):
             self.active.double_click(at)

@@ -98,7 +98,7 @@ class LabelView(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
         self._settle.start()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
         if steps:
             self.zoom_by(WHEEL_STEP**steps, event.position())
@@ -138,7 +138,7 @@ class LabelView(QGraphicsView):
         self.label_scene.image_item.smooth = False
         self._settle.start()
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
             self._space and event.button() == Qt.MouseButton.LeftButton
         ):
@@ -149,7 +149,7 @@ class LabelView(QGraphicsView):
         self.setFocus()
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -161,7 +161,7 @@ class LabelView(QGraphicsView):
             self.viewport().update()
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:
             self._pan_from = None
             self.viewport().unsetCursor()
@@ -169,7 +169,7 @@ class LabelView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
-    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+    def leaveEvent(self, event: QEvent) -> None:
         self.cursor_at = None
         self.viewport().update()
         self.cursor_left.emit()
@@ -195,7 +195,7 @@ class LabelView(QGraphicsView):
             return True
         return super().event(event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.label_scene.polygon_key(Qt.Key(event.key())):
             return
         if event.key() == Qt.Key.Key_Delete and not event.modifiers():
@@ -210,7 +210,7 @@ class LabelView(QGraphicsView):
             return
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
             self.viewport().unsetCursor()
@@ -218,7 +218,7 @@ class LabelView(QGraphicsView):
         super().keyReleaseEvent(event)
 
     # ------------------------------------------------------------ overlays
-    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 (Qt override)
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         full = self.label_scene.image_item.full
         if (
             self.cursor_at is not None

@@ -81,7 +81,7 @@ class SettingsPanel(QWidget):
         f.theme_combo.setCurrentIndex(THEMES.index(self._theme_mode()))
         f.theme_combo.activated.connect(self._on_theme_combo_activated)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self.rows:
             self._build_credentials()  # the first time the page is seen, not at app start-up
