@@ -76,6 +76,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self.mirror: Any = None
+        self.api: Any = None  # the Api serving this daemon, once serve() made it
         self._jobs_dir = str(data.jobs)
         self._rendered: dict[str, tuple[Any, bytes]] = {}  # list rows of jobs not running, as JSON
         self._rendered_devices: tuple = ()
@@ -219,7 +220,8 @@ class Daemon:
         self._start_mirror()
         sock = self.data.socket_path
         sock.unlink(missing_ok=True)  # we hold the lock, so a leftover socket is stale
-        runner = web.AppRunner(Api(self).app(), handle_signals=False, access_log=None)
+        self.api = Api(self)  # kept: a settings change reaches its parts (import limits)
+        runner = web.AppRunner(self.api.app(), handle_signals=False, access_log=None)
         await runner.setup()
         old_umask = os.umask(0o177)
         try:

@@ -33,6 +33,7 @@ from trainer_runtime.api.edge import (
     url_int,
 )
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled
+from trainer_runtime.datasets.limits import Limits
 from trainer_runtime.datasets.service import DatasetService
 from trainer_runtime.jobs.spec import IMAGE_RECIPES, JobSpec, SpecError, parse_spec
 from trainer_runtime.userfiles import check_file_or_folder
@@ -117,6 +118,12 @@ class DatasetsApi:
         self.tasks: dict[str, ImportTask] = {}
         self._service: DatasetService | None = None
         self._service_lock = threading.Lock()
+
+    def set_limits(self, limits: Limits) -> None:
+        """New import limits (PUT /v1/settings): the next import, preview or report reads them."""
+        with self._service_lock:
+            if self._service is not None:
+                self._service.importer.limits = limits
 
     @property
     def service(self) -> DatasetService:

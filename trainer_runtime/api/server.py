@@ -19,7 +19,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from trainer_runtime import __version__
-from trainer_runtime.api import gpus, graphs
+from trainer_runtime.api import gpus, graphs, settings
 from trainer_runtime.api.datasets import DatasetsApi
 from trainer_runtime.api.edge import DATA_DIR, DESCRIBE_DB, MAX_JSON_BODY, errors_middleware, json_body, query
 from trainer_runtime.api.labels import LabelsApi
@@ -154,6 +154,7 @@ class Api:
         r.add_post(ACTIONS["restart"].path, self.restart)
         r.add_get(EVENTS.path, self.events)
         gpus.register(r, self.d)
+        settings.register(r, self.d)
         graphs.register(r)
         self.datasets.register(app)
         self.labels.register(app)

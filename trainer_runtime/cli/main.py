@@ -17,6 +17,7 @@ from trainer_runtime.cli import gpus as gpus_cli
 from trainer_runtime.cli import graph as graph_cli
 from trainer_runtime.cli import jobs as jobs_cli
 from trainer_runtime.cli import labels as labels_cli
+from trainer_runtime.cli import settings as settings_cli
 from trainer_runtime.cli import store as store_cli
 from trainer_runtime.cli.output import emit_json, error, table
 from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable, ensure_daemon, start_daemon
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph_cli.add_parser(sub)
     datasets_cli.add_parser(sub)
     labels_cli.add_parser(sub)
+    settings_cli.add_parser(sub)
     store_cli.add_parser(sub)
     s = sub.add_parser("secrets", help="API credentials in the OS keyring (values are never printed)")
     s.add_argument("action", choices=["set", "list", "delete"])
@@ -92,6 +94,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return datasets_cli.run(args, ensure_daemon(data))
     if args.cmd == "labels":
         return labels_cli.run(args, ensure_daemon(data))
+    if args.cmd == "settings":
+        return settings_cli.run(args, ensure_daemon(data))
     return jobs_cli.run(args, ensure_daemon(data))
 
 

@@ -13,6 +13,11 @@ What a failure does depends on its kind (``errors.py``):
 
 A job given up on (``mlflow_done`` true with an error) is tried once more when the daemon
 starts again, so after a repair and a restart every job catches up.
+
+``switch(uri)`` moves the mirror to another tracking store while the daemon runs (a new
+``tracking_uri`` setting): between two passes, so no pass writes to both stores. Runs already
+finished stay in the old store; a job still being mirrored starts its run again in the new
+store (from its first metric: its run in the old store is not reachable from there).
 """
 
 from __future__ import annotations
@@ -50,11 +55,12 @@ class MirrorThread:
         self.on_change = on_change
         self._shown: dict[tuple[str, int], tuple[Any, ...]] = {}
         # The daemon learns new credentials as jobs start: always mask with its current list.
-        self.mirror = MlflowMirror(
-            tracking_uri, data.mlflow_artifacts, lambda text: redactor()(text),
-            own_store=tracking_uri == data.default_tracking_uri,
-        )  # fmt: skip
+        self.redactor = redactor
+        self.mirror = self._make_mirror(tracking_uri)
         self._stop = threading.Event()
+        self._kick = threading.Event()  # a switch or a stop: do not wait out the delay
+        self._switch_lock = threading.Lock()
+        self._switch_to: tuple[str, threading.Event] | None = None
         self._thread = threading.Thread(target=self._run, name="mlflow-mirror", daemon=True)
         self.last_error: str | None = None
         self.last_sync: float | None = None
@@ -64,12 +70,58 @@ class MirrorThread:
         self._tries = 0
         self.max_backoff = min(MAX_BACKOFF_S, interval_s * 16)
 
+    def _make_mirror(self, tracking_uri: str) -> MlflowMirror:
+        # The daemon learns new credentials as jobs start: always mask with its current list.
+        return MlflowMirror(
+            tracking_uri, self.data.mlflow_artifacts, lambda text: self.redactor()(text),
+            own_store=tracking_uri == self.data.default_tracking_uri,
+        )  # fmt: skip
+
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._kick.set()
         self._thread.join(timeout)
+
+    def switch(self, tracking_uri: str) -> threading.Event:
+        """Mirror to ``tracking_uri`` from the next pass on (any thread). The event is set once
+        the mirror writes there: a job submitted after it is mirrored to the new store."""
+        done = threading.Event()
+        with self._switch_lock:
+            if self._switch_to is not None:
+                self._switch_to[1].set()  # superseded: its caller need not wait any longer
+            self._switch_to = (tracking_uri, done)
+        if not self._thread.is_alive():
+            self._switched()  # not started (or stopped): nothing runs a pass to race with
+        self._kick.set()
+        return done
+
+    def set_interval(self, interval_s: float) -> None:
+        self.interval = interval_s
+        self.max_backoff = min(MAX_BACKOFF_S, interval_s * 16)
+        self._kick.set()
+
+    def _switched(self) -> bool:
+        """Take a pending switch (mirror thread, between passes); whether there was one."""
+        with self._switch_lock:
+            pending, self._switch_to = self._switch_to, None
+        if pending is None:
+            return False
+        uri, done = pending
+        try:
+            if uri != self.mirror.tracking_uri:
+                log.info("MLflow mirror: switching to %s", shown_uri(uri))
+                self.mirror = self._make_mirror(uri)
+                self._opened, self.permanent_error, self.last_error = False, None, None
+                self._cause, self._tries = None, 0
+                for job in self.store.jobs_to_mirror():
+                    if job.mlflow_run_id is not None or job.mlflow_error is not None:
+                        self._mark(job, mlflow_run_id=None, mlflow_metric_cursor=0, mlflow_error=None)
+        finally:
+            done.set()
+        return True
 
     def status(self) -> dict[str, Any]:
         return {
@@ -99,8 +151,14 @@ class MirrorThread:
         except Exception:  # the mirror must never take the daemon down; the log has the traceback
             log.exception("MLflow mirror could not open the tracking store")
         delay = self.interval
-        while not self._stop.wait(delay):
+        while True:
+            self._kick.wait(delay)
+            self._kick.clear()
+            if self._stop.is_set():
+                break
             try:
+                if self._switched():
+                    delay = self.interval
                 if self.permanent_error is not None:
                     self._give_up_waiting_jobs()  # jobs submitted since learn why they are not mirrored
                     delay = self.interval
@@ -236,6 +294,17 @@ class MirrorThread:
             self._mark(job, mlflow_done=True, mlflow_error=None)
 
 
+def shown_uri(uri: str) -> str:
+    """``uri`` for a log or an answer: a password in it becomes ***."""
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(uri).password if "://" in uri else None
+    except ValueError:
+        return uri
+    return uri.replace(f":{password}@", ":***@") if password else uri
+
+
 def _dataset_tags(spec: dict[str, Any]) -> dict[str, str]:
     """``sparktrainer.dataset`` (name@vN) and ``sparktrainer.dataset_hash`` for a job on an imported dataset."""
     ds = spec.get("dataset") or {}
@@ -251,4 +320,4 @@ def _artifact_name(job: JobInfo) -> str:
     return "adapter" if job.spec.get("method") == "lora" else "model"
 
 
-__all__ = ["MirrorThread"]
+__all__ = ["MirrorThread", "shown_uri"]
