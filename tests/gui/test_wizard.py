@@ -63,8 +63,8 @@ def test_fill_and_submit_the_sample_lora_job(qtbot, wizard: NewJobWizard, daemon
     with qtbot.waitSignal(wizard.job_submitted, timeout=WAIT_MS) as sig:
         qtbot.mouseClick(f.submit_button, Qt.MouseButton.LeftButton)
     job_id = sig.args[0]
-    assert job_id in [j["id"] for j in daemon.jobs()]
-    spec = daemon.job(job_id)["spec"]
+    assert job_id in [j.id for j in daemon.jobs()]
+    spec = daemon.job(job_id).spec
     assert spec["name"] == "gui-lora" and spec["experiment"] == "gui-tests" and spec["priority"] == 5
     assert spec["method"] == "lora" and spec["lora"] == {"r": 4, "alpha": 8.0, "dropout": 0.1}
     assert spec["model"] == {"builtin": "tiny-gpt2"} and spec["dataset"]["path"] == str(corpus)
@@ -247,7 +247,7 @@ def test_image_classification_job_from_a_dropped_image_folder(
     for i in range(3):
         (one_class / "cats" / f"{i}.png").write_bytes(png.read_bytes())
     assert _drop(wizard, png) == (True, False)
-    assert "is a file; image classification trains on a folder" in f.dataset_drop_label.text()
+    assert "is a file; image classification reads an image folder" in f.dataset_drop_label.text()
     assert _drop(wizard, one_class) == (True, True)
     wait_ready(qtbot, wizard, ready=False)
     qtbot.waitUntil(
@@ -266,15 +266,15 @@ def test_image_classification_job_from_a_dropped_image_folder(
     with qtbot.waitSignal(wizard.job_submitted, timeout=WAIT_MS) as sig:
         qtbot.mouseClick(f.submit_button, Qt.MouseButton.LeftButton)
     job = daemon.wait(sig.args[0], timeout=300)
-    spec = job["spec"]
+    spec = job.spec
     assert (spec["recipe"], spec["model"], spec["method"]) == (
         "image-classification",
         {"builtin": "small-cnn"},
         "full",
     )
     assert "lora" not in spec and spec["dataset"]["path"] == str(folder)
-    assert job["state"] == "COMPLETED", job["reason"]
-    assert job["metrics"]["eval_accuracy"]["count"] >= 2
+    assert job.state == "COMPLETED", job.reason
+    assert job.metrics["eval_accuracy"].count >= 2
 
 
 def test_switching_recipes_keeps_typed_values_and_restores_the_language_model_fields(

@@ -35,7 +35,8 @@ from trainer_runtime.api.edge import (
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled
 from trainer_runtime.datasets.limits import Limits
 from trainer_runtime.datasets.service import DatasetService
-from trainer_runtime.jobs.spec import IMAGE_RECIPES, JobSpec, SpecError, parse_spec
+from trainer_runtime.jobs import recipes
+from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec
 from trainer_runtime.userfiles import check_file_or_folder
 
 log = logging.getLogger(__name__)
@@ -342,10 +343,7 @@ class DatasetsApi:
         ds = spec.dataset
         if ds.name is None:
             return spec
-        # causal-lm reads one text file; image recipes a folder + labels.json; graph the files
-        build = "materialize_text" if spec.recipe == "causal-lm" else "materialize_files"
-        if spec.recipe in IMAGE_RECIPES:
-            build = "materialize_images"
+        build = f"materialize_{recipes.get(spec.recipe).dataset.materialize}"  # the recipe says how
         try:
             info, path = await self._run(build, ds.name, ds.version or "latest")
         except DatasetError as err:

@@ -19,7 +19,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from trainer_runtime import __version__
-from trainer_runtime.api import gpus, graphs, settings
+from trainer_runtime.api import gpus, graphs, recipes, settings
 from trainer_runtime.api.datasets import DatasetsApi
 from trainer_runtime.api.edge import DATA_DIR, DESCRIBE_DB, MAX_JSON_BODY, errors_middleware, json_body, query
 from trainer_runtime.api.labels import LabelsApi
@@ -156,6 +156,7 @@ class Api:
         gpus.register(r, self.d)
         settings.register(r, self.d)
         graphs.register(r)
+        recipes.register(r)
         self.datasets.register(app)
         self.labels.register(app)
         app.on_cleanup.append(self._close)

@@ -15,6 +15,7 @@ from pathlib import Path
 from trainer_runtime.client.datasets import DatasetCalls
 from trainer_runtime.client.gpus import GpuCalls
 from trainer_runtime.client.jobs import JobCalls
+from trainer_runtime.client.recipes import RecipeCalls
 from trainer_runtime.client.settings import SettingsCalls
 from trainer_runtime.client.transport import ApiError, DaemonRefused, DaemonUnavailable
 from trainer_runtime.paths import DataDir, open_private
@@ -23,7 +24,7 @@ START_TIMEOUT_S = 60.0
 START_FD_ENV = "SPARKTRAINER_START_FD"  # trainer_runtime.daemon_start reads it (not imported: it logs)
 
 
-class Client(JobCalls, DatasetCalls, GpuCalls, SettingsCalls):
+class Client(JobCalls, DatasetCalls, GpuCalls, RecipeCalls, SettingsCalls):
     """The one client of the daemon's API: one call set per domain (``client/jobs.py``,
     ``client/datasets.py``, ``client/gpus.py``) over one transport (``client/transport.py``)."""
 

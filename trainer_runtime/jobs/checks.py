@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from trainer_runtime.jobs import recipes
 from trainer_runtime.jobs.spec import JobSpec, SpecError
 from trainer_runtime.userfiles import UserFileError, check_folder, display, read_bytes
 
@@ -88,6 +89,7 @@ def check_model_folder(path: str | Path) -> dict:
 
 
 def check_inputs(spec: JobSpec) -> None:
+    """The spec's inputs on disk, by its recipe's checks; SpecError names the field and why."""
     if spec.dataset.path is None:
         raise SpecError(
             [
@@ -97,22 +99,18 @@ def check_inputs(spec: JobSpec) -> None:
                 )
             ]
         )
-    if spec.recipe in ("image-classification", "prelabel"):
-        from trainer_runtime.jobs import image_checks
+    check = recipes.get(spec.recipe).check_inputs  # the recipe's own checks (jobs/recipes/)
+    if check is not None:
+        check(spec)
 
-        if spec.recipe == "prelabel":
-            image_checks.check_prelabel(spec)
-        else:
-            image_checks.check_image_classification(spec)
-        return
-    if spec.recipe == "graph" and spec.model.graph:
-        from trainer_runtime.architecture.dataset import GraphJobError, check_graph_job
 
-        try:
-            check_graph_job(spec.model.graph, spec.dataset.path)
-        except GraphJobError as err:
-            raise SpecError([(err.field, err.message)]) from None
-        return
-    check_dataset_file(spec.dataset.path, spec.dataset.text_field)
-    if spec.model.path:
-        check_model_folder(spec.model.path)
+def check_dataset_path(materialize: str, path: str | Path) -> None:
+    """A ``dataset.path`` chosen in a form, checked as the kind of dataset a recipe reads (its
+    ``DatasetRule.materialize``: ``text`` a .txt/.jsonl file, ``images`` an image folder with one
+    sub-folder per class; ``files`` is checked with the whole spec)."""
+    if materialize == "text":
+        check_dataset_file(path)
+    elif materialize == "images":
+        from trainer_runtime.jobs.image_checks import check_image_folder
+
+        check_image_folder(path)

@@ -1,4 +1,4 @@
-"""What the image recipes (``image-classification``, ``prelabel``) read, checked without torch.
+"""What the image recipes (image classification, pre-labelling) read, checked without torch.
 
 An image dataset reaches a worker as a folder: a plain image folder (one sub-folder per
 class), or an imported dataset version that the daemon materialised as ``files/`` with
@@ -93,7 +93,7 @@ def classified_images(root: Path, versioned: bool = True) -> list[tuple[str, str
     return out
 
 
-def _dataset_folder(path: str | Path | None, recipe: str) -> Path:
+def _dataset_folder(path: str | Path | None, who: str) -> Path:
     root = Path(path or "")
     try:
         if root.is_dir():
@@ -105,7 +105,7 @@ def _dataset_folder(path: str | Path | None, recipe: str) -> Path:
             [
                 (
                     "dataset.path",
-                    f"recipe '{recipe}' reads an image folder (one sub-folder per class) or an "
+                    f"{who} reads an image folder (one sub-folder per class) or an "
                     f"imported image dataset (dataset.name); {root} is not a folder",
                 )
             ]
@@ -116,13 +116,13 @@ def _dataset_folder(path: str | Path | None, recipe: str) -> Path:
 def check_image_folder(path: str | Path) -> list[str]:
     """A plain image folder an image-classification job can train on (the new-job form's check
     of a chosen folder) → its classes."""
-    root = _dataset_folder(path, "image-classification")
+    root = _dataset_folder(path, "image classification")
     return _enough_classes(sorted({c for _, c in classified_images(root, versioned=False)}))
 
 
 def check_image_classification(spec: JobSpec) -> list[str]:
     """The dataset has at least two classes with images; a model folder has a config. → classes."""
-    root = _dataset_folder(spec.dataset.path, spec.recipe)
+    root = _dataset_folder(spec.dataset.path, f"recipe '{spec.recipe}'")
     items = classified_images(root, spec.dataset.hash is not None)
     classes = _enough_classes(sorted({c for _, c in items}))
     if spec.model.path:
@@ -183,5 +183,5 @@ def prelabel_model_kind(path: str | Path) -> str:
 
 
 def check_prelabel(spec: JobSpec) -> str:
-    _dataset_folder(spec.dataset.path, spec.recipe)
+    _dataset_folder(spec.dataset.path, f"recipe '{spec.recipe}'")
     return prelabel_model_kind(spec.model.path or "")

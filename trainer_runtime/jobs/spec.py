@@ -22,12 +22,10 @@ from pydantic import (
     model_validator,
 )
 
+from trainer_runtime.jobs import recipes
 from trainer_runtime.plaintext import kernel_path, one_line
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")  # \Z: "$" would let a final newline in
-BUILTIN_MODELS = ("tiny-gpt2",)  # causal-lm
-IMAGE_BUILTIN_MODELS = ("small-cnn",)  # image-classification
-IMAGE_RECIPES = ("image-classification", "prelabel")
 MAX_STEPS = 10_000_000
 MAX_SEED = (1 << 32) - 1  # numpy's seed range (the worker seeds random, numpy and torch with it)
 MAX_TAGS = 100
@@ -66,15 +64,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+def _builtin(v: str) -> str:
+    known = recipes.builtin_models()
+    if v not in known:
+        raise ValueError(f"unknown built-in model: use one of {', '.join(known)}")
+    return v
+
+
+def _recipe(v: str) -> str:
+    try:
+        return recipes.get(v).name
+    except recipes.UnknownRecipe as err:
+        raise ValueError(str(err)) from None
+
+
 class ModelSpec(_Strict):
-    builtin: Literal["tiny-gpt2", "small-cnn"] | None = Field(
-        None, description="a model built from a config, no download"
+    builtin: Annotated[str, AfterValidator(_builtin)] | None = Field(
+        None, description="a model built from a config, no download (each recipe names its own)"
     )
     path: PathText | None = Field(None, description="a local Hugging Face model folder")
     hub_id: HubId | None = Field(
         None, description="a Hugging Face hub id (downloaded with the keyring's HF token)"
     )
-    graph: PathText | None = Field(None, description="an architecture graph file (recipe 'graph')")
+    graph: PathText | None = Field(None, description="an architecture graph file (the Builder's recipe)")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ModelSpec:
@@ -172,7 +184,10 @@ class JobSpec(_Strict):
     experiment: PlainText = Field(
         "default", min_length=1, max_length=200, description="MLflow experiment / grouping"
     )
-    recipe: Literal["causal-lm", "graph", "image-classification", "prelabel"] = "causal-lm"
+    recipe: Annotated[str, AfterValidator(_recipe)] = Field(
+        description="a registered recipe (trainer_runtime.jobs.recipes); left out: inferred from the "
+        "spec's sections and model, else the default recipe"
+    )
     model: ModelSpec
     method: Literal["full", "lora"] = "lora"
     lora: LoraSpec | None = None
@@ -192,23 +207,21 @@ class JobSpec(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _prelabel_needs_no_train(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("recipe") == "prelabel" and "train" not in data:
-            return {**data, "train": {"max_steps": 1}}  # a pre-labelling job trains nothing
+    def _recipe_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "recipe" not in data:
+            data = {**data, "recipe": recipes.infer(data)}
+        name = data["recipe"]
+        trains = not (isinstance(name, str) and name in recipes.names()) or recipes.get(name).trains
+        if not trains and "train" not in data:
+            return {**data, "train": {"max_steps": 1}}  # a job that trains nothing
         return data
 
     @model_validator(mode="after")
-    def _lora_defaults(self) -> JobSpec:
-        if (self.recipe == "graph") != (self.model.graph is not None):
-            raise ValueError(
-                "recipe 'graph' trains a model.graph file, and a model.graph needs recipe 'graph'"
-            )
-        _check_image_recipe(self)
-        if self.recipe in ("graph", *IMAGE_RECIPES):  # all weights train; LoRA does not apply
-            if self.lora is not None:
-                raise ValueError(f"'lora' settings do not apply to recipe '{self.recipe}'")
-            if self.resources.devices != 1:
-                raise ValueError(f"recipe '{self.recipe}' runs on one device: set resources.devices to 1")
+    def _recipe_rules(self) -> JobSpec:
+        recipes.check_spec(self)  # the recipe's own rules (trainer_runtime/jobs/recipes/)
+        if "lora" not in recipes.get(self.recipe).methods:  # all weights train; LoRA does not apply
             object.__setattr__(self, "method", "full")
             return self
         if self.method == "lora" and self.lora is None:
@@ -219,27 +232,6 @@ class JobSpec(_Strict):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
-
-
-def _check_image_recipe(spec: JobSpec) -> None:
-    builtin, recipe = spec.model.builtin, spec.recipe
-    if builtin in IMAGE_BUILTIN_MODELS and recipe != "image-classification":
-        raise ValueError(f"model.builtin '{builtin}' is an image model: use recipe 'image-classification'")
-    if recipe == "image-classification" and not (builtin in IMAGE_BUILTIN_MODELS or spec.model.path):
-        raise ValueError(
-            "recipe 'image-classification' trains model.builtin 'small-cnn' or a local "
-            "Hugging Face image model folder (model.path)"
-        )
-    if recipe == "prelabel":
-        if not spec.model.path:
-            raise ValueError(
-                "recipe 'prelabel' runs a model folder (model.path): the final/ folder of an "
-                "image-classification job or a Hugging Face object-detection model"
-            )
-        if spec.dataset.name is None:
-            raise ValueError("recipe 'prelabel' runs over an imported dataset: give dataset.name and version")
-    elif spec.prelabel is not None:
-        raise ValueError("'prelabel' settings belong to recipe 'prelabel'")
 
 
 class SpecError(ValueError):

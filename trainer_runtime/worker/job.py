@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trainer_runtime.jobs import recipes
 from trainer_runtime.jobs.checks import check_inputs
 from trainer_runtime.jobs.spec import JobSpec, parse_spec
 from trainer_runtime.worker.disk import DiskReserve
@@ -97,8 +98,7 @@ def run_job(
     On a failure the disk ``reserve`` is given up before the last events are flushed: on a full
     disk they still fit, and so does the error report written after this returns."""
     job = load_job(job_dir)
-    if job.spec.recipe not in ("causal-lm", "graph", "image-classification", "prelabel"):
-        raise WorkerError(f"recipe '{job.spec.recipe}' is not supported by this worker")
+    recipe = recipes.get(job.spec.recipe)  # registered (parse_spec checked it)
     from trainer_runtime.secrets.redact import Redactor
     from trainer_runtime.worker.distributed import Dist
     from trainer_runtime.worker.events import EventWriter, NullEventWriter
@@ -110,16 +110,8 @@ def run_job(
         else NullEventWriter()
     )
     try:
-        trainer_cls: Any
-        if job.spec.recipe == "graph":
-            from trainer_runtime.worker.graph_trainer import GraphTrainer as trainer_cls
-        elif job.spec.recipe == "image-classification":
-            from trainer_runtime.worker.image_classifier import ImageClassificationTrainer as trainer_cls
-        elif job.spec.recipe == "prelabel":
-            from trainer_runtime.worker.prelabel import PrelabelRunner as trainer_cls
-        else:  # causal-lm (imports transformers)
-            from trainer_runtime.worker.causal_lm import CausalLMTrainer as trainer_cls
-        trainer = trainer_cls(job, dist, events, credentials or [], pause or PauseRequest(job.job_dir))
+        entry: Any = _entry_point(recipe)  # imports the recipe's trainer (torch, transformers...)
+        trainer = entry(job, dist, events, credentials or [], pause or PauseRequest(job.job_dir))
         trainer.run()
     except BaseException:
         if reserve is not None:
@@ -131,6 +123,15 @@ def run_job(
         return trainer
     finally:
         dist.close()
+
+
+def _entry_point(recipe: recipes.Recipe) -> Any:
+    try:
+        return recipes.load(recipe.worker)
+    except (ImportError, AttributeError) as err:
+        raise WorkerError(
+            f"recipe '{recipe.name}' names its worker {recipe.worker}, which cannot be loaded: {err}"
+        ) from err
 
 
 def _close_after_failure(events) -> None:

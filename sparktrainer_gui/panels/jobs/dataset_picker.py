@@ -1,15 +1,16 @@
 """The new-job wizard's picker for an imported dataset (``dataset: {name, version}``), an
 alternative to a dataset file. The lists are read from the daemon off the main thread; only
-datasets of the recipe's modality (text or image) are offered."""
+datasets of the recipe's modality (its ``RecipeView.dataset.modality``) are offered. The calls go
+through ``ops.op``, bound to this widget."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QWidget
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.runtime import RuntimeConnection
 
 
@@ -43,7 +44,9 @@ class DatasetPicker(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        self.conn.submit(self.conn.client.datasets, on_done=self._on_listed, on_error=lambda _e: None)
+        op(self.conn, self, self.conn.client.datasets, what="list the datasets").success(
+            self._on_listed
+        ).run()
 
     def set_modality(self, modality: str | None) -> None:
         """Offer only datasets of this modality (``text``, ``image``)."""
@@ -52,8 +55,6 @@ class DatasetPicker(QWidget):
             self._on_listed(self._listed)
 
     def _on_listed(self, datasets: list[dict[str, Any]]) -> None:
-        if not shiboken6.isValid(self):
-            return
         self._listed = datasets
         explicit = self._wanted.get("name")  # from a spec: kept even when not offered
         wanted = explicit or self.name_combo.currentData()
@@ -72,11 +73,11 @@ class DatasetPicker(QWidget):
         name = self.name_combo.currentData()
         if not name:
             return
-        self.conn.submit(self.conn.client.dataset_versions, name,
-                         on_done=lambda rows: self._on_versions(name, rows), on_error=lambda _e: None)  # fmt: skip
+        op(self.conn, self, self.conn.client.dataset_versions, name, what=f"list the versions of {name}") \
+            .success(lambda rows: self._on_versions(name, rows)).run()  # fmt: skip
 
     def _on_versions(self, name: str, rows: list[dict[str, Any]]) -> None:
-        if not shiboken6.isValid(self) or name != self.name_combo.currentData():
+        if name != self.name_combo.currentData():
             return
         wanted = self._wanted.pop("version", None) or str(self.version_combo.currentData() or "latest")
         self.version_combo.clear()

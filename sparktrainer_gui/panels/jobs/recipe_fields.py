@@ -1,91 +1,158 @@
-"""The new-job form per recipe: which fields it shows, which built-in models it offers, what a
-dataset for it is (a text file or an image folder) and how a dropped or chosen one is checked.
+"""The new-job form per recipe, from the recipe's own data (``GET /v1/recipes``): the recipes the
+wizard lists, which fields each shows (with its label, default, bounds and help), which model
+sources and built-in models it takes, what a dataset for it is (a file or a folder, which
+suffixes) and how a dropped or chosen one is checked. No recipe is named here.
 
-``spec_form`` says what each recipe sends; this module makes the Designer form follow it.
+``spec_form`` says what a recipe sends; this module makes the Designer form follow it. A recipe
+field the Designer form has no widget for is rendered from its data in "Recipe settings".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
 
 from sparktrainer_gui.forms.new_job_ui import Ui_NewJobForm
 from sparktrainer_gui.panels.jobs import spec_form
 from sparktrainer_gui.panels.jobs.dataset_picker import DatasetPicker
-from trainer_runtime.jobs.checks import check_dataset_file
-from trainer_runtime.jobs.image_checks import check_image_folder
+from trainer_runtime.api.schema.recipes import RecipeField, RecipeView
+from trainer_runtime.jobs.checks import check_dataset_path
 from trainer_runtime.jobs.spec import SpecError
 
-DATASET_SUFFIXES = (".txt", ".jsonl")
-DROP_HINT = "Or drop a .txt or .jsonl file anywhere on this window."
-IMAGE_DROP_HINT = "Or drop an image folder (one sub-folder per class) anywhere on this window."
-RECIPE_LABELS = {
-    "causal-lm": "Causal language model (causal-lm)",
-    "image-classification": "Image classification (image-classification)",
-}
 
-
-def dataset_problem(path: str, recipe: str = "causal-lm") -> str | None:
-    """The dataset check's message for ``path``, or None when the recipe can train on it (reads
-    the file, or lists the image folder)."""
+def dataset_problem(path: str, materialize: str) -> str | None:
+    """The dataset check's message for ``path``, or None when a recipe whose datasets are of
+    this kind (``RecipeView.dataset.materialize``) can read it (reads the file, or lists the
+    image folder; blocking, run off the main thread)."""
     try:
-        if spec_form.is_text_recipe(recipe):
-            check_dataset_file(Path(path).expanduser())
-        else:
-            check_image_folder(Path(path).expanduser())
+        check_dataset_path(materialize, Path(path).expanduser())
     except SpecError as err:
         return "; ".join(msg for _, msg in err.problems)
     return None
 
 
-def drop_refusal(path: Path, recipe: str) -> str | None:
+def _suffixes(recipe: RecipeView) -> str:
+    return " or ".join(recipe.dataset.suffixes)
+
+
+def drop_refusal(path: Path, recipe: RecipeView | None) -> str | None:
     """Why a dropped ``path`` cannot be the recipe's dataset, or None when it can."""
-    if not spec_form.is_text_recipe(recipe):
+    if recipe is None:
+        return None  # a recipe this form does not know: validation says so
+    ds = recipe.dataset
+    if ds.pick == "folder":
         if path.is_dir():
             return None
-        return f"{path.name} is a file; image classification trains on a folder with one sub-folder per class"
-    if path.suffix.lower() in DATASET_SUFFIXES and path.is_file():
+        return f"{path.name} is a file; {recipe.title.lower()} reads {ds.hint}"
+    if path.is_file() and (not ds.suffixes or path.suffix.lower() in ds.suffixes):
         return None
+    what = f"{ds.hint} ({_suffixes(recipe)})" if ds.suffixes else ds.hint
     if path.is_dir():
-        return f"{path.name} is a folder, not a text dataset (.txt or .jsonl)"
-    return f"{path.name} is not a text dataset (.txt or .jsonl)"
+        return f"{path.name} is a folder, not {what}"
+    return f"{path.name} is not {what}"
 
 
-def drop_hint(recipe: str) -> str:
-    return DROP_HINT if spec_form.is_text_recipe(recipe) else IMAGE_DROP_HINT
+def drop_hint(recipe: RecipeView | None) -> str:
+    if recipe is None:
+        return ""
+    ds = recipe.dataset
+    if ds.pick == "file" and ds.suffixes:
+        return f"Or drop a {_suffixes(recipe)} file anywhere on this window."
+    return f"Or drop {ds.hint} anywhere on this window."
 
 
-def choose_dataset(parent: QWidget, recipe: str, start: str) -> str:
-    """A file (text recipes) or folder (image recipes) from a file dialog; "" when cancelled."""
-    if spec_form.is_text_recipe(recipe):
-        path, _ = QFileDialog.getOpenFileName(
-            parent, "Choose a dataset", start, "Text datasets (*.txt *.jsonl);;All files (*)"
-        )
-        return path
-    return QFileDialog.getExistingDirectory(
-        parent, "Choose an image folder (one sub-folder per class)", start
-    )
+def choose_dataset(parent: QWidget, recipe: RecipeView | None, start: str) -> str:
+    """A file or a folder, as the recipe reads, from a file dialog; "" when cancelled."""
+    if recipe is not None and recipe.dataset.pick == "folder":
+        return QFileDialog.getExistingDirectory(parent, f"Choose {recipe.dataset.hint}", start)
+    patterns = " ".join(f"*{s}" for s in recipe.dataset.suffixes) if recipe else ""
+    filters = f"Datasets ({patterns});;All files (*)" if patterns else "All files (*)"
+    path, _ = QFileDialog.getOpenFileName(parent, "Choose a dataset", start, filters)
+    return path
+
+
+def field_tip(field: RecipeField) -> str:
+    """A field's help with its bounds, as its tooltip."""
+    lo, hi = field.minimum, field.maximum
+
+    def num(v: float) -> str:
+        return spec_form._text(int(v) if field.kind == "int" and float(v).is_integer() else v)
+
+    bounds = ""
+    if lo is not None and hi is not None:
+        start = "above" if field.exclusive_minimum else "from"
+        end = "to below" if field.exclusive_maximum else "to"
+        bounds = f"{start} {num(lo)} {end} {num(hi)}"
+    elif lo is not None:
+        bounds = f"{'above' if field.exclusive_minimum else 'at least'} {num(lo)}"
+    elif hi is not None:
+        bounds = f"{'below' if field.exclusive_maximum else 'at most'} {num(hi)}"
+    return "; ".join(p for p in (field.help, bounds) if p)
 
 
 class RecipeFields:
-    """Makes the form's widgets follow the chosen recipe."""
+    """Makes the form's widgets follow the chosen recipe's data."""
 
-    def __init__(self, form: Ui_NewJobForm, picker: DatasetPicker):
+    def __init__(
+        self,
+        form: Ui_NewJobForm,
+        picker: DatasetPicker,
+        catalog: spec_form.Catalog,
+        on_edited: Callable[[str], None],
+    ):
         self.form = form
         self.picker = picker
-        form.recipe_combo.blockSignals(True)  # set_values() chooses the recipe
-        for recipe in spec_form.RECIPES:
-            form.recipe_combo.addItem(RECIPE_LABELS[recipe], recipe)
-        form.recipe_combo.blockSignals(False)
+        self.catalog = catalog
+        self.on_edited = on_edited  # a rendered field was edited (key)
+        self.extra_group = QGroupBox("Recipe settings")
+        self.extra_group.setObjectName("recipeExtraGroup")
+        self.extra_layout = QFormLayout(self.extra_group)
+        form.right_column.insertWidget(form.right_column.indexOf(form.train_group) + 1, self.extra_group)
+        self.extra_inputs: dict[str, QLineEdit] = {}
+        self._fill_recipes()
+
+    # ---------------------------------------------------------------- catalog
+    def set_catalog(self, catalog: spec_form.Catalog) -> None:
+        """The daemon's answer replaces the list; the chosen recipe stays chosen."""
+        self.catalog = catalog
+        self._fill_recipes()
+        self.apply()
+
+    def _fill_recipes(self) -> None:
+        combo = self.form.recipe_combo
+        current = combo.currentData()
+        combo.blockSignals(True)  # set_values() chooses the recipe
+        combo.clear()
+        for r in self.catalog.offered():
+            combo.addItem(f"{r.title} ({r.name})", r.name)
+            combo.setItemData(combo.count() - 1, r.description, 3)  # Qt.ToolTipRole
+        if current and combo.findData(current) < 0:
+            combo.addItem(current, current)  # from a file, or not (or no longer) registered
+        combo.setCurrentIndex(max(0, combo.findData(current)) if current else 0)
+        combo.blockSignals(False)
 
     def recipe(self) -> str:
         return str(self.form.recipe_combo.currentData() or "")
 
+    def view(self) -> RecipeView | None:
+        return self.catalog.get(self.recipe())
+
+    # ----------------------------------------------------------------- values
     def fill_builtin_models(self, recipe: str) -> None:
         combo = self.form.model_builtin_combo
-        names = spec_form.RECIPE_MODELS.get(recipe, spec_form.RECIPE_MODELS["causal-lm"])
-        if [combo.itemData(i) for i in range(combo.count())] == list(names):
+        view = self.catalog.get(recipe) or self.catalog.default()
+        names = list(view.builtin_models)
+        if [combo.itemData(i) for i in range(combo.count())] == names:
             return
         current = combo.currentData()
         combo.blockSignals(True)
@@ -96,41 +163,100 @@ class RecipeFields:
         combo.blockSignals(False)
 
     def set_defaults(self, recipe: str, current: dict[str, str], inputs: dict[str, QWidget]) -> None:
-        """The recipe's built-in model, learning rate and dataset, where the user has not chosen
+        """The recipe's built-in model, field defaults and dataset, where the user has not chosen
         their own (a value that is no recipe's default)."""
         self.fill_builtin_models(recipe)
-        for key, text in spec_form.RECIPE_DEFAULTS.get(recipe, {}).items():
-            if current.get(key) not in {d.get(key) for d in spec_form.RECIPE_DEFAULTS.values()}:
+        view = self.catalog.get(recipe)
+        if view is None:
+            return
+        everyone = [spec_form.recipe_defaults(r) for r in self.catalog.views]
+        for key, text in spec_form.recipe_defaults(view).items():
+            if current.get(key, "") not in {d.get(key) for d in everyone} | {""}:
                 continue
-            w = inputs[key]
+            w = inputs.get(key) or self.extra_inputs.get(key)
             if isinstance(w, QComboBox):
                 w.setCurrentIndex(max(0, w.findData(text)))
             elif isinstance(w, QLineEdit):
                 w.setText(text)
 
+    def extra_values(self) -> dict[str, str]:
+        return {key: w.text() for key, w in self.extra_inputs.items()}
+
+    def set_extra_values(self, values: dict[str, str]) -> None:
+        for key, w in self.extra_inputs.items():
+            if key in values:
+                w.blockSignals(True)
+                w.setText(values[key])
+                w.blockSignals(False)
+
+    # ------------------------------------------------------------------- view
+    def _row(self, key: str) -> tuple[QWidget | None, QLabel | None, QLabel | None]:
+        base = key.replace(".", "_")
+        f = self.form
+        widget = getattr(f, base + "_edit", None) or getattr(f, base + "_combo", None)
+        return widget, getattr(f, base + "_label", None), getattr(f, base + "_error", None)
+
     def apply(self) -> None:
-        """Show the fields the recipe uses: an image recipe has no method, LoRA, sequence length or
-        hub model, and reads an image folder or an imported image dataset."""
-        f, recipe = self.form, self.recipe()
-        text = spec_form.is_text_recipe(recipe)
-        for layout, widgets in ((f.what_layout, (f.method_combo, f.method_error)),
-                                (f.train_layout, (f.train_seq_len_edit, f.train_seq_len_error))):  # fmt: skip
-            for w in widgets:
-                layout.setRowVisible(w, text)
-        if not text and f.model_hub_radio.isChecked():
-            f.model_builtin_radio.setChecked(True)
-        f.model_hub_radio.setEnabled(text)
-        f.model_hub_radio.setToolTip("" if text else "Image classification trains a local model folder.")
-        f.dataset_path_edit.setPlaceholderText(
-            "A .txt or .jsonl file" if text else "An image folder with one sub-folder per class"
-        )
+        """Show the fields the recipe has, labelled and explained by its data; offer the model
+        sources and built-in models it takes and the dataset it reads."""
+        f, view = self.form, self.view()
+        fields = {x.key: x for x in view.fields} if view is not None else {}
+        for key in spec_form.RECIPE_WIDGET_FIELDS:
+            widget, label, error = self._row(key)
+            field = fields.get(key)
+            if field is not None and label is not None:
+                label.setText(field.label)
+            if widget is not None:
+                widget.setToolTip(field_tip(field) if field is not None else "")
+            if key.startswith("lora."):
+                continue  # the LoRA group shows as a whole (show_lora)
+            for w in (widget, error):
+                layout = w.parentWidget().layout() if w is not None and w.parentWidget() else None
+                if isinstance(layout, QFormLayout):
+                    layout.setRowVisible(w, field is not None or view is None)
+        self._render_extra(view)
+        sources = view.model_sources if view is not None else spec_form.MODEL_SOURCES
+        radios = {"builtin": f.model_builtin_radio, "path": f.model_path_radio, "hub_id": f.model_hub_radio}
+        for source, radio in radios.items():
+            radio.setEnabled(
+                source in sources and (source != "builtin" or bool(view and view.builtin_models))
+            )
+            radio.setToolTip(
+                "" if radio.isEnabled() else f"{view.title if view else 'This recipe'} does not take it."
+            )
+        checked = next((s for s, r in radios.items() if r.isChecked()), "builtin")
+        if not radios[checked].isEnabled():
+            usable = next((r for r in radios.values() if r.isEnabled()), None)
+            if usable is not None:
+                usable.setChecked(True)
+        if view is not None:
+            hint = view.dataset.hint[:1].upper() + view.dataset.hint[1:]
+            f.dataset_path_edit.setPlaceholderText(
+                f"{hint} ({_suffixes(view)})" if view.dataset.suffixes else hint
+            )
+            self.picker.set_modality(view.dataset.modality)
         if f.dataset_drop_label.property("role") != "error":
-            f.dataset_drop_label.setText(drop_hint(recipe))
-        self.picker.set_modality("text" if text else "image")
+            f.dataset_drop_label.setText(drop_hint(view))
         self.show_lora()
 
+    def _render_extra(self, view: RecipeView | None) -> None:
+        """Line edits for the recipe's fields that the Designer form has no widget for."""
+        keys = [x for x in (view.fields if view else []) if x.key not in spec_form.RECIPE_WIDGET_FIELDS]
+        if [x.key for x in keys] != list(self.extra_inputs):
+            while self.extra_layout.rowCount():
+                self.extra_layout.removeRow(0)
+            self.extra_inputs = {}
+            for field in keys:
+                edit = QLineEdit(spec_form._text(field.default), self.extra_group)
+                edit.setObjectName(f"recipeField_{field.key.replace('.', '_')}")
+                edit.setToolTip(field_tip(field))
+                edit.setPlaceholderText(field.help)
+                edit.textEdited.connect(lambda _t, k=field.key: self.on_edited(k))
+                self.extra_layout.addRow(field.label, edit)
+                self.extra_inputs[field.key] = edit
+        self.extra_group.setVisible(bool(self.extra_inputs))
+
     def show_lora(self) -> None:
-        f = self.form
-        f.lora_group.setVisible(
-            spec_form.is_text_recipe(self.recipe()) and f.method_combo.currentData() == "lora"
-        )
+        f, view = self.form, self.view()
+        has_lora = view is not None and any(x.key.startswith("lora.") for x in view.fields)
+        f.lora_group.setVisible(has_lora and f.method_combo.currentData() == "lora")

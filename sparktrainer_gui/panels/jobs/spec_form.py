@@ -5,6 +5,10 @@ so a problem from ``parse_spec`` (``SpecError.problems``) or the daemon (``ApiEr
 lands at the widget of the same key. Spec fields the form has no widget for (``tags``,
 ``train.weight_decay``, ...) are kept as ``extras`` and merged back, so a spec opened and saved
 again loses nothing.
+
+What a recipe sends (its fields, their kinds and defaults, its built-in models) is the recipe's
+own data from the registry, as ``GET /v1/recipes`` describes it (``Catalog``): no recipe is
+named here.
 """
 
 from __future__ import annotations
@@ -14,38 +18,26 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from trainer_runtime.jobs.spec import (
-    BUILTIN_MODELS,
-    IMAGE_BUILTIN_MODELS,
-    IMAGE_RECIPES,
-    JobSpec,
-    LoraSpec,
-    ResourcesSpec,
-    SpecError,
-    TrainSpec,
-    parse_spec,
-)
+from trainer_runtime.api.schema.recipes import RecipeView, recipe_list
+from trainer_runtime.jobs.spec import JobSpec, ResourcesSpec, SpecError, parse_spec
 
 MODEL_SOURCES = ("builtin", "path", "hub_id")
-# The recipes the form builds, with what each trains and reads. Image classification trains
-# every weight of a small CNN or a local image model folder on an image folder (one sub-folder
-# per class) or an imported image dataset: no method, no LoRA, no sequence length, no hub id.
-RECIPES = ("causal-lm", "image-classification")
-RECIPE_MODELS = {"causal-lm": BUILTIN_MODELS, "image-classification": IMAGE_BUILTIN_MODELS}
-TEXT_ONLY_FIELDS = ("method", "train.seq_len", "lora.r", "lora.alpha", "lora.dropout")
-INT_FIELDS = (
-    "train.max_steps", "train.batch_size", "train.seq_len", "train.seed", "train.warmup_steps",
-    "train.eval_every", "train.checkpoint_every", "lora.r", "resources.devices", "priority",
+# The keys of the form's own widgets (ui/new_job.ui) for recipe fields. Which of them a recipe
+# shows, with which default, bounds and help, is the recipe's field data; a recipe field without
+# a widget here is rendered from that data (recipe_fields.py).
+RECIPE_WIDGET_FIELDS = (
+    "method", "train.max_steps", "train.batch_size", "train.seq_len", "train.lr", "train.seed",
+    "train.warmup_steps", "train.eval_every", "train.checkpoint_every", "lora.r", "lora.alpha",
+    "lora.dropout", "resources.devices",
 )  # fmt: skip
-FLOAT_FIELDS = ("train.lr", "lora.alpha", "lora.dropout")
-TEXT_FIELDS = ("name", "experiment", "recipe", "method", "dataset.path")
+TEXT_FIELDS = ("name", "experiment", "recipe", "dataset.path")
 MODEL_FIELDS = tuple(f"model.{s}" for s in MODEL_SOURCES)
 # The dataset is a file (dataset.path) or an imported dataset (dataset.name at dataset.version);
 # "dataset.source" says which. The picker for imported datasets is built in code, not in the form.
 DATASET_SOURCES = ("path", "stored")
 STORED_FIELDS = ("dataset.source", "dataset.name", "dataset.version")
-# Every key of the form; "model.source" says which of the model fields is used.
-FIELDS = (*TEXT_FIELDS, "model.source", *MODEL_FIELDS, *INT_FIELDS, *FLOAT_FIELDS)
+# Every widget key of the form; "model.source" says which of the model fields is used.
+FIELDS = (*TEXT_FIELDS, "model.source", *MODEL_FIELDS, *RECIPE_WIDGET_FIELDS, "priority")
 
 # Where a problem about a whole section is shown.
 SECTION_FIELD = {
@@ -71,57 +63,98 @@ def _text(value: Any) -> str:
 # A new user's first job: the bundled sample corpus, ready to submit.
 SAMPLE_CORPUS = Path(__file__).resolve().parents[3] / "resources" / "samples" / "corpus.txt"
 
-DEFAULTS: dict[str, str] = {
-    "name": "tiny-lora",
-    "experiment": _default(JobSpec, "experiment"),
-    "recipe": _default(JobSpec, "recipe"),
-    "method": _default(JobSpec, "method"),
-    "model.source": "builtin",
-    "model.builtin": BUILTIN_MODELS[0],
-    "model.path": "",
-    "model.hub_id": "",
-    "dataset.path": str(SAMPLE_CORPUS) if SAMPLE_CORPUS.is_file() else "",
-    "dataset.source": "path",
-    "dataset.name": "",
-    "dataset.version": "latest",
-    "train.max_steps": "200",  # the only training field without a spec default
-    **{
-        f"train.{k}": _text(_default(TrainSpec, k))
-        for k in ("batch_size", "seq_len", "lr", "seed", "warmup_steps", "eval_every", "checkpoint_every")
-    },  # fmt: skip
-    "lora.r": _text(_default(LoraSpec, "r")),
-    "lora.alpha": _text(_default(LoraSpec, "alpha")),
-    "lora.dropout": _text(_default(LoraSpec, "dropout")),
-    "resources.devices": _text(_default(ResourcesSpec, "devices")),
-    "priority": _text(_default(JobSpec, "priority")),
-}
 
-# Fields set for a recipe when the user switches to it, unless they hold a value of the user's
-# own (one that is no recipe's default).
-# (The sample corpus is no image folder: an image job starts with an empty dataset field.)
-RECIPE_DEFAULTS = {
-    "causal-lm": {
-        "model.builtin": BUILTIN_MODELS[0],
-        "train.lr": DEFAULTS["train.lr"],
-        "dataset.path": DEFAULTS["dataset.path"],
-    },
-    "image-classification": {
-        "model.builtin": IMAGE_BUILTIN_MODELS[0],
-        "train.lr": "0.001",
-        "dataset.path": "",
-    },
-}
+class Catalog:
+    """The recipes as the daemon describes them (``GET /v1/recipes``), in its order."""
+
+    def __init__(self, views: Iterable[RecipeView]):
+        self.views = list(views)
+        self._by_name = {r.name: r for r in self.views}
+
+    def get(self, name: str) -> RecipeView | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.views]
+
+    def offered(self) -> list[RecipeView]:
+        """The recipes the wizard lists (the others are started from their own panels)."""
+        return [r for r in self.views if r.wizard]
+
+    def default(self) -> RecipeView:
+        return next((r for r in self.views if r.default), (self.offered() or self.views)[0])
+
+    def kind(self, key: str) -> str | None:
+        """The kind (int, float, text...) of a field key, from any recipe that has it."""
+        return next((f.kind for r in self.views for f in r.fields if f.key == key), None)
+
+    def keys(self) -> list[str]:
+        """Every recipe field key, in first-seen order."""
+        return list(dict.fromkeys(f.key for r in self.views for f in r.fields))
 
 
-def _number(key: str, text: str) -> Any:
-    """The number in ``text``, or the text itself so the spec's validation names the problem."""
+_LOCAL: list[Catalog] = []
+
+
+def local_catalog() -> Catalog:
+    """The registry of this process, described exactly as the daemon describes its own (the same
+    code, ``api/schema/recipes.py``): it fills a new wizard until the daemon's answer arrives."""
+    if not _LOCAL:
+        _LOCAL.append(Catalog(recipe_list().recipes))
+    return _LOCAL[0]
+
+
+def recipe_defaults(recipe: RecipeView) -> dict[str, str]:
+    """The values a recipe starts with: its first built-in model, its fields' defaults, and the
+    sample corpus as the dataset of a recipe that reads a text file."""
+    text_file = recipe.dataset.materialize == "text" and recipe.dataset.pick == "file"
+    out = {
+        "model.builtin": recipe.builtin_models[0] if recipe.builtin_models else "",
+        "dataset.path": str(SAMPLE_CORPUS) if text_file and SAMPLE_CORPUS.is_file() else "",
+    }
+    for f in recipe.fields:
+        out[f.key] = _text(f.default)
+    return out
+
+
+def defaults(catalog: Catalog | None = None) -> dict[str, str]:
+    """A new form: the default recipe's values over every other recipe field's default."""
+    catalog = catalog or local_catalog()
+    first = catalog.default()
+    out: dict[str, str] = {
+        "name": "tiny-lora",
+        "experiment": _default(JobSpec, "experiment"),
+        "recipe": first.name,
+        "model.source": "builtin",
+        "model.path": "",
+        "model.hub_id": "",
+        "dataset.source": "path",
+        "dataset.name": "",
+        "dataset.version": "latest",
+        "resources.devices": _text(_default(ResourcesSpec, "devices")),
+        "priority": _text(_default(JobSpec, "priority")),
+    }
+    for r in reversed(catalog.views):
+        out.update({f.key: _text(f.default) for f in r.fields})
+    out.update(recipe_defaults(first))
+    return out
+
+
+DEFAULTS: dict[str, str] = defaults()
+
+
+def _value(kind: str | None, text: str) -> Any:
+    """The value of a field's text by its kind: a number for ``int`` and ``float`` (or the text
+    itself, so the spec's validation names the problem), the text otherwise."""
     s = text.strip()
     try:
-        if key in INT_FIELDS:
+        if kind == "int":
             return int(s)
-        return float(s)
+        if kind == "float":
+            return float(s)
     except ValueError:
         return s
+    return s
 
 
 def _put(out: dict[str, Any], dotted: str, value: Any) -> None:
@@ -142,8 +175,20 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def form_to_spec(values: dict[str, str], extras: dict[str, Any] | None = None) -> dict[str, Any]:
+def sent_keys(recipe: RecipeView | None, values: dict[str, str], catalog: Catalog) -> list[str]:
+    """The recipe field keys the form sends: the recipe's own fields (for a recipe the catalog
+    lacks, opened from a file: every field, and validation names the recipe), and LoRA's only
+    with method lora."""
+    keys = [f.key for f in recipe.fields] if recipe is not None else catalog.keys()
+    lora = "method" in keys and values.get("method") == "lora"
+    return [k for k in keys if lora or not k.startswith("lora.")]
+
+
+def form_to_spec(
+    values: dict[str, str], extras: dict[str, Any] | None = None, catalog: Catalog | None = None
+) -> dict[str, Any]:
     """The spec mapping (not yet validated) for the form's values; empty optional fields are left out."""
+    catalog = catalog or local_catalog()
     out: dict[str, Any] = {}
     stored = values.get("dataset.source") == "stored"
     for key in TEXT_FIELDS:
@@ -158,30 +203,30 @@ def form_to_spec(values: dict[str, str], extras: dict[str, Any] | None = None) -
                           "version": int(version) if version.isdigit() else version}  # fmt: skip
     source = values.get("model.source", "builtin")
     out["model"] = {source: values.get(f"model.{source}", "").strip()}
-    language = is_text_recipe(values.get("recipe", ""))
-    if not language:
-        out.pop("method", None)
-    lora = language and values.get("method") == "lora"
-    for key in (*INT_FIELDS, *FLOAT_FIELDS):
-        if (key.startswith("lora.") and not lora) or (key in TEXT_ONLY_FIELDS and not language):
-            continue
+    keys = sent_keys(catalog.get(values.get("recipe", "")), values, catalog)
+    for key in (*keys, "priority"):
         text = values.get(key, "").strip()
         if text:  # an empty field takes the spec's default (max_steps has none: "Field required")
-            _put(out, key, _number(key, text))
+            _put(out, key, _value(catalog.kind(key) or "int", text))
     extra = copy.deepcopy(extras or {})
-    if not lora:
+    if not any(k.startswith("lora.") for k in keys):
         extra.pop("lora", None)
     return _merge(out, extra)
 
 
-def is_text_recipe(recipe: str) -> bool:
-    """Whether the recipe trains a language model (method, LoRA and sequence length apply)."""
-    return recipe not in (*IMAGE_RECIPES, "graph")
-
-
-def spec_to_form(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
-    """Form values and extras for a spec mapping (valid or not: every value is shown as text)."""
-    values = dict(DEFAULTS)
+def spec_to_form(
+    data: dict[str, Any], catalog: Catalog | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Form values and extras for a spec mapping (valid or not: every value is shown as text).
+    Only the fields its recipe shows are taken into the form; the rest stay in the extras."""
+    catalog = catalog or local_catalog()
+    values = defaults(catalog)
+    recipe = catalog.get(str(data.get("recipe", "")))
+    if recipe is not None:
+        values.update(recipe_defaults(recipe))
+        shown = [f.key for f in recipe.fields]
+    else:
+        shown = [*RECIPE_WIDGET_FIELDS, *catalog.keys()]
     extras = copy.deepcopy(data)
 
     def take(dotted: str) -> Any:
@@ -193,16 +238,14 @@ def spec_to_form(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
             return None
         return node.pop(leaf)
 
-    for key in FIELDS:
-        if key == "model.source":
-            continue
+    for key in dict.fromkeys((*TEXT_FIELDS, *MODEL_FIELDS, "priority", *shown)):
         value = take(key)
         if value is not None:
             values[key] = _text(value)
             if key in MODEL_FIELDS:
                 values["model.source"] = key.split(".", 1)[1]
     if values["model.source"] != "builtin":
-        values["model.builtin"] = DEFAULTS["model.builtin"]
+        values["model.builtin"] = recipe_defaults(recipe or catalog.default())["model.builtin"]
     dataset = extras.get("dataset")
     if isinstance(dataset, dict) and dataset.get("name") is not None:
         version = dataset.pop("version", None)
@@ -218,10 +261,12 @@ def spec_to_form(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     return values, extras
 
 
-def validate(values: dict[str, str], extras: dict[str, Any] | None = None) -> tuple[JobSpec | None, list]:
+def validate(
+    values: dict[str, str], extras: dict[str, Any] | None = None, catalog: Catalog | None = None
+) -> tuple[JobSpec | None, list]:
     """The JobSpec for the form, or None and the problems [(field path, message)]."""
     try:
-        return parse_spec(form_to_spec(values, extras)), []
+        return parse_spec(form_to_spec(values, extras, catalog)), []
     except SpecError as err:
         return None, list(err.problems)
 

@@ -3,7 +3,9 @@
 The form is ``ui/new_job.ui`` (``Ui_NewJobForm``). Every edit re-validates the whole form with
 ``parse_spec`` (the runtime's own validation) and shows each problem under its field; the
 dataset file and the model folder are checked off the main thread. Specs open from and save to
-the same YAML files the CLI uses. What each recipe shows and reads is ``recipe_fields``.
+the same YAML files the CLI uses. The recipes and their fields are the daemon's registry
+(``GET /v1/recipes``); what each recipe shows and reads is ``recipe_fields``. Daemon calls and
+the checks that read the disk run through ``ops.op``, bound to this dialog.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 import yaml
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QLabel, QLayout, 
 
 from sparktrainer_gui.forms.new_job_ui import Ui_NewJobForm
 from sparktrainer_gui.model_info import ModelInfo, ModelInfoError, read_model_info
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.jobs import spec_form
 from sparktrainer_gui.panels.jobs.dataset_picker import DatasetPicker
 from sparktrainer_gui.panels.jobs.recipe_fields import (
@@ -31,6 +33,8 @@ from sparktrainer_gui.panels.jobs.recipe_fields import (
     drop_refusal,
 )
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.jobs import JobView
+from trainer_runtime.api.schema.recipes import RecipeView
 from trainer_runtime.client.client import ApiError, DaemonUnavailable
 from trainer_runtime.jobs.spec import dump_spec_yaml, resolve_paths
 
@@ -64,9 +68,11 @@ class NewJobWizard(QDialog):
         self._show_all = False
         self._submitting = False
         self._server_problems: list[tuple[str, str]] = []
-        self._dataset_state: tuple[str, str, str | None] | None = None  # (recipe, path, problem) once checked
+        self._dataset_state: tuple[str, str, str | None] | None = None  # (kind, path, problem) once checked
         self._model_state: tuple[str, ModelInfo | str] | None = None  # (path, info or problem)
         self.spec = None  # the last valid JobSpec of the form
+        self.catalog = spec_form.local_catalog()  # until the daemon's list arrives
+        self.recipes_listed = False  # the daemon's list has arrived
 
         f = self.form
         for label in (f.subtitle_label, f.model_info_label, f.dataset_drop_label):
@@ -98,7 +104,7 @@ class NewJobWizard(QDialog):
         paths = [f.dataset_path_edit, f.dataset_browse_button]
         self.dataset_picker = DatasetPicker(conn, paths, f.dataset_group)
         f.dataset_layout.addWidget(self.dataset_picker, 3, 0, 1, 2)
-        self.recipe_fields = RecipeFields(f, self.dataset_picker)
+        self.recipe_fields = RecipeFields(f, self.dataset_picker, self.catalog, self._on_field_edited)
         self.dataset_picker.changed.connect(lambda: self._on_field_edited("dataset.path"))
         f.model_browse_button.clicked.connect(self._on_model_browse_button_clicked)
         f.dataset_browse_button.clicked.connect(self._on_dataset_browse_button_clicked)
@@ -108,10 +114,20 @@ class NewJobWizard(QDialog):
         f.submit_button.clicked.connect(self._on_submit_button_clicked)
         self._timer = QTimer(self, singleShot=True, interval=150)
         self._timer.timeout.connect(self._revalidate)
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)  # a child: it dies with the dialog
+        self._fit_timer.timeout.connect(self._fit_messages)
 
         f.submit_button.setEnabled(False)  # enabled by the first validation
-        defaults = dict(spec_form.DEFAULTS, name=time.strftime("job-%m%d-%H%M"))
+        defaults = dict(spec_form.defaults(self.catalog), name=time.strftime("job-%m%d-%H%M"))
         self.set_values(defaults)
+        op(conn, self, conn.client.recipes, what="list the recipes").success(self._on_recipes_listed).run()
+
+    def _on_recipes_listed(self, views: list[RecipeView]) -> None:
+        """The daemon's registry replaces the one of this process (it may hold more recipes)."""
+        self.catalog = spec_form.Catalog(views)
+        self.recipes_listed = True
+        self.recipe_fields.set_catalog(self.catalog)
+        self._on_any_field_changed()
 
     # ------------------------------------------------------------------ values
     def values(self) -> dict[str, str]:
@@ -130,6 +146,7 @@ class NewJobWizard(QDialog):
             else "builtin"
         )
         out.update(self.dataset_picker.values())
+        out.update(self.recipe_fields.extra_values())
         return out
 
     def set_values(self, values: dict[str, str], extras: dict[str, Any] | None = None) -> None:
@@ -149,12 +166,13 @@ class NewJobWizard(QDialog):
         radio = {"path": self.form.model_path_radio, "hub_id": self.form.model_hub_radio}
         radio.get(values.get("model.source", ""), self.form.model_builtin_radio).setChecked(True)
         self.recipe_fields.apply()
+        self.recipe_fields.set_extra_values(values)
         self._on_model_radio_toggled()
         self._on_any_field_changed()
 
     def spec_dict(self) -> dict[str, Any]:
         """The form as a (possibly invalid) spec mapping."""
-        return spec_form.form_to_spec(self.values(), self._extras)
+        return spec_form.form_to_spec(self.values(), self._extras, self.catalog)
 
     # ------------------------------------------------------------- validation
     @Slot()
@@ -170,14 +188,15 @@ class NewJobWizard(QDialog):
     @Slot()
     def _revalidate(self) -> None:
         values = self.values()
-        self.spec, problems = spec_form.validate(values, self._extras)
+        self.spec, problems = spec_form.validate(values, self._extras, self.catalog)
         ready = self.spec is not None
         dataset = values["dataset.path"].strip() if values.get("dataset.source") != "stored" else ""
-        if dataset:
-            recipe = values.get("recipe", "")
-            if self._dataset_state is None or self._dataset_state[:2] != (recipe, dataset):
+        view = self.recipe_fields.view()
+        if dataset and view is not None:
+            kind = view.dataset.materialize
+            if self._dataset_state is None or self._dataset_state[:2] != (kind, dataset):
                 ready = False
-                self._check_dataset(recipe, dataset)
+                self._check_dataset(kind, dataset)
             elif self._dataset_state[2]:
                 problems.append(("dataset.path", self._dataset_state[2]))
                 ready = False
@@ -199,41 +218,39 @@ class NewJobWizard(QDialog):
         self.form.general_error.setVisible(bool(shown_general))
         self.form.submit_button.setEnabled(ready)
         self.form.submit_button.setToolTip("" if ready else "Fix the fields marked in red first.")
-        QTimer.singleShot(0, self._fit_messages)
+        self._fit_timer.start()
 
     @Slot()
     def _fit_messages(self) -> None:
         """Give each wrapped message the height its text needs at its laid-out width (a form
         layout inside a dialog otherwise guesses at another width and clips or pads them)."""
-        if not shiboken6.isValid(self):
-            return
         for label in (*self._errors.values(), self.form.general_error, self.form.model_info_label):
             if label.isVisible() and label.text():
                 label.setMinimumHeight(label.heightForWidth(label.width()))
 
-    def _check_dataset(self, recipe: str, path: str) -> None:
+    def _check_dataset(self, kind: str, path: str) -> None:
         def done(problem: str | None) -> None:
-            if shiboken6.isValid(self):
-                self._dataset_state = (recipe, path, problem)
-                self._revalidate()
+            self._dataset_state = (kind, path, problem)
+            self._revalidate()
 
-        self.conn.submit(dataset_problem, path, recipe, on_done=done, on_error=lambda err: done(str(err)))
+        op(self.conn, self, dataset_problem, path, kind, what="check the dataset") \
+            .success(done).failure(lambda err: done(str(err))).run()  # fmt: skip
 
     def _model_ready(self, path: str, problems: list[tuple[str, str]]) -> tuple[bool, str]:
         """Whether the model folder is usable, and the line shown under it (read off the main thread)."""
         if self._model_state is None or self._model_state[0] != path:
 
             def done(result: ModelInfo | str) -> None:
-                if shiboken6.isValid(self):
-                    self._model_state = (path, result)
-                    self._revalidate()
+                self._model_state = (path, result)
+                self._revalidate()
 
             def failed(err: Exception) -> None:
                 if not isinstance(err, ModelInfoError):
                     log.warning("reading the model folder %s failed", path, exc_info=err)
                 done(str(err))
 
-            self.conn.submit(read_model_info, path, on_done=done, on_error=failed)
+            op(self.conn, self, read_model_info, path, what="read the model folder") \
+                .success(done).failure(failed).run()  # fmt: skip
             return False, "Reading the model folder…"
         result = self._model_state[1]
         if isinstance(result, str):
@@ -274,7 +291,8 @@ class NewJobWizard(QDialog):
     # ---------------------------------------------------------------- dataset
     @Slot()
     def _on_dataset_browse_button_clicked(self) -> None:
-        path = choose_dataset(self, self.recipe(), self.form.dataset_path_edit.text() or str(Path.home()))
+        start = self.form.dataset_path_edit.text() or str(Path.home())
+        path = choose_dataset(self, self.recipe_fields.view(), start)
         if path:
             self.set_dataset(path)
 
@@ -282,7 +300,7 @@ class NewJobWizard(QDialog):
         self.form.dataset_path_edit.setText(path)
         self._on_field_edited("dataset.path")
         _set_role(self.form.dataset_drop_label, "hint")
-        self.form.dataset_drop_label.setText(drop_hint(self.recipe()))
+        self.form.dataset_drop_label.setText(drop_hint(self.recipe_fields.view()))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -296,7 +314,7 @@ class NewJobWizard(QDialog):
             event.ignore()
             return
         path = files[0]
-        reason = drop_refusal(path, self.recipe())
+        reason = drop_refusal(path, self.recipe_fields.view())
         if reason is None:
             self.set_dataset(str(path))
             event.acceptProposedAction()
@@ -325,7 +343,7 @@ class NewJobWizard(QDialog):
         if not isinstance(data, dict):
             self._show_general(f"{p.name} is not a job spec: it must be a mapping of fields.")
             return False
-        values, extras = spec_form.spec_to_form(resolve_paths(data, p.resolve().parent))
+        values, extras = spec_form.spec_to_form(resolve_paths(data, p.resolve().parent), self.catalog)
         self._show_all = True
         self.set_values(values, extras)
         self.form.subtitle_label.setText(f"Opened {p.name}")
@@ -344,7 +362,7 @@ class NewJobWizard(QDialog):
 
     def save_spec(self, path: str | Path) -> bool:
         """Write the form as YAML; an invalid form is saved as it is (opening it shows the problems)."""
-        spec, problems = spec_form.validate(self.values(), self._extras)
+        spec, problems = spec_form.validate(self.values(), self._extras, self.catalog)
         text = dump_spec_yaml(spec) if spec else yaml.safe_dump(self.spec_dict(), sort_keys=False)
         try:
             Path(path).write_text(text, encoding="utf-8")
@@ -370,23 +388,17 @@ class NewJobWizard(QDialog):
         self._submitting = True
         self.form.submit_button.setEnabled(False)
         self.form.submit_button.setText("Submitting…")
-        self.conn.submit(
-            self.conn.client.submit, self.spec.to_dict(),
-            on_done=self._on_client_submitted, on_error=self._on_client_submit_failed,
-        )  # fmt: skip
+        op(self.conn, self, self.conn.client.submit, self.spec.to_dict(), what="submit the job") \
+            .success(self._on_client_submitted).failure(self._on_client_submit_failed).run()  # fmt: skip
 
-    def _on_client_submitted(self, job: dict[str, Any]) -> None:
+    def _on_client_submitted(self, job: JobView) -> None:
         self._submitting = False
-        if not shiboken6.isValid(self):
-            return
         self.form.submit_button.setText("Submit")
-        self.job_submitted.emit(str(job["id"]))
+        self.job_submitted.emit(job.id)
         self.accept()
 
     def _on_client_submit_failed(self, err: Exception) -> None:
         self._submitting = False
-        if not shiboken6.isValid(self):
-            return
         self.form.submit_button.setText("Submit")
         if isinstance(err, ApiError) and err.problems:
             self._server_problems = [(p.get("field") or "", p.get("message", "")) for p in err.problems]
