@@ -20,7 +20,7 @@ Result = tuple[Shape, str, int, int]
 Rule = Callable[[dict[str, Any], Inputs, str], Result]
 
 
-def fmt(shape: Shape) -> str:
+def fmt(shape: tuple[int | None, ...]) -> str:  # None: a dimension left free
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
