@@ -331,8 +331,8 @@ class MainWindow(QMainWindow):
         self.conn.retry_now()
         QTimer.singleShot(4000, self.banner, lambda: self.banner.retry.setEnabled(True))
 
-    @Slot(dict)
-    def _on_conn_connected(self, _status: dict) -> None:
+    @Slot(object)
+    def _on_conn_connected(self, _status: object) -> None:
         self.banner.hide()
 
     @Slot(str)

@@ -27,6 +27,20 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from trainer_runtime.api.schema.events import (
+    DatasetChanged,
+    DatasetImportEvent,
+    Event,
+    Hello,
+    JobDeleted,
+    JobHealthEvent,
+    JobStateEvent,
+    Lagged,
+    LogEvent,
+    MetricsEvent,
+    ProgressEvent,
+)
+from trainer_runtime.api.schema.jobs import StatusView
 from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable, start_daemon
 from trainer_runtime.paths import DataDir
 
@@ -42,18 +56,20 @@ class StartRefused(DaemonUnavailable):
 
 
 class RuntimeConnection(QObject):
+    """Signals carry the contract's models (``trainer_runtime.api.schema``), never dicts."""
+
     # From the stream thread to the main thread, which updates the state and tells the rest.
-    _opened = Signal(dict)
+    _opened = Signal(object)  # StatusView
     _lost = Signal(str)
     _refused = Signal(str, float)
 
-    connected = Signal(dict)  # the daemon's status
+    connected = Signal(object)  # the daemon's StatusView
     disconnected = Signal(str)  # a sentence saying why
     start_refused = Signal(str, float)  # the daemon's sentence, seconds until the next start
-    job_health_changed = Signal(str, object)  # job id, its health (None: fine) from a job_health event
-    job_changed = Signal(dict)  # a job's view (state, progress, …) after any change
+    job_health_changed = Signal(str, object)  # job id, its HealthView (None: fine again)
+    job_changed = Signal(object)  # a job's JobRecord (state, progress, …) after any change
     job_removed = Signal(str)
-    metrics_added = Signal(str, int, list)  # job id, attempt, [{"key","step","value","time"}]
+    metrics_added = Signal(str, int, list)  # job id, attempt, [MetricPoint]
     progress_changed = Signal(str, int, int)  # job id, step, total
     log_added = Signal(str, str)  # job id, text
     call_failed = Signal(str)  # a sentence for the status bar when a background call fails
@@ -137,8 +153,8 @@ class RuntimeConnection(QObject):
     def seconds_until_next_start(self) -> float:
         return max(0.0, self._next_start - time.monotonic())
 
-    @Slot(dict)
-    def _on_stream_opened(self, status: dict) -> None:
+    @Slot(object)
+    def _on_stream_opened(self, status: StatusView) -> None:
         if self._stop.is_set():  # posted just before the window closed
             return
         self.is_connected = True
@@ -175,8 +191,8 @@ class RuntimeConnection(QObject):
                     self._start_daemon()
                 status = self.client.status()
                 stream = self.client.events()
-                first = next(stream)  # "hello": the stream is open
-                del first
+                if not isinstance(next(stream), Hello):  # the stream is open
+                    raise DaemonUnavailable("the daemon's event stream did not start with hello")
                 attempt = 0
                 self._start_failures, self._next_start = 0, 0.0
                 streaming = True
@@ -234,29 +250,30 @@ class RuntimeConnection(QObject):
         self._next_start = time.monotonic() + wait
         return StartRefused(str(err))
 
-    def _dispatch(self, ev: dict[str, Any]) -> None:
-        kind = ev.get("type")
-        if kind == "job_state":
-            self.job_changed.emit(ev["job"])
-        elif kind == "job_health":
-            if isinstance(ev.get("job"), dict):
-                self.job_changed.emit(ev["job"])
-            else:
-                self.job_health_changed.emit(str(ev["job_id"]), ev.get("health"))
-        elif kind == "metrics":
-            self.metrics_added.emit(ev["job_id"], int(ev.get("attempt", 1)), ev["points"])
-        elif kind == "progress":
-            self.progress_changed.emit(ev["job_id"], int(ev.get("step") or 0), int(ev.get("total") or 0))
-        elif kind == "log":
-            self.log_added.emit(ev["job_id"], ev["text"])
-        elif kind == "job_deleted":
-            self.job_removed.emit(ev["job_id"])
-        elif kind == "dataset_import":
-            self.dataset_import_changed.emit(ev["import"])
-        elif kind == "dataset_changed":
-            self.dataset_changed.emit(str(ev.get("name", "")))
-        elif kind == "lagged":
-            raise DaemonUnavailable("this window fell behind the daemon's event stream; reconnecting")
+    def _dispatch(self, ev: Event) -> None:
+        """Re-emit one event of the stream as the signal for its kind (stream thread; Qt
+        delivers the signal on the main thread)."""
+        match ev:
+            case JobStateEvent():
+                self.job_changed.emit(ev.job)
+            case JobHealthEvent():
+                self.job_health_changed.emit(ev.job_id, ev.health)
+            case MetricsEvent():
+                self.metrics_added.emit(ev.job_id, ev.attempt, ev.points)
+            case ProgressEvent():
+                self.progress_changed.emit(ev.job_id, ev.step or 0, ev.total or 0)
+            case LogEvent():
+                self.log_added.emit(ev.job_id, ev.text)
+            case JobDeleted():
+                self.job_removed.emit(ev.job_id)
+            case DatasetImportEvent():
+                self.dataset_import_changed.emit(ev.import_)
+            case DatasetChanged():
+                self.dataset_changed.emit(ev.name)
+            case Lagged():
+                raise DaemonUnavailable("this window fell behind the daemon's event stream; reconnecting")
+            case _:  # hello, heartbeat: nothing to tell
+                pass
 
 
 class _NotStartedYet(DaemonUnavailable):

@@ -15,25 +15,30 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QP
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
+from trainer_runtime.api.schema.jobs import JobState
+
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 MODES = ("system", "light", "dark")
 SETTINGS_KEY = "appearance/theme"
 
-# The colours the qss uses, for code that paints (delegates, icons).
+# The colours the qss uses, for code that paints (delegates, icons); a job state's colour is
+# keyed by its JobState member (``state_color``).
 PALETTES: dict[str, dict[str, str]] = {
     "light": {
         "window": "#f6f7f9", "base": "#ffffff", "alt": "#f2f4f7", "text": "#1d2330", "muted": "#667085",
         "border": "#d9dee7", "accent": "#3b6ef5", "accent_text": "#ffffff", "icon": "#3d4655",
         "track": "#e6e9ef", "highlight": "#dfe8ff", "disabled": "#a7afbd", "warning": "#c2410c",
-        "RUNNING": "#2f7d4f", "QUEUED": "#8a6d00", "PENDING": "#7a8494", "PAUSED": "#b25e09",
-        "COMPLETED": "#2b5fd9", "FAILED": "#c4322b", "CANCELLED": "#7a8494",
+        JobState.RUNNING: "#2f7d4f", JobState.QUEUED: "#8a6d00", JobState.PENDING: "#7a8494",
+        JobState.PAUSED: "#b25e09", JobState.COMPLETED: "#2b5fd9", JobState.FAILED: "#c4322b",
+        JobState.CANCELLED: "#7a8494",
     },
     "dark": {
         "window": "#1b1e24", "base": "#22262e", "alt": "#262b34", "text": "#e4e7ec", "muted": "#98a1b2",
         "border": "#363c48", "accent": "#6d93ff", "accent_text": "#0f1420", "icon": "#c9d0dc",
         "track": "#323844", "highlight": "#2c3a5c", "disabled": "#5d6574", "warning": "#fb8c3c",
-        "RUNNING": "#52c47e", "QUEUED": "#e0b83c", "PENDING": "#98a1b2", "PAUSED": "#f0a04b",
-        "COMPLETED": "#7fa5ff", "FAILED": "#ff6b63", "CANCELLED": "#98a1b2",
+        JobState.RUNNING: "#52c47e", JobState.QUEUED: "#e0b83c", JobState.PENDING: "#98a1b2",
+        JobState.PAUSED: "#f0a04b", JobState.COMPLETED: "#7fa5ff", JobState.FAILED: "#ff6b63",
+        JobState.CANCELLED: "#98a1b2",
     },
 }  # fmt: skip
 
@@ -61,6 +66,15 @@ def current_theme() -> str:
 
 def colors() -> dict[str, str]:
     return PALETTES[_state["resolved"]]
+
+
+def state_color(state: JobState | str | None, default: str = "muted") -> str:
+    """A job state's colour in the current theme (``default``'s colour for no state)."""
+    c = colors()
+    try:
+        return c[JobState(state)] if state is not None else c[default]
+    except ValueError:
+        return c[default]
 
 
 def _system_theme() -> str:

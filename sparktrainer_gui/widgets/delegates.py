@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from sparktrainer_gui import theme
+from trainer_runtime.api.schema.jobs import JobState
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -45,9 +46,11 @@ class ProgressDelegate(QStyledItemDelegate):
         painter.setBrush(QColor(c["track"]))
         painter.drawRoundedRect(bar, 3, 3)
         if value is not None and value > 0:
-            state = index.data(self.state_role) or "RUNNING"
+            state = index.data(self.state_role)
             fill = QRectF(bar.left(), bar.top(), max(6.0, bar.width() * min(1.0, float(value))), bar.height())
-            painter.setBrush(QColor(c.get(state, c["accent"]) if state != "RUNNING" else c["accent"]))
+            # A running job's bar is the accent colour; a stopped one shows its state's colour.
+            running = state is None or state == JobState.RUNNING
+            painter.setBrush(QColor(c["accent"] if running else theme.state_color(state, "accent")))
             painter.drawRoundedRect(fill, 3, 3)
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         painter.setPen(QColor(c["text"] if selected else c["muted"]))
@@ -75,7 +78,7 @@ class StatePillDelegate(QStyledItemDelegate):
         opt, text = _draw_cell_background(self, painter, option, index)
         c = theme.colors()
         trouble = self.health_role is not None and bool(index.data(self.health_role))
-        color = QColor(c["warning"] if trouble else c.get(str(index.data(self.state_role)), c["muted"]))
+        color = QColor(c["warning"] if trouble else theme.state_color(index.data(self.state_role)))
         fm = QFontMetrics(opt.font)
         lead = 20 if trouble else 16  # room for the sign (or the dot) before the text
         w = fm.horizontalAdvance(text) + lead + 6

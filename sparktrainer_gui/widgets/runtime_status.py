@@ -6,26 +6,29 @@ main thread on job changes (debounced) and every few seconds while connected."""
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from sparktrainer_gui import theme
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.jobs import JobState, StatusView
 
 REFRESH_MS = 4000
+# The dots borrow the job states' colours: fine like a running job, waiting like a queued one.
+CONNECTION_COLORS = {"connected": JobState.RUNNING, "connecting": JobState.QUEUED}
+TROUBLE, BEHIND = JobState.FAILED, JobState.PAUSED
 
 
-def device_summary(status: dict[str, Any]) -> str:
-    """``{"devices": {"kind": "cpu", "total": 2, "busy": 1}}`` → "2 CPU slots, 1 busy"."""
-    dev = status.get("devices") or {}
-    total, busy = int(dev.get("total") or 0), int(dev.get("busy") or 0)
-    if dev.get("kind") == "gpu":
-        listed = dev.get("devices") or []
-        slices = sum(1 for d in listed if d.get("kind") == "mig")
+def device_summary(status: StatusView) -> str:
+    """Two CPU slots, one busy → "2 CPU slots, 1 busy"; whole GPUs and MIG slices are told apart."""
+    dev = status.devices
+    total, busy = dev.total, dev.busy
+    if dev.kind == "gpu":
+        slices = sum(1 for d in dev.devices if d.kind == "mig")
         if slices:  # schedulable units are whole GPUs plus MIG slices; say which is which
-            gpus = len({d.get("gpu") or d.get("id") for d in listed})
+            gpus = len({d.gpu or d.id for d in dev.devices})
             noun = f"{'GPU' if gpus == 1 else 'GPUs'} ({slices} MIG {'slice' if slices == 1 else 'slices'})"
             total = gpus
         else:
@@ -35,18 +38,17 @@ def device_summary(status: dict[str, Any]) -> str:
     return f"{total} {noun}, {busy} busy" if busy else f"{total} {noun}, all free"
 
 
-def mlflow_summary(status: dict[str, Any]) -> tuple[str, str, str] | None:
-    """The mirror's state from ``/v1/status`` as (colour key, short text, the whole sentence),
-    or None when it is off or fine. A permanent error (the mirror stopped trying) is told
-    apart from a transient one (it retries and catches up)."""
-    mirror = status.get("mlflow") or {}
-    if not mirror.get("enabled"):
+def mlflow_summary(status: StatusView) -> tuple[JobState, str, str] | None:
+    """The mirror's state from ``/v1/status`` as (colour, short text, the whole sentence), or
+    None when it is off or fine. A permanent error (the mirror stopped trying) is told apart
+    from a transient one (it retries and catches up)."""
+    mirror = status.mlflow
+    if not mirror.enabled:
         return None
-    permanent = mirror.get("permanent_error")
-    if permanent:
-        return ("FAILED", "MLflow: not mirrored", f"MLflow is not mirrored: {permanent}")
-    if mirror.get("last_error"):
-        return ("PAUSED", "MLflow: behind", f"MLflow is behind and retrying: {mirror['last_error']}")
+    if mirror.permanent_error:
+        return (TROUBLE, "MLflow: not mirrored", f"MLflow is not mirrored: {mirror.permanent_error}")
+    if mirror.last_error:
+        return (BEHIND, "MLflow: behind", f"MLflow is behind and retrying: {mirror.last_error}")
     return None
 
 
@@ -65,7 +67,7 @@ class RuntimeStatus(QWidget):
         self.mlflow = QLabel(self)
         self.mlflow.setObjectName("mlflowStatus")
         self.mlflow.hide()
-        self._mlflow: tuple[str, str, str] | None = None
+        self._mlflow: tuple[JobState, str, str] | None = None
         lay.addWidget(self.mlflow)
         lay.addWidget(self.devices)
         lay.addWidget(self.connection)
@@ -85,15 +87,14 @@ class RuntimeStatus(QWidget):
         if self._in_flight or not self.conn.is_connected or not self.window().isVisible():
             return  # a closed window does not poll (its connection may be stopped)
         self._in_flight = True
-        self.conn.submit(
-            self.conn.client.status, on_done=self._on_status_done, on_error=self._on_status_error
-        )
+        op(self.conn, self, self.conn.client.status, what="read the runtime's status") \
+            .success(self._on_status_done).failure(self._on_status_error).run()  # fmt: skip
 
-    def _on_status_done(self, status: dict[str, Any]) -> None:
+    def _on_status_done(self, status: StatusView) -> None:
         self._in_flight = False
         self._show_status(status)
 
-    def _show_status(self, status: dict[str, Any]) -> None:
+    def _show_status(self, status: StatusView) -> None:
         self.devices.setText(device_summary(status))
         self._mlflow = mlflow_summary(status)
         self._render_mlflow()
@@ -103,8 +104,7 @@ class RuntimeStatus(QWidget):
 
     def _render(self) -> None:
         kind, text = self._state
-        color = {"connected": "RUNNING", "connecting": "QUEUED"}.get(kind, "FAILED")
-        dot = theme.colors()[color]
+        dot = theme.state_color(CONNECTION_COLORS.get(kind, TROUBLE))
         self.connection.setText(f'<span style="color:{dot}">●</span>&nbsp;{html.escape(text)}')
         self.connection.setToolTip(text)
 
@@ -112,13 +112,13 @@ class RuntimeStatus(QWidget):
         self.mlflow.setVisible(self._mlflow is not None)
         if self._mlflow is not None:
             color, text, sentence = self._mlflow
-            dot = theme.colors()[color]
+            dot = theme.state_color(color)
             self.mlflow.setText(f'<span style="color:{dot}">●</span>&nbsp;{html.escape(text)}')
             self.mlflow.setToolTip(sentence)
 
-    @Slot(dict)
-    def _on_conn_connected(self, status: dict) -> None:
-        self._state = ("connected", f"Runtime {status.get('version', '')} connected".replace("  ", " "))
+    @Slot(object)
+    def _on_conn_connected(self, status: StatusView) -> None:
+        self._state = ("connected", f"Runtime {status.version} connected")
         self._show_status(status)
         self._render()
         self._timer.start()
@@ -141,8 +141,8 @@ class RuntimeStatus(QWidget):
         self._render()
         self.connection.setToolTip(sentence)
 
-    @Slot(dict)
-    def _on_conn_job_changed(self, _job: dict) -> None:
+    @Slot(object)
+    def _on_conn_job_changed(self, _job: object) -> None:
         self._debounce.start()
 
     @Slot(str)

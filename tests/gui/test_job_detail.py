@@ -16,6 +16,9 @@ from sparktrainer_gui.panels.jobs import metrics_feed
 from sparktrainer_gui.panels.jobs.detail import JobDetail
 from sparktrainer_gui.panels.jobs.notify import JobFinishedNotifier
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.events import Event
+from trainer_runtime.api.schema.jobs import JobRecord, JobState
 from trainer_runtime.paths import DataDir
 
 pytestmark = pytest.mark.e2e
@@ -41,11 +44,11 @@ def detail(conn, qtbot):
 
 
 def _submit(client, path) -> str:
-    return client.submit(yaml.safe_load(path.read_text()))["id"]
+    return client.submit(yaml.safe_load(path.read_text())).id
 
 
-def _state(client, job_id: str) -> str:
-    return client.job(job_id)["state"]
+def _state(client, job_id: str) -> JobState:
+    return client.job(job_id).state
 
 
 def test_running_job_live_curves_hover_smoothing_log_and_controls(daemon, detail, spec_file, qtbot):
@@ -105,37 +108,37 @@ def test_running_job_live_curves_hover_smoothing_log_and_controls(daemon, detail
         qtbot.waitUntil(lambda: detail.buttons["pause"].isEnabled(), timeout=10_000)
         assert not detail.buttons["resume"].isEnabled() and not detail.buttons["restart"].isEnabled()
         qtbot.mouseClick(detail.buttons["pause"], Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: _state(daemon, job_id) == "PAUSED", timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: _state(daemon, job_id) is JobState.PAUSED, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: detail.buttons["resume"].isEnabled(), timeout=10_000)
         assert "Paused" in detail.state_badge.text()
         paused_at = curves.point_count("loss")
         qtbot.mouseClick(detail.buttons["resume"], Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: _state(daemon, job_id) in ("QUEUED", "RUNNING"), timeout=10_000)
+        qtbot.waitUntil(lambda: _state(daemon, job_id) in (JobState.QUEUED, JobState.RUNNING), timeout=10_000)
         qtbot.waitUntil(lambda: curves.point_count("loss") > paused_at, timeout=WAIT_MS)  # same curve goes on
         qtbot.waitUntil(lambda: detail.buttons["cancel"].isEnabled(), timeout=10_000)
         qtbot.mouseClick(detail.buttons["cancel"], Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: _state(daemon, job_id) == "CANCELLED", timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: _state(daemon, job_id) is JobState.CANCELLED, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: detail.buttons["restart"].isEnabled(), timeout=10_000)
         qtbot.waitUntil(lambda: detail.history.rowCount() >= 5, timeout=10_000)
     finally:
-        if _state(daemon, job_id) not in ("COMPLETED", "FAILED", "CANCELLED"):
+        if not daemon.job(job_id).is_terminal:
             daemon.action(job_id, "cancel")
 
 
 def test_finished_job_shows_its_full_history(daemon, detail, spec_file, qtbot, monkeypatch):
     monkeypatch.setattr(metrics_feed, "PAGE", 7)  # force many pages of after_id paging
     job_id = _submit(daemon, spec_file(train={"max_steps": 30, "eval_every": 10}))
-    assert daemon.wait(job_id, timeout=300)["state"] == "COMPLETED"
+    assert daemon.wait(job_id, timeout=300).state is JobState.COMPLETED
     with qtbot.waitSignal(detail.feed.loaded, timeout=WAIT_MS):
         detail.show_job(job_id)
     curves = detail.curves
     assert curves.point_count("loss") == 30
     np.testing.assert_array_equal(curves.tracks["loss"].raw.steps, np.arange(1, 31))
     assert curves.tracks["eval_loss"].raw.steps.tolist() == [0, 10, 20, 30]
-    summary = daemon.job(job_id)["metrics"]["loss"]
+    summary = daemon.job(job_id).metrics["loss"]
     curves.refresh()
-    assert curves.table.item(0, 1).text() == f"{summary['last']:.4g}"
-    assert curves.table.item(0, 2).text() == f"{summary['min']:.4g}"
+    assert curves.table.item(0, 1).text() == f"{summary.last:.4g}"
+    assert curves.table.item(0, 2).text() == f"{summary.min:.4g}"
     assert "Completed" in detail.state_badge.text() and detail.buttons["restart"].isEnabled()
     assert not detail.buttons["pause"].isEnabled()
     qtbot.waitUntil(lambda: detail.checkpoints.rowCount() >= 1, timeout=10_000)
@@ -161,33 +164,37 @@ def test_a_change_that_arrives_while_the_view_loads_is_kept(daemon, detail, spec
     """The stream is ordered and complete: a job_state event that reaches the detail before the
     job's view has loaded is applied over it, never dropped (a job that started meanwhile used
     to stay shown as Queued, its Pause button disabled, until its next change)."""
-    seen: list[dict] = []
+    seen: list[JobRecord] = []
     detail.conn.job_changed.connect(seen.append)
     job_id = _submit(daemon, spec_file(train={"max_steps": 5}))
     qtbot.waitUntil(
-        lambda: any(j["id"] == job_id and j["state"] == "COMPLETED" for j in seen), timeout=300_000
+        lambda: any(j.id == job_id and j.state is JobState.COMPLETED for j in seen), timeout=300_000
     )
-    done = {k: v for k, v in daemon.job(job_id).items() if k != "health"}
+    done = [j for j in seen if j.id == job_id][-1]
     detail.show_job(job_id)  # its view is on the way (a thread-pool call); no Qt event ran yet
-    newer = {**done, "reason": "a newer reason"}  # as the stream would carry the job's next change
-    detail.conn._dispatch({"type": "job_state", "job_id": job_id, "job": newer})
+    newer = {**done.model_dump(mode="json"), "reason": "a newer reason"}  # the job's next change
+    detail.conn._dispatch(
+        parse(Event, {"type": "job_state", "seq": 1, "time": 0.0, "job_id": job_id, "job": newer})
+    )
     with qtbot.waitSignal(detail.job_loaded):
         pass
     assert detail.reason.text() == "a newer reason" and "Completed" in detail.state_badge.text()
 
 
 class _FakeConn(QObject):
-    job_changed = Signal(dict)
+    job_changed = Signal(object)
 
 
 def test_notifier_posts_once_when_a_job_finishes(qtbot):
+    from tests.unit.test_gui_jobs_state import record
+
     conn = _FakeConn()
     notifier = JobFinishedNotifier(conn)
     posted: list[str] = []
     notifier.status_posted.connect(lambda text, _ms: posted.append(text))
-    conn.job_changed.emit({"id": "j1", "name": "tiny", "state": "RUNNING"})
-    conn.job_changed.emit({"id": "j1", "name": "tiny", "state": "COMPLETED", "reason": "done"})
-    conn.job_changed.emit({"id": "j1", "name": "tiny", "state": "COMPLETED", "mlflow_done": True})
-    old = {"id": "j2", "state": "FAILED", "finished_at": "2001-01-01T00:00:00Z"}
+    conn.job_changed.emit(record("j1", JobState.RUNNING, name="tiny"))
+    conn.job_changed.emit(record("j1", JobState.COMPLETED, name="tiny", reason="done"))
+    conn.job_changed.emit(record("j1", JobState.COMPLETED, name="tiny", reason="done", mlflow_done=True))
+    old = record("j2", JobState.FAILED, finished_at="2001-01-01T00:00:00Z")
     conn.job_changed.emit(old)  # an old failure seen for the first time is not news
     assert posted == ["Training finished: tiny: completed — done"]

@@ -1,5 +1,5 @@
-"""The jobs table model and its filter proxy, driven by job dicts shaped like the daemon's
-(``job_view`` for lists, ``JobInfo.to_json`` for events), under Qt's model tester."""
+"""The jobs table model (an adapter over the GUI's jobs state) and its filter proxy, driven by
+the contract's views (``JobRow`` for lists, ``JobRecord`` for events), under Qt's model tester."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
-from sparktrainer_gui.panels.jobs.filter import JobsFilterProxy
+from sparktrainer_gui.panels.jobs.filter import STATE_FILTERS, JobsFilterProxy
 from sparktrainer_gui.panels.jobs.table_model import (
     BEST,
     NAME,
@@ -20,19 +20,17 @@ from sparktrainer_gui.panels.jobs.table_model import (
     fmt_duration,
 )
 from sparktrainer_gui.widgets.runtime_status import device_summary
+from tests.unit.test_gui_jobs_state import cpu, record, row
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.jobs import HealthView, JobState, MetricPoint, MlflowStatus, StatusView
 
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
-def job(job_id: str, state: str = "QUEUED", **extra) -> dict:
-    d = {"id": job_id, "name": f"job-{job_id}", "experiment": "default", "state": state, "attempt": 1,
-         "reason": "spec and inputs validated", "devices": [], "created_at": iso(datetime.now(UTC)),
-         "started_at": None, "finished_at": None, "step": 0, "total_steps": 0, "pending_action": None,
-         "spec": {"name": f"job-{job_id}"}}  # fmt: skip
-    d.update(extra)
-    return d
+def point(key: str, step: int, value: float) -> MetricPoint:
+    return MetricPoint(key=key, step=step, value=value, time=0.0)
 
 
 @pytest.fixture
@@ -68,31 +66,43 @@ def test_the_model_tester_catches_a_broken_update(qtbot):
 
 def test_rows_are_inserted_updated_and_removed_in_place(tested):
     model, proxy, resets = tested
-    model.sync([job("a", "RUNNING", step=5, total_steps=100, started_at=iso(datetime.now(UTC))),
-                job("b", "COMPLETED", best_eval_loss=2.5)])  # fmt: skip
+    jobs = model.state
+    started = iso(datetime.now(UTC))
+    jobs.sync(
+        [
+            row("a", JobState.RUNNING, step=5, started_at=started),
+            row("b", JobState.COMPLETED, best_eval_loss=2.5),
+        ]
+    )
     assert model.job_ids() == ["a", "b"]
     kept = QPersistentModelIndex(model.index(0, NAME))
     changed = []
     model.dataChanged.connect(lambda tl, br, roles: changed.append((tl.row(), tl.column(), br.column())))
 
-    model.upsert(job("c"))  # a new job from the event stream
+    jobs.apply_record(record("c"))  # a new job from the event stream
     assert model.rowCount() == 3
-    model.upsert(job("c", "RUNNING", devices=["cpu:1"], total_steps=50))
-    model.set_progress("c", 10, 50)
+    jobs.apply_record(record("c", JobState.RUNNING, devices=["cpu:1"], total_steps=50))
+    assert model.index(2, 3).data() == "cpu:1"  # the device's id until its label is read
+    jobs.fill_live(row("c", JobState.RUNNING, devices=["cpu:1"], device_info=[cpu(1)], total_steps=50))
+    assert model.index(2, 3).data() == "CPU"
+    jobs.set_progress("c", 10, 50)
     assert model.index(2, PROGRESS).data().startswith("20%")
-    assert model.index(2, STATE).data(STATE_ROLE) == "RUNNING"
-    model.add_metrics("c", [{"key": "eval_loss", "step": 10, "value": 3.25}, {"key": "loss", "value": 1.0}])
-    model.add_metrics("c", [{"key": "eval_loss", "step": 20, "value": 3.5}])  # not better: kept
+    assert model.index(2, STATE).data(STATE_ROLE) == JobState.RUNNING
+    jobs.add_metrics("c", 1, [point("eval_loss", 10, 3.25), point("loss", 10, 1.0)])
+    jobs.add_metrics("c", 1, [point("eval_loss", 20, 3.5)])  # not better: kept
     assert model.index(2, BEST).data() == "3.2500"
-    assert changed and all(row == 2 for row, _, _ in changed)
+    assert changed and all(r == 2 for r, _, _ in changed)
+    changed.clear()
+    jobs.set_progress("c", 11, 50)
+    assert changed == [(2, PROGRESS, PROGRESS)]  # only the cells that show what changed
 
-    model.upsert(job("a", "PAUSED", step=40, total_steps=100))
+    jobs.apply_record(record("a", JobState.PAUSED, step=40))
     assert kept.isValid() and kept.row() == 0 and model.index(0, STATE).data() == "Paused"
 
-    model.remove("b")
+    jobs.remove("b")
     assert model.job_ids() == ["a", "c"] and kept.row() == 0
-    model.begin_sync()  # reconnect: a full list is requested
-    model.sync([job("c", "COMPLETED"), job("d")])  # a is gone, d is new
+    jobs.begin_sync()  # reconnect: a full list is requested
+    jobs.sync([row("c", JobState.COMPLETED), row("d")])  # a is gone, d is new
     assert model.job_ids() == ["c", "d"]
     assert not kept.isValid()
     assert resets == []
@@ -101,34 +111,50 @@ def test_rows_are_inserted_updated_and_removed_in_place(tested):
 
 def test_events_win_over_an_older_full_list(tested):
     model, _proxy, _ = tested
-    model.begin_sync()
-    model.upsert(job("a", "RUNNING", step=3, total_steps=10))  # arrives while the list is in flight
-    model.sync([job("a", "QUEUED", eta_s=12.0)])
-    assert model.job("a")["state"] == "RUNNING"
-    assert model.job("a")["eta_s"] == 12.0  # fields the event lacked are filled in
+    model.state.begin_sync()
+    model.state.apply_record(
+        record("a", JobState.RUNNING, step=3, total_steps=10)
+    )  # while the list is in flight
+    model.state.sync([row("a", JobState.QUEUED, eta_s=12.0)])
+    assert model.job("a").state is JobState.RUNNING
+    assert model.job("a").eta_s == 12.0  # fields the event lacked are filled in
 
 
 def test_filter_by_state_and_text_and_sort(tested):
     model, proxy, _ = tested
-    for i, state in enumerate(["RUNNING", "COMPLETED", "FAILED", "QUEUED", "PAUSED"]):
-        model.upsert(job(f"j{i}", state, name=["llama-lora", "gpt-full", "bert", "llama-full", "mistral"][i]))
-    names = lambda: sorted(proxy.index(r, NAME).data() for r in range(proxy.rowCount()))  # noqa: E731
+    names = ["llama-lora", "gpt-full", "bert", "llama-full", "mistral"]
+    states = [JobState.RUNNING, JobState.COMPLETED, JobState.FAILED, JobState.QUEUED, JobState.PAUSED]
+    for i, state in enumerate(states):
+        model.state.upsert(row(f"j{i}", state, name=names[i]))
+    shown = lambda: sorted(proxy.index(r, NAME).data() for r in range(proxy.rowCount()))  # noqa: E731
+    assert list(STATE_FILTERS)[:2] == ["All jobs", "Active"]
+    assert [label for label in STATE_FILTERS][2:] == [s.label for s in JobState]  # from the contract
     proxy.set_state_filter("Active")
-    assert names() == ["llama-full", "llama-lora", "mistral"]
+    assert shown() == ["llama-full", "llama-lora", "mistral"]
     proxy.set_text_filter("llama")
-    assert names() == ["llama-full", "llama-lora"]
+    assert shown() == ["llama-full", "llama-lora"]
     proxy.set_text_filter("llama full")
-    assert names() == ["llama-full"]
+    assert shown() == ["llama-full"]
     proxy.set_state_filter("All jobs")
     proxy.set_text_filter("failed")  # the state is searchable too
-    assert names() == ["bert"]
+    assert shown() == ["bert"]
     proxy.set_text_filter("")
-    model.upsert(job("j3", "COMPLETED"))  # leaves "Active" when the filter is on
+    model.state.apply_record(record("j3", JobState.COMPLETED, name="llama-full"))  # leaves "Active"
     proxy.set_state_filter("Active")
-    assert names() == ["llama-lora", "mistral"]
+    assert shown() == ["llama-lora", "mistral"]
+    proxy.set_state_filter(JobState.FAILED.label)
+    assert shown() == ["bert"]
     proxy.set_state_filter("All jobs")
     proxy.sort(STATE, Qt.SortOrder.AscendingOrder)
-    assert proxy.index(0, STATE).data(STATE_ROLE) == "RUNNING"
+    assert proxy.index(0, STATE).data(STATE_ROLE) == JobState.RUNNING
+
+
+def status(devices: dict) -> StatusView:
+    return parse(StatusView, {
+        "version": "0", "api": "v1", "pid": 1, "socket": "/s", "data_dir": "/d", "started": 0.0,
+        "tracking_uri": "sqlite:///x", "devices": devices, "gpu": {"backend": None, "message": None},
+        "store_id": "s", "jobs": {}, "mlflow": {"enabled": False},
+    })  # fmt: skip
 
 
 def test_formatting():
@@ -136,17 +162,23 @@ def test_formatting():
     assert fmt_duration(42) == "42s"
     assert fmt_duration(3 * 60 + 5) == "3m 05s"
     assert fmt_duration(2 * 3600 + 61) == "2h 01m"
-    assert device_summary({"devices": {"kind": "cpu", "total": 2, "busy": 1}}) == "2 CPU slots, 1 busy"
-    assert device_summary({"devices": {"kind": "gpu", "total": 8, "busy": 0}}) == "8 GPUs, all free"
-    whole = [{"id": f"GPU-{i}", "kind": "gpu", "gpu": f"GPU-{i}"} for i in (0, 2)]
-    slices = [{"id": f"MIG-{i}", "kind": "mig", "gpu": "GPU-1"} for i in range(3)]
-    status = {"devices": {"kind": "gpu", "total": 5, "busy": 2, "devices": whole + slices}}
-    assert device_summary(status) == "3 GPUs (3 MIG slices), 2 busy"
+    slot = {"kind": "cpu", "name": "CPU", "memory_mb": 0, "gpu": None, "job": None}
+    cpus = {"kind": "cpu", "total": 2, "busy": 1, "devices": [{"id": f"cpu:{i}", **slot} for i in (0, 1)]}
+    assert device_summary(status(cpus)) == "2 CPU slots, 1 busy"
+    gpu = {"name": "H100", "memory_mb": 81559, "job": None}
+    whole = [{"id": f"GPU-{i}", "kind": "gpu", "gpu": f"GPU-{i}", **gpu} for i in range(8)]
+    assert (
+        device_summary(status({"kind": "gpu", "total": 8, "busy": 0, "devices": whole})) == "8 GPUs, all free"
+    )
+    slices = [{"id": f"MIG-{i}", "kind": "mig", "gpu": "GPU-1", **gpu} for i in range(3)]
+    mixed = {"kind": "gpu", "total": 5, "busy": 2, "devices": [whole[0], whole[2], *slices]}
+    assert device_summary(status(mixed)) == "3 GPUs (3 MIG slices), 2 busy"
     model = JobsTableModel()
     started = datetime.now(UTC) - timedelta(seconds=75)
-    model.upsert(
-        job("a", "COMPLETED", started_at=iso(started), finished_at=iso(started + timedelta(seconds=65)))
+    done = row(
+        "a", JobState.COMPLETED, started_at=iso(started), finished_at=iso(started + timedelta(seconds=65))
     )
+    model.state.upsert(done)
     assert model.index(0, 5).data() == "1m 05s"
 
 
@@ -154,8 +186,9 @@ def test_a_workers_health_is_shown_in_the_state_cell_and_follows_events(tested):
     from sparktrainer_gui.panels.jobs.table_model import HEALTH_ROLE
 
     model, proxy, resets = tested
-    stuck = {"status": "unresponsive", "since": 1_700_000_000.0, "message": "no event and no CPU for 120 s."}
-    model.sync([job("a", "RUNNING", health=stuck), job("b", "RUNNING", health=None)])
+    jobs = model.state
+    stuck = HealthView(status="unresponsive", since=1_700_000_000.0, message="no event and no CPU for 120 s.")
+    jobs.sync([row("a", JobState.RUNNING, health=stuck), row("b", JobState.RUNNING)])
     assert model.index(0, STATE).data() == "Not responding"
     assert model.index(0, STATE).data(HEALTH_ROLE) == stuck
     assert (
@@ -166,14 +199,15 @@ def test_a_workers_health_is_shown_in_the_state_cell_and_follows_events(tested):
     assert proxy.rowCount() == 1
     proxy.set_text_filter("")
 
-    model.set_health("b", {"status": "stopped", "since": 1.0, "message": "SIGSTOP"})
-    model.set_health("nobody", {"status": "stopped"})  # an event for a job not listed makes no row
+    stopped = HealthView(status="stopped", since=1.0, message="SIGSTOP")
+    jobs.set_health("b", stopped)
+    jobs.set_health("nobody", stopped)  # an event for a job not listed makes no row
     assert model.job_ids() == ["a", "b"] and model.index(1, STATE).data() == "Stopped"
-    model.begin_sync()
-    model.set_health("b", None)  # fine again, while a full list (older) is in flight
-    model.sync([job("a", "RUNNING", health=stuck), job("b", "RUNNING", health={"status": "stopped"})])
+    jobs.begin_sync()
+    jobs.set_health("b", None)  # fine again, while a full list (older) is in flight
+    jobs.sync([row("a", JobState.RUNNING, health=stuck), row("b", JobState.RUNNING, health=stopped)])
     assert model.index(1, STATE).data(HEALTH_ROLE) is None, "the event is newer than the list"
-    model.upsert({k: v for k, v in job("a", "PAUSED").items()})  # a state change: that worker is gone
+    jobs.apply_record(record("a", JobState.PAUSED))  # a state change: that worker is gone
     assert model.index(0, STATE).data() == "Paused" and model.index(0, STATE).data(HEALTH_ROLE) is None
     assert resets == []
 
@@ -181,11 +215,20 @@ def test_a_workers_health_is_shown_in_the_state_cell_and_follows_events(tested):
 def test_the_status_bar_tells_a_mirror_behind_from_one_that_gave_up():
     from sparktrainer_gui.widgets.runtime_status import mlflow_summary
 
-    assert mlflow_summary({}) is None and mlflow_summary({"mlflow": {"enabled": False}}) is None
-    assert mlflow_summary({"mlflow": {"enabled": True, "last_error": None}}) is None
-    behind = mlflow_summary({"mlflow": {"enabled": True, "last_error": "the server is unreachable"}})
-    assert behind == ("PAUSED", "MLflow: behind", "MLflow is behind and retrying: the server is unreachable")
+    cpus = {"kind": "cpu", "total": 0, "busy": 0, "devices": []}
+
+    def with_mirror(mirror: dict) -> StatusView:
+        return status(cpus).model_copy(update={"mlflow": MlflowStatus(**mirror)})
+
+    assert mlflow_summary(with_mirror({"enabled": False})) is None
+    assert mlflow_summary(with_mirror({"enabled": True, "last_error": None})) is None
+    behind = mlflow_summary(with_mirror({"enabled": True, "last_error": "the server is unreachable"}))
+    assert behind == (
+        JobState.PAUSED,
+        "MLflow: behind",
+        "MLflow is behind and retrying: the server is unreachable",
+    )
     gave_up = {"enabled": True, "last_error": "x", "permanent_error": "the store is broken; repair it."}
-    assert mlflow_summary({"mlflow": gave_up}) == (
-        "FAILED", "MLflow: not mirrored", "MLflow is not mirrored: the store is broken; repair it."
+    assert mlflow_summary(with_mirror(gave_up)) == (
+        JobState.FAILED, "MLflow: not mirrored", "MLflow is not mirrored: the store is broken; repair it."
     )  # fmt: skip

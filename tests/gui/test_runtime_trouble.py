@@ -17,6 +17,10 @@ from PySide6.QtGui import QColor
 from sparktrainer_gui import theme
 from sparktrainer_gui.panels.jobs.table_model import HEALTH_ROLE, STATE
 from sparktrainer_gui.widgets.banner import summary_of
+from tests.unit.test_gui_jobs_state import record, row
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.events import Event
+from trainer_runtime.api.schema.jobs import JobRecord, JobState
 from trainer_runtime.paths import DataDir
 
 pytestmark = pytest.mark.e2e
@@ -77,11 +81,16 @@ def test_a_daemon_that_refuses_to_start_is_shown_whole_and_not_restarted_in_a_lo
     assert conn.start_refusal == "" and "Runtime" in window.status.connection.text()
 
 
-def _job(job_id: str, state: str = "RUNNING", **extra) -> dict:
-    d = {"id": job_id, "name": f"job-{job_id}", "state": state, "attempt": 1, "devices": ["cpu:0"],
-         "reason": "started", "step": 40, "total_steps": 100, "pending_action": None, "health": None}  # fmt: skip
+def _job(job_id: str, state: JobState = JobState.RUNNING, **extra) -> dict:
+    """A job's record as a job_state event carries it (JSON)."""
+    d = {"name": f"job-{job_id}", "devices": ["cpu:0"], "reason": "started", "step": 40}
     d.update(extra)
-    return d
+    return record(job_id, state, **d).model_dump(mode="json")
+
+
+def event(data: dict) -> Event:
+    """An event of the stream, parsed as the client parses it."""
+    return parse(Event, {"seq": 1, "time": 0.0, **data})
 
 
 STOPPED = {"status": "stopped", "since": 1_700_000_000.0,
@@ -91,18 +100,19 @@ STOPPED = {"status": "stopped", "since": 1_700_000_000.0,
 def test_a_worker_in_trouble_is_marked_in_the_jobs_table(qtbot, make_window):
     window, conn = make_window(autostart=False, wait_connected=False)
     panel = window.panels["jobs"]
-    panel.model.upsert(_job("j1"))
-    panel.model.upsert(_job("j2", "QUEUED", devices=[]))
+    panel.jobs.upsert(row("j1", JobState.RUNNING, devices=["cpu:0"], reason="started", step=40))
+    panel.jobs.upsert(row("j2", JobState.QUEUED))
     index = panel.model.index(0, STATE)
     assert index.data() == "Running" and index.data(HEALTH_ROLE) is None
 
     # A job_health event from the stream (as the daemon sends it) marks the row.
-    conn._dispatch({"type": "job_health", "job_id": "j1", "health": STOPPED})
-    conn._dispatch({"type": "job_health", "job_id": "unknown", "health": STOPPED})  # no row is made
+    conn._dispatch(event({"type": "job_health", "job_id": "j1", "health": STOPPED}))
+    conn._dispatch(event({"type": "job_health", "job_id": "unknown", "health": STOPPED}))  # no row is made
+    qtbot.waitUntil(lambda: index.data() == "Stopped")  # the signal crosses the event loop
     assert panel.model.job_ids() == ["j1", "j2"]
-    assert index.data() == "Stopped" and index.data(HEALTH_ROLE) == STOPPED
+    assert index.data(HEALTH_ROLE).message == STOPPED["message"]
     tip = index.data(Qt.ItemDataRole.ToolTipRole)
-    assert tip.startswith("RUNNING: started\nSince ") and STOPPED["message"] in tip
+    assert tip.startswith("Running: started\nSince ") and STOPPED["message"] in tip
 
     # It is drawn in the warning colour (the healthy QUEUED row is not).
     qtbot.waitUntil(lambda: panel.table.visualRect(panel.proxy.mapFromSource(index)).isValid())
@@ -127,14 +137,17 @@ def test_a_worker_in_trouble_is_marked_in_the_jobs_table(qtbot, make_window):
     assert warning_pixels(1) == 0
 
     # Fine again: a job_health event with no health; a state change without health clears it too.
-    conn._dispatch({"type": "job_health", "job_id": "j1", "health": None})
-    assert index.data() == "Running" and index.data(HEALTH_ROLE) is None
-    conn._dispatch({"type": "job_health", "job_id": "j1", "health": STOPPED})
-    conn._dispatch({"type": "job_state", "job_id": "j1", "job": _job("j1", "CANCELLED") | {"health": None}})
-    assert index.data() == "Cancelled"
-    conn._dispatch({"type": "job_health", "job_id": "j2", "health": STOPPED})
-    panel.model.upsert({k: v for k, v in _job("j2", "CANCELLED").items() if k != "health"})
-    assert panel.model.index(1, STATE).data(HEALTH_ROLE) is None
+    conn._dispatch(event({"type": "job_health", "job_id": "j1", "health": None}))
+    qtbot.waitUntil(lambda: index.data() == "Running" and index.data(HEALTH_ROLE) is None)
+    conn._dispatch(event({"type": "job_health", "job_id": "j1", "health": STOPPED}))
+    conn._dispatch(event({"type": "job_state", "job_id": "j1", "job": _job("j1", JobState.CANCELLED)}))
+    qtbot.waitUntil(lambda: index.data() == "Cancelled")
+    conn._dispatch(event({"type": "job_health", "job_id": "j2", "health": STOPPED}))
+    qtbot.waitUntil(lambda: panel.model.index(1, STATE).data(HEALTH_ROLE) is not None)
+    conn._dispatch(
+        event({"type": "job_state", "job_id": "j2", "job": _job("j2", JobState.CANCELLED, devices=[])})
+    )
+    qtbot.waitUntil(lambda: panel.model.index(1, STATE).data(HEALTH_ROLE) is None)
 
 
 @pytest.fixture
@@ -152,38 +165,41 @@ def detail(daemon, qtbot):
 
 
 def test_the_job_detail_says_what_is_wrong_with_the_worker_and_the_mirror(qtbot, daemon, detail, spec_file):
-    job_id = daemon.submit(yaml.safe_load(spec_file(train={"max_steps": 5}).read_text()))["id"]
+    job_id = daemon.submit(yaml.safe_load(spec_file(train={"max_steps": 5}).read_text())).id
     daemon.wait(job_id, timeout=300)
-    qtbot.waitUntil(lambda: daemon.job(job_id)["mlflow_done"], timeout=120_000)  # its mirror is done
-    # What a job_state event carries (the job's record: the daemon's view adds "health" only
-    # where it knows it, so an event without it leaves the worker's health as it was).
-    finished = {k: v for k, v in daemon.job(job_id).items() if k != "health"}
+    qtbot.waitUntil(lambda: daemon.job(job_id).mlflow_done, timeout=120_000)  # its mirror is done
+    # What a job_state event carries: the job's record (the view's fields a record has).
+    view = daemon.job(job_id)
+    finished = {k: v for k, v in view.model_dump(mode="json").items() if k in JobRecord.model_fields}
     detail.show_job(job_id)
     qtbot.waitUntil(lambda: detail.job is not None)
     assert not detail.health.isVisible() and not detail.mlflow.isVisible()
     conn = detail.conn
 
     # Events as the daemon's stream carries them, for this job's view.
-    conn._dispatch({"type": "job_health", "job_id": job_id, "health": STOPPED | {"status": "unresponsive"}})
+    conn._dispatch(
+        event({"type": "job_health", "job_id": job_id, "health": STOPPED | {"status": "unresponsive"}})
+    )
     assert detail.health.isVisible()
     assert detail.health.text().startswith("Since ")
     assert detail.health.text().endswith(STOPPED["message"])
     qtbot.waitUntil(lambda: _fits(detail.health))
 
     behind = "the MLflow tracking store at sqlite:///x/mlflow.db is unreachable or failing; it is retried."
-    view = {**finished, "mlflow_error": behind, "mlflow_done": False}
-    conn._dispatch({"type": "job_state", "job_id": job_id, "job": view})
+    trouble = STOPPED | {"status": "unresponsive"}  # the record carries the worker's health too
+    view = {**finished, "health": trouble, "mlflow_error": behind, "mlflow_done": False}
+    conn._dispatch(event({"type": "job_state", "job_id": job_id, "job": view}))
     assert detail.mlflow.text() == f"MLflow: behind — retrying: {behind}" and detail.mlflow.isVisible()
     assert detail.health.isVisible()  # the same state: the worker's trouble stays
 
     gave_up = "MLflow refused this run (INVALID_PARAMETER_VALUE); it is not retried. Fix the tracking server."
-    conn._dispatch({"type": "job_state", "job_id": job_id, "job": {**view, "mlflow_error": gave_up,
-                                                                     "mlflow_done": True}})  # fmt: skip
+    conn._dispatch(event({"type": "job_state", "job_id": job_id, "job": {**view, "mlflow_error": gave_up,
+                                                                           "mlflow_done": True}}))  # fmt: skip
     assert detail.mlflow.text() == f"MLflow: not mirrored — {gave_up}"
     assert detail.mlflow.styleSheet() != "" and "border-left" in detail.mlflow.styleSheet()  # a warning
     qtbot.waitUntil(lambda: _fits(detail.mlflow))
 
-    conn._dispatch({"type": "job_state", "job_id": job_id, "job": {**finished, "state": "FAILED"}})
+    conn._dispatch(event({"type": "job_state", "job_id": job_id, "job": {**finished, "state": "FAILED"}}))
     assert not detail.health.isVisible() and not detail.mlflow.isVisible()
 
 
@@ -193,9 +209,9 @@ def test_an_mlflow_outage_shows_in_the_status_bar_and_the_job_detail(
     blocker = tmp_path / "mlflow-store"
     blocker.write_text("this file stands where the store's folder should be")  # the store cannot open
     client = daemon_with(mlflow_sync_interval_s=0.3, tracking_uri=f"sqlite:///{blocker / 'mlflow.db'}")
-    job_id = client.submit(yaml.safe_load(spec_file(train={"max_steps": 5}).read_text()))["id"]
+    job_id = client.submit(yaml.safe_load(spec_file(train={"max_steps": 5}).read_text())).id
     qtbot.waitUntil(
-        lambda: client.job(job_id)["state"] == "COMPLETED" and bool(client.job(job_id)["mlflow_error"]),
+        lambda: client.job(job_id).state is JobState.COMPLETED and bool(client.job(job_id).mlflow_error),
         timeout=300_000,
     )
 
@@ -220,11 +236,11 @@ def test_a_stopped_worker_is_marked_live_and_cleared_when_it_goes_on(qtbot, daem
     table row and the detail; SIGCONT clears both."""
     window, _conn = make_window()
     panel = window.panels["jobs"]
-    job_id = daemon.submit(yaml.safe_load(spec_file(train={"max_steps": 3000}).read_text()))["id"]
+    job_id = daemon.submit(yaml.safe_load(spec_file(train={"max_steps": 3000}).read_text())).id
     qtbot.waitUntil(
-        lambda: daemon.job(job_id)["state"] == "RUNNING" and bool(daemon.job(job_id)["pid"]), timeout=120_000
+        lambda: daemon.job(job_id).state is JobState.RUNNING and bool(daemon.job(job_id).pid), timeout=120_000
     )
-    pid = int(daemon.job(job_id)["pid"])
+    pid = int(daemon.job(job_id).pid)
     qtbot.waitUntil(lambda: panel.detail is not None and panel.select_job(job_id), timeout=60_000)
     detail = panel.detail
     qtbot.waitUntil(lambda: detail.job_id == job_id and detail.job is not None, timeout=60_000)
@@ -242,7 +258,7 @@ def test_a_stopped_worker_is_marked_live_and_cleared_when_it_goes_on(qtbot, daem
         os.kill(pid, signal.SIGCONT)
     qtbot.waitUntil(lambda: state_text() == "Running" and not detail.health.isVisible(), timeout=120_000)
     daemon.action(job_id, "cancel")
-    qtbot.waitUntil(lambda: daemon.job(job_id)["state"] == "CANCELLED", timeout=120_000)
+    qtbot.waitUntil(lambda: daemon.job(job_id).state is JobState.CANCELLED, timeout=120_000)
 
 
 def test_a_tracking_store_the_mirror_gave_up_on_is_shown_as_not_mirrored(
@@ -261,13 +277,13 @@ def test_a_tracking_store_the_mirror_gave_up_on_is_shown_as_not_mirrored(
         [sys.executable, "-c", code], cwd=root, check=True, timeout=300
     )  # MLflow stays out of here
     client = daemon_with(mlflow_sync_interval_s=0.2, tracking_uri=f"sqlite:///{store}")
-    job_id = client.submit(yaml.safe_load(spec_file(train={"max_steps": 5}).read_text()))["id"]
+    job_id = client.submit(yaml.safe_load(spec_file(train={"max_steps": 5}).read_text())).id
     qtbot.waitUntil(
-        lambda: client.job(job_id)["state"] == "COMPLETED" and client.job(job_id)["mlflow_done"],
+        lambda: client.job(job_id).state is JobState.COMPLETED and client.job(job_id).mlflow_done,
         timeout=300_000,
     )
-    stopped = client.status()["mlflow"]["permanent_error"]
-    assert stopped and client.job(job_id)["mlflow_error"] == stopped
+    stopped = client.status().mlflow.permanent_error
+    assert stopped and client.job(job_id).mlflow_error == stopped
 
     window, _conn = make_window()
     status = window.status

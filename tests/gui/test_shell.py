@@ -116,8 +116,11 @@ def test_space_and_delete_act_on_the_selected_job(qtbot, make_window, monkeypatc
 
     window, _ = make_window(autostart=False, wait_connected=False)
     panel = window.panels["jobs"]
-    panel.model.upsert({"id": "j1", "name": "finished", "state": "COMPLETED", "devices": []})
-    panel.model.upsert({"id": "j2", "name": "running", "state": "RUNNING", "devices": ["cpu:0"]})
+    from tests.unit.test_gui_jobs_state import row
+    from trainer_runtime.api.schema.jobs import JobState
+
+    panel.jobs.upsert(row("j1", JobState.COMPLETED, name="finished"))
+    panel.jobs.upsert(row("j2", JobState.RUNNING, name="running", devices=["cpu:0"]))
     asked = []
     monkeypatch.setattr(
         QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel

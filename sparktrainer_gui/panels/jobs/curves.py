@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from sparktrainer_gui.panels.jobs.plot_items import RefreshWhileShown, SparseAxis, blend, style_plot
 from sparktrainer_gui.panels.jobs.series import MetricTrack, Series, fmt, group_points
+from trainer_runtime.api.schema.jobs import MetricPoint
 
 REFRESH_MS = 66  # ~15 Hz
 SIDE_WIDTH = 360
@@ -218,7 +219,7 @@ class CurvesWidget(RefreshWhileShown, QWidget):
         for key, (steps, values) in arrays.items():
             self.append(key, steps, values)
 
-    def add_points(self, points: list[dict[str, Any]]) -> None:
+    def add_points(self, points: list[MetricPoint]) -> None:
         self.add_arrays(group_points(points))
 
     def point_count(self, key: str) -> int:

@@ -1,7 +1,9 @@
 """Job detail: header and controls, then tabs for live curves, log, checkpoints, spec and history.
 
-Every daemon call runs through ``RuntimeConnection.submit`` (off the main thread);
-answers for a job that is no longer shown are dropped (a generation counter)."""
+Every daemon call is an ``op`` bound to this widget (off the main thread); answers for a job
+that is no longer shown are dropped (a generation counter). The job is the daemon's ``JobView``;
+the stream's records, progress and health are applied over it. Which buttons apply is the view's
+``allowed_actions`` (the runtime's state machine)."""
 
 from __future__ import annotations
 
@@ -21,48 +23,62 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.jobs.curves import CurvesWidget
 from sparktrainer_gui.panels.jobs.detail_tabs import CheckpointsTable, HistoryTable, SpecView
 from sparktrainer_gui.panels.jobs.log_view import LogView
 from sparktrainer_gui.panels.jobs.metrics_feed import MetricsFeed
-from sparktrainer_gui.panels.jobs.trouble import MIRROR_KEYS, TERMINAL, TroubleLines, mirror_pending
+from sparktrainer_gui.panels.jobs.trouble import MIRROR_FIELDS, TroubleLines, mirror_pending
 from sparktrainer_gui.runtime import RuntimeConnection
-from trainer_runtime.jobs.state import JobState
+from sparktrainer_gui.state.jobs import RECORD_FIELDS
+from trainer_runtime.api.schema.jobs import (
+    ArtifactView,
+    HealthView,
+    JobAction,
+    JobRecord,
+    JobState,
+    JobView,
+    TransitionView,
+)
 
 log = logging.getLogger(__name__)
 
-ACTIVE = frozenset(str(s) for s in JobState) - TERMINAL  # the runtime's rule, as the wire's strings
 MIRROR_POLL_MS = (2_000, 60_000)  # first and longest wait between re-reads of a pending mirror
-STATE_COLORS = {
-    "PENDING": "#6b7280", "QUEUED": "#6b7280", "RUNNING": "#2f6fde", "PAUSED": "#c98a00",
-    "COMPLETED": "#1e9e5a", "FAILED": "#d03b3b", "CANCELLED": "#7a7a7a",
-}  # fmt: skip
-ACTIONS = ("pause", "resume", "cancel", "restart")
+STATE_COLORS: dict[JobState, str] = {
+    JobState.PENDING: "#6b7280",
+    JobState.QUEUED: "#6b7280",
+    JobState.RUNNING: "#2f6fde",
+    JobState.PAUSED: "#c98a00",
+    JobState.COMPLETED: "#1e9e5a",
+    JobState.FAILED: "#d03b3b",
+    JobState.CANCELLED: "#7a7a7a",
+}  # fmt: skip  (the badge's white text needs these darker tones in both themes)
+ACTIONS = (JobAction.PAUSE, JobAction.RESUME, JobAction.CANCEL, JobAction.RESTART)
+Update = dict[str, Any]  # fields of a JobView, as an event tells them
 
 
-def allowed_actions(job: dict[str, Any] | None) -> set[str]:
-    """Which control buttons make sense for a job view (the daemon decides in the end)."""
-    if not job:
+def allowed_actions(job: JobView | None) -> set[JobAction]:
+    """Which control buttons apply: the view's ``allowed_actions``, less what was already asked
+    of the worker (a pending pause or cancel)."""
+    if job is None:
         return set()
-    state, pending = job.get("state"), job.get("pending_action")
-    allowed: set[str] = set()
-    if state == "RUNNING" and not pending:
-        allowed.add("pause")
-    if state == "PAUSED":
-        allowed.add("resume")
-    if state in ACTIVE and pending != "cancel":
-        allowed.add("cancel")
-    if state in TERMINAL:
-        allowed.add("restart")
+    allowed = set(job.allowed_actions) & set(ACTIONS)
+    if job.pending_action is not None:
+        allowed -= {JobAction.PAUSE, JobAction(job.pending_action)}
     return allowed
 
 
-def _merged(job: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+def record_update(record: JobRecord | JobView) -> Update:
+    """What a ``job_state`` event says of a job, as an update of its view."""
+    return {**{k: getattr(record, k) for k in RECORD_FIELDS}, "spec": record.spec}
+
+
+def _merged(job: JobView, update: Update) -> JobView:
     """A job view with a newer (partial) view of it applied."""
-    merged = {**job, **change}
-    if "health" not in change and change.get("state", job.get("state")) != job.get("state"):
-        merged["health"] = None  # a state change: the worker that was in trouble is gone
-    return merged
+    if "step" in update or "total_steps" in update:
+        step, total = update.get("step", job.step), update.get("total_steps", job.total_steps)
+        update = {**update, "progress": min(1.0, step / total) if total else 0.0}
+    return job.model_copy(update=update)
 
 
 class JobDetail(QWidget):
@@ -75,12 +91,12 @@ class JobDetail(QWidget):
         super().__init__(parent)
         self.conn = conn
         self.job_id: str | None = None
-        self.job: dict[str, Any] | None = None
+        self.job: JobView | None = None
         self._gen = 0
         # Changes of the shown job that arrive while its view loads. The stream is ordered and
         # every change is published, so these applied over the loaded view, in order, end at
         # the newest state (dropping them left a job shown QUEUED that had started meanwhile).
-        self._early: list[dict[str, Any]] = []
+        self._early: list[Update] = []
 
         self.title = QLabel(objectName="title")
         font = QFont(self.font())
@@ -176,13 +192,11 @@ class JobDetail(QWidget):
         if job_id is None:
             return
         gen = self._gen
-        self.conn.submit(
-            self.conn.client.job, job_id,
-            on_done=lambda job: self._on_job_loaded(gen, job),
-            on_error=lambda e: self._on_call_failed(gen, "load this job", e),
-        )  # fmt: skip
+        op(self.conn, self, self.conn.client.job, job_id, what="load this job") \
+            .success(lambda job: self._on_job_loaded(gen, job)) \
+            .failure(lambda e: self._on_call_failed(gen, "load this job", e)).run()  # fmt: skip
 
-    def _on_job_loaded(self, gen: int, job: dict[str, Any]) -> None:
+    def _on_job_loaded(self, gen: int, job: JobView) -> None:
         if gen != self._gen:
             return
         for change in self._early:
@@ -190,31 +204,34 @@ class JobDetail(QWidget):
         self._early.clear()
         self.job = job
         self._render_header()
-        self.spec.set_spec(job.get("spec"))
+        self.spec.set_spec(job.spec)
         self._reload_streams()
         self._refresh_tables()
-        self.job_loaded.emit(job["id"])
+        self.job_loaded.emit(job.id)
 
     def _reload_streams(self) -> None:
         assert self.job is not None
-        attempt = int(self.job.get("attempt") or 1)
-        self.feed.load(self.job_id, attempt)
-        self.log_view.load(self.job_id, attempt)
+        self.feed.load(self.job_id, self.job.attempt)
+        self.log_view.load(self.job_id, self.job.attempt)
 
     def _refresh_tables(self) -> None:
         if self.job_id is None:
             return
         gen, job_id = self._gen, self.job_id
-        self.conn.submit(
-            self.conn.client.artifacts, job_id,
-            on_done=lambda rows: gen == self._gen and self.checkpoints.set_artifacts(rows),
-            on_error=lambda e: self._on_call_failed(gen, "list the checkpoints", e),
-        )  # fmt: skip
-        self.conn.submit(
-            self.conn.client.transitions, job_id,
-            on_done=lambda rows: gen == self._gen and self.history.set_transitions(rows),
-            on_error=lambda e: self._on_call_failed(gen, "load the state history", e),
-        )  # fmt: skip
+
+        def artifacts(rows: list[ArtifactView]) -> None:
+            if gen == self._gen:
+                self.checkpoints.set_artifacts(rows)
+
+        def transitions(rows: list[TransitionView]) -> None:
+            if gen == self._gen:
+                self.history.set_transitions(rows)
+
+        op(self.conn, self, self.conn.client.artifacts, job_id, what="list the checkpoints").success(artifacts) \
+            .failure(lambda e: self._on_call_failed(gen, "list the checkpoints", e)).run()  # fmt: skip
+        op(self.conn, self, self.conn.client.transitions, job_id, what="load the state history") \
+            .success(transitions) \
+            .failure(lambda e: self._on_call_failed(gen, "load the state history", e)).run()  # fmt: skip
 
     # ------------------------------------------------------------------ header
     def _render_header(self) -> None:
@@ -232,26 +249,24 @@ class JobDetail(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             return
-        state = job.get("state", "?")
-        pending = job.get("pending_action")
-        color = STATE_COLORS.get(state, "#6b7280")
-        label = state.capitalize() + (f" · {pending} requested" if pending else "")
+        pending = job.pending_action
+        label = job.state.label + (f" · {pending} requested" if pending else "")
         self.state_badge.setText(label)
         self.state_badge.setStyleSheet(
-            f"background: {color}; color: white; border-radius: 8px; padding: 2px 10px; font-weight: 600;"
+            f"background: {STATE_COLORS[job.state]}; color: white; border-radius: 8px; padding: 2px 10px;"
+            " font-weight: 600;"
         )
-        self.title.setText(job.get("name") or job.get("id", ""))
-        self.title.setToolTip(job.get("id", ""))
-        self._set_progress(int(job.get("step") or 0), int(job.get("total_steps") or 0))
-        devices = ", ".join(job.get("devices") or []) or "—"
-        bits = [f"Attempt {job.get('attempt', 1)}", f"Device {devices}"]
-        if job.get("experiment"):
-            bits.append(f"Experiment {job['experiment']}")
-        bits.append(f"MLflow run {job.get('mlflow_run_id') or '—'}")
-        bits.append(f"ID {job.get('id', '')}")
+        self.title.setText(job.name or job.id)
+        self.title.setToolTip(job.id)
+        self._set_progress(job.step, job.total_steps)
+        bits = [f"Attempt {job.attempt}", f"Device {job.device_label or ', '.join(job.devices) or '—'}"]
+        if job.experiment:
+            bits.append(f"Experiment {job.experiment}")
+        bits.append(f"MLflow run {job.mlflow_run_id or '—'}")
+        bits.append(f"ID {job.id}")
         self.info.setText("   ·   ".join(bits))
-        self.reason.setText(job.get("reason") or "")
-        self.reason.setVisible(bool(job.get("reason")))
+        self.reason.setText(job.reason or "")
+        self.reason.setVisible(bool(job.reason))
         self.trouble.show_view(job)
         if not mirror_pending(job):
             self._mirror_timer.stop()
@@ -264,18 +279,17 @@ class JobDetail(QWidget):
         if self.job_id is None or self.job is None:
             return
         self._mirror_timer.setInterval(min(MIRROR_POLL_MS[1], self._mirror_timer.interval() * 2))
-        gen, changes = self._gen, self._changes
-        self.conn.submit(
-            self.conn.client.job, self.job_id,
-            on_done=lambda job: self._on_mirror_reread(gen, changes, job),
-            on_error=lambda e: log.debug("re-reading the mirror state of %s failed: %s", self.job_id, e),
-        )  # fmt: skip
+        gen, changes, job_id = self._gen, self._changes, self.job_id
+        op(self.conn, self, self.conn.client.job, job_id, what="re-read the mirror state") \
+            .success(lambda job: self._on_mirror_reread(gen, changes, job)) \
+            .failure(lambda e: log.debug("re-reading the mirror state of %s failed: %s", job_id, e)) \
+            .run()  # fmt: skip
 
-    def _on_mirror_reread(self, gen: int, changes: int, job: dict[str, Any]) -> None:
+    def _on_mirror_reread(self, gen: int, changes: int, job: JobView) -> None:
         if gen != self._gen or self.job is None:
             return
         if changes == self._changes:  # no event came meanwhile (an event is as new or newer)
-            self.job.update({k: job.get(k) for k in MIRROR_KEYS})
+            self.job = _merged(self.job, {k: getattr(job, k) for k in MIRROR_FIELDS})
         self._render_header()
 
     def _set_progress(self, step: int, total: int) -> None:
@@ -294,24 +308,22 @@ class JobDetail(QWidget):
         self._show_error(f"Could not {what}: {err}")
 
     # ---------------------------------------------------------------- actions
-    def _on_action_button_clicked(self, action: str) -> None:
+    def _on_action_button_clicked(self, action: JobAction | str) -> None:
         if self.job_id is None:
             return
-        gen = self._gen
+        gen, action = self._gen, JobAction(action)
         for button in self.buttons.values():
             button.setEnabled(False)
         self.error.hide()
-        self.conn.submit(
-            self.conn.client.action, self.job_id, action,
-            on_done=lambda job: self._on_action_done(gen, job),
-            on_error=lambda e: self._on_action_failed(gen, action, e),
-        )  # fmt: skip
+        op(self.conn, self, self.conn.client.action, self.job_id, action, what=f"{action} the job") \
+            .success(lambda job: self._on_action_done(gen, job)) \
+            .failure(lambda e: self._on_action_failed(gen, action, e)).run()  # fmt: skip
 
-    def _on_action_done(self, gen: int, job: dict[str, Any]) -> None:
-        if gen == self._gen:
-            self._on_conn_job_changed(job)
+    def _on_action_done(self, gen: int, job: JobView) -> None:
+        if gen == self._gen and self.job is not None and job.id == self.job_id:
+            self._apply(record_update(job))
 
-    def _on_action_failed(self, gen: int, action: str, err: Exception) -> None:
+    def _on_action_failed(self, gen: int, action: JobAction, err: Exception) -> None:
         if gen != self._gen:
             return
         log.warning("%s of %s failed", action, self.job_id, exc_info=err)
@@ -321,39 +333,47 @@ class JobDetail(QWidget):
         self.action_failed.emit(sentence)
 
     # ------------------------------------------------------------ live events
-    @Slot(dict)
-    def _on_conn_job_changed(self, job: dict[str, Any]) -> None:
-        if job.get("id") != self.job_id:
+    @Slot(object)
+    def _on_conn_job_changed(self, record: JobRecord) -> None:
+        if record.id != self.job_id:
             return
         if self.job is None:
-            self._early.append(job)
+            self._early.append(record_update(record))
             return
+        self._apply(record_update(record))
+
+    def _apply(self, update: Update) -> None:
+        assert self.job is not None
         old = self.job
-        self.job = _merged(old, job)
+        self.job = _merged(old, update)
         self._changes += 1
         self._render_header()
-        if int(job.get("attempt") or 1) != int(old.get("attempt") or 1):
+        if self.job.attempt != old.attempt:
             self._reload_streams()  # a restart: the new attempt starts with empty curves and log
-        elif job.get("state") in TERMINAL:
+        elif self.job.is_terminal:
             self.log_view.poll()  # the last lines written before exit
-        if job.get("state") != old.get("state") or job.get("attempt") != old.get("attempt"):
+        if self.job.state is not old.state or self.job.attempt != old.attempt:
             self._refresh_tables()
 
     @Slot(str, int, int)
     def _on_conn_progress_changed(self, job_id: str, step: int, total: int) -> None:
-        if job_id == self.job_id and self.job is None:
-            self._early.append({"step": step, **({"total_steps": total} if total else {})})
-        elif job_id == self.job_id and self.job is not None:
-            total = total or int(self.job.get("total_steps") or 0)
-            self.job["step"], self.job["total_steps"] = step, total
-            self._set_progress(step, total)
+        if job_id != self.job_id:
+            return
+        update: Update = {"step": step, **({"total_steps": total} if total else {})}
+        if self.job is None:
+            self._early.append(update)
+        else:
+            self.job = _merged(self.job, update)
+            self._set_progress(self.job.step, self.job.total_steps)
 
     @Slot(str, object)
-    def _on_conn_job_health_changed(self, job_id: str, health: dict[str, Any] | None) -> None:
-        if job_id == self.job_id and self.job is None:
+    def _on_conn_job_health_changed(self, job_id: str, health: HealthView | None) -> None:
+        if job_id != self.job_id:
+            return
+        if self.job is None:
             self._early.append({"health": health})
-        elif job_id == self.job_id and self.job is not None:
-            self.job["health"] = health
+        else:
+            self.job = _merged(self.job, {"health": health})
             self._changes += 1
             self._render_header()
 

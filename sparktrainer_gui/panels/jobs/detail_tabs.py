@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -16,15 +17,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sparktrainer_gui.panels.jobs.table_model import parse_time
+from sparktrainer_gui.panels.jobs.table_model import aware
+from trainer_runtime.api.schema.jobs import ArtifactView, TransitionView
 
 
-def local_time(iso: str | None) -> str:
-    """``2026-01-02T03:04:05.123456Z`` (UTC) → local ``2026-01-02 04:04:05``."""
-    dt = parse_time(iso)
-    if dt is None:
-        return iso or "—"
-    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def local_time(at: datetime | None) -> str:
+    """A daemon time (UTC) as local ``2026-01-02 04:04:05``."""
+    dt = aware(at)
+    return "—" if dt is None else dt.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 class _Table(QTableWidget):
@@ -54,19 +54,10 @@ class CheckpointsTable(_Table):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(["Kind", "Step", "Attempt", "Saved", "Path"], "checkpoints", parent)
 
-    def set_artifacts(self, artifacts: list[dict[str, Any]]) -> None:
-        ordered = sorted(artifacts, key=lambda a: (a.get("attempt", 1), a.get("step", 0)), reverse=True)
+    def set_artifacts(self, artifacts: list[ArtifactView]) -> None:
+        ordered = sorted(artifacts, key=lambda a: (a.attempt, a.step), reverse=True)
         self.set_rows(
-            [
-                [
-                    a.get("kind", ""),
-                    f"{a.get('step', 0):,}",
-                    str(a.get("attempt", "")),
-                    local_time(a.get("created_at")),
-                    a.get("path", ""),
-                ]  # fmt: skip
-                for a in ordered
-            ]
+            [[a.kind, f"{a.step:,}", str(a.attempt), local_time(a.created_at), a.path] for a in ordered]
         )
 
 
@@ -74,15 +65,15 @@ class HistoryTable(_Table):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(["Time", "Attempt", "From", "To", "Reason"], "history", parent)
 
-    def set_transitions(self, transitions: list[dict[str, Any]]) -> None:
+    def set_transitions(self, transitions: list[TransitionView]) -> None:
         self.set_rows(
             [
                 [
-                    local_time(t.get("at")),
-                    str(t.get("attempt", "")),
-                    t.get("from_state") or "—",
-                    t.get("to_state", ""),
-                    t.get("reason", ""),
+                    local_time(t.at),
+                    str(t.attempt),
+                    t.from_state.label if t.from_state else "—",
+                    t.to_state.label,
+                    t.reason,
                 ]  # fmt: skip
                 for t in transitions
             ]

@@ -1,38 +1,46 @@
-"""Sorting and filtering of the jobs table: by state (or a group of states) and by text."""
+"""Sorting and filtering of the jobs table: by state (or a group of states) and by text.
+
+The state combo's entries come from the contract: every state by its display label, and
+"Active" for the states that are not terminal (``JobState.is_terminal``)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
 
-from sparktrainer_gui.panels.jobs.table_model import JOB_ROLE, SORT_ROLE, health_of, health_text
+from sparktrainer_gui.panels.jobs.table_model import JOB_ROLE, SORT_ROLE, device_text, state_text
+from trainer_runtime.api.schema.jobs import JobRow, JobState
+
+ALL = "All jobs"
+ACTIVE = frozenset(s for s in JobState if not s.is_terminal())
 
 # What the state combo offers: label -> states (None: all).
-STATE_FILTERS: dict[str, frozenset[str] | None] = {
-    "All jobs": None,
-    "Active": frozenset({"PENDING", "QUEUED", "RUNNING", "PAUSED"}),
-    "Running": frozenset({"RUNNING"}),
-    "Queued": frozenset({"PENDING", "QUEUED"}),
-    "Paused": frozenset({"PAUSED"}),
-    "Completed": frozenset({"COMPLETED"}),
-    "Failed": frozenset({"FAILED"}),
-    "Cancelled": frozenset({"CANCELLED"}),
+STATE_FILTERS: dict[str, frozenset[JobState] | None] = {
+    ALL: None,
+    "Active": ACTIVE,
+    **{s.label: frozenset({s}) for s in JobState},
 }
+
+
+def states_for(label: str) -> frozenset[JobState] | None:
+    """The states a combo entry (or a state's own name) stands for; None: all of them."""
+    if label in STATE_FILTERS:
+        return STATE_FILTERS[label]
+    try:
+        return frozenset({JobState(label.upper())})
+    except ValueError:
+        return None
 
 
 class JobsFilterProxy(QSortFilterProxyModel):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._states: frozenset[str] | None = None
+        self._states: frozenset[JobState] | None = None
         self._words: list[str] = []
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
-    def set_state_filter(self, label_or_states: str | frozenset[str] | None) -> None:
-        states = (
-            STATE_FILTERS.get(label_or_states, frozenset({label_or_states.upper()}))
-            if isinstance(label_or_states, str)
-            else label_or_states
-        )
+    def set_state_filter(self, label_or_states: str | frozenset[JobState] | None) -> None:
+        states = states_for(label_or_states) if isinstance(label_or_states, str) else label_or_states
         if states != self._states:
             self.beginFilterChange()
             self._states = states
@@ -46,19 +54,18 @@ class JobsFilterProxy(QSortFilterProxyModel):
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
-        job = self.sourceModel().index(source_row, 0, source_parent).data(JOB_ROLE)
-        if not job:
+        job: JobRow | None = self.sourceModel().index(source_row, 0, source_parent).data(JOB_ROLE)
+        if job is None:
             return False
-        if self._states is not None and job.get("state") not in self._states:
+        if self._states is not None and job.state not in self._states:
             return False
         if not self._words:
             return True
+        # What the row says is searchable: "stopped" or "responding" finds the workers in trouble.
         hay = " ".join(
-            str(job.get(k) or "") for k in ("name", "id", "state", "experiment", "reason")
-        ).lower() + " " + " ".join(job.get("devices") or []).lower()  # fmt: skip
-        health = health_of(job)
-        if health:  # "stopped" or "responding" finds the workers in trouble
-            hay += " " + health_text(health)
+            (job.name, job.id, job.state.label, state_text(job), job.experiment, job.reason or "",
+             device_text(job), " ".join(job.devices))
+        ).lower()  # fmt: skip
         return all(w in hay for w in self._words)
 
     def lessThan(

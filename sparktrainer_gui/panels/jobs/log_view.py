@@ -3,12 +3,12 @@
 ``log_added`` events carry text from the daemon's own read cursor, which does not
 line up with the offset this view has loaded up to. So the event is used as a
 wake-up: the view asks ``client.logs(job, offset)`` for what follows its own
-offset (one call in flight at a time), and the log is never doubled or gapped."""
+offset (one call in flight at a time, an ``op`` bound to this view), and the log is never
+doubled or gapped."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QTextCharFormat, QTextCursor, QTextDocument
@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.jobs import LogChunk
 
 log = logging.getLogger(__name__)
 MAX_LINES = 200_000  # older lines scroll out of the view (the file keeps them)
@@ -103,17 +105,15 @@ class LogView(QWidget):
             return
         self._busy = True
         gen = self._gen
-        self.conn.submit(
-            self.conn.client.logs, self.job_id, self.offset, self.attempt,
-            on_done=lambda r: self._on_chunk(gen, r), on_error=lambda e: self._on_error(gen, e),
-        )  # fmt: skip
+        op(self.conn, self, self.conn.client.logs, self.job_id, self.offset, self.attempt, what="read the log") \
+            .success(lambda r: self._on_chunk(gen, r)).failure(lambda e: self._on_error(gen, e)).run()  # fmt: skip
 
-    def _on_chunk(self, gen: int, reply: dict[str, Any]) -> None:
+    def _on_chunk(self, gen: int, reply: LogChunk) -> None:
         if gen != self._gen:
             return
         self._busy = False
-        text = reply.get("text") or ""
-        self.offset = int(reply.get("offset", self.offset))
+        text = reply.text
+        self.offset = reply.offset
         if text:
             self.append_text(text)
         if text or self._again:  # more may follow: page on until the end of the file

@@ -2,7 +2,8 @@
 from the daemon, page by page (``after_id`` paging, parsed off the main thread),
 then the live points of ``metrics_added``. Live points that arrive while the
 history is loading wait until it is in, so the series only ever appends; a step
-seen twice keeps one point (the series dedupe by step)."""
+seen twice keeps one point (the series dedupe by step). Every call is an ``op`` bound to
+this feed's parent view."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.jobs.curves import CurvesWidget
 from sparktrainer_gui.panels.jobs.series import group_points
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.jobs import MetricPoint, MetricsPage
 from trainer_runtime.client.client import Client
 
 log = logging.getLogger(__name__)
@@ -28,8 +32,8 @@ def fetch_page(
     reply = client.request(
         "GET", f"/v1/jobs/{job_id}/metrics", query={"after_id": after_id, "limit": limit, "attempt": attempt}
     )
-    points = reply["points"]
-    return group_points(points), int(reply["last_id"]), len(points)
+    page: MetricsPage = parse(MetricsPage, reply)
+    return group_points(page.points), page.last_id, len(page.points)
 
 
 class MetricsFeed(QObject):
@@ -43,7 +47,7 @@ class MetricsFeed(QObject):
         self.attempt = 0
         self.loading = False
         self._gen = 0
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[MetricPoint] = []
         self._count = 0
         conn.metrics_added.connect(self._on_conn_metrics_added)
 
@@ -59,10 +63,9 @@ class MetricsFeed(QObject):
 
     def _fetch(self, gen: int, after_id: int) -> None:
         assert self.job_id is not None
-        self.conn.submit(
-            fetch_page, self.conn.client, self.job_id, self.attempt, after_id,
-            on_done=lambda r: self._on_page(gen, r), on_error=lambda e: self._on_error(gen, e),
-        )  # fmt: skip
+        op(self.conn, self, fetch_page, self.conn.client, self.job_id, self.attempt, after_id,
+           what="load the metrics").success(lambda r: self._on_page(gen, r)) \
+            .failure(lambda e: self._on_error(gen, e)).run()  # fmt: skip
 
     def _on_page(self, gen: int, result: tuple[dict[str, Any], int, int]) -> None:
         if gen != self._gen:
@@ -87,7 +90,7 @@ class MetricsFeed(QObject):
         self.load_failed.emit(f"Could not load the metrics of this job: {err}. Select it again to retry.")
 
     @Slot(str, int, list)
-    def _on_conn_metrics_added(self, job_id: str, attempt: int, points: list) -> None:
+    def _on_conn_metrics_added(self, job_id: str, attempt: int, points: list[MetricPoint]) -> None:
         if job_id != self.job_id or attempt != self.attempt:
             return
         if self.loading:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QItemSelection, QModelIndex, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from sparktrainer_gui import theme
 from sparktrainer_gui.actions import JobActions, refresh_icons
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.jobs.filter import STATE_FILTERS, JobsFilterProxy
 from sparktrainer_gui.panels.jobs.table_model import (
     COLUMNS,
@@ -38,18 +38,14 @@ from sparktrainer_gui.panels.jobs.table_model import (
     JobsTableModel,
 )
 from sparktrainer_gui.runtime import RuntimeConnection
+from sparktrainer_gui.state.jobs import JobsState
 from sparktrainer_gui.widgets.delegates import ProgressDelegate, StatePillDelegate
+from trainer_runtime.api.schema.jobs import HealthView, JobAction, JobRecord, JobView, MetricPoint
 
-# Which states each action applies to (the daemon enforces the same rules).
-APPLIES: dict[str, frozenset[str]] = {
-    "pause": frozenset({"RUNNING"}),
-    "resume": frozenset({"PAUSED"}),
-    "cancel": frozenset({"PENDING", "QUEUED", "RUNNING", "PAUSED"}),
-    "restart": frozenset({"COMPLETED", "FAILED", "CANCELLED"}),
-    "delete": frozenset({"COMPLETED", "FAILED", "CANCELLED"}),
-}
-PAST = {"pause": "Pausing", "resume": "Resuming", "cancel": "Cancelling", "restart": "Restarting",
-        "delete": "Deleted"}  # fmt: skip
+# What the status bar says an action is doing. Which jobs an action applies to is each job's
+# ``allowed_actions`` (the runtime's state machine), never a table here.
+PAST = {JobAction.PAUSE: "Pausing", JobAction.RESUME: "Resuming", JobAction.CANCEL: "Cancelling",
+        JobAction.RESTART: "Restarting", JobAction.DELETE: "Deleted"}  # fmt: skip
 
 
 DETAIL_MODULE = "sparktrainer_gui.panels.jobs.detail"
@@ -66,10 +62,12 @@ class JobsPanel(QWidget):
         super().__init__(parent)
         self.conn = conn
         self.job_actions = JobActions.create(self)
-        self.model = JobsTableModel(self)
+        self.jobs = JobsState()  # the jobs this window knows; the table is an adapter over it
+        self.model = JobsTableModel(self.jobs, self)
         self.proxy = JobsFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self._select_when_seen: str | None = None
+        self._viewing: set[str] = set()  # jobs whose daemon view is being read (device labels…)
         self._build()
         self._connect()
         self._update_actions()
@@ -172,14 +170,14 @@ class JobsPanel(QWidget):
     def _connect(self) -> None:
         a, c = self.job_actions, self.conn
         a.new_job.triggered.connect(self.open_wizard)
-        for name in APPLIES:
-            getattr(a, name).triggered.connect(lambda _checked=False, n=name: self.run_action(n))
+        for action in JobAction:
+            getattr(a, action.value).triggered.connect(lambda _checked=False, n=action: self.run_action(n))
         a.pause_or_resume.triggered.connect(self._on_pause_or_resume_triggered)
         a.find.triggered.connect(self._on_find_triggered)
         c.connected.connect(self._on_conn_connected)
         c.job_changed.connect(self._on_conn_job_changed)
         c.progress_changed.connect(self._on_conn_progress_changed)
-        c.job_health_changed.connect(self.model.set_health)
+        c.job_health_changed.connect(self._on_conn_job_health_changed)
         c.metrics_added.connect(self._on_conn_metrics_added)
         c.job_removed.connect(self._on_conn_job_removed)
         self.state_combo.currentTextChanged.connect(self.proxy.set_state_filter)
@@ -211,9 +209,8 @@ class JobsPanel(QWidget):
 
     # --------------------------------------------------------------- actions
     def reload(self) -> None:
-        self.model.begin_sync()
-        self.conn.submit(self.conn.client.jobs, on_done=self.model.sync,
-                         on_error=lambda e: self.conn.call_failed.emit(f"Could not list the jobs: {e}"))  # fmt: skip
+        self.jobs.begin_sync()
+        op(self.conn, self, self.conn.client.jobs, what="list the jobs").success(self.jobs.sync).run()
 
     @Slot()
     def open_wizard(self) -> None:
@@ -224,30 +221,34 @@ class JobsPanel(QWidget):
         wizard.job_submitted.connect(self._on_wizard_job_submitted)
         wizard.open()
 
-    def run_action(self, name: str, job_ids: list[str] | None = None, confirm: bool = True) -> list[str]:
-        """Apply ``name`` to the selected jobs it applies to (off the main thread)."""
+    def run_action(
+        self, action: JobAction | str, job_ids: list[str] | None = None, confirm: bool = True
+    ) -> list[str]:
+        """Apply ``action`` to the selected jobs whose state allows it (off the main thread)."""
+        action = JobAction(action)
         ids = self.selected_ids() if job_ids is None else job_ids
-        states = {i: (self.model.job(i) or {}).get("state") for i in ids}
-        targets = [i for i in ids if states[i] in APPLIES[name]]
+        targets = [i for i in ids if (job := self.jobs.get(i)) is not None and action in job.allowed_actions]
         skipped = len(ids) - len(targets)
         if not targets:
             return []
-        if name == "delete" and confirm and not self._confirm_delete(targets):
+        if action is JobAction.DELETE and confirm and not self._confirm_delete(targets):
             return []
-        fn = (
-            self.conn.client.delete if name == "delete" else (lambda i, n=name: self.conn.client.action(i, n))
-        )
         for job_id in targets:
-            label = (self.model.job(job_id) or {}).get("name") or job_id
-            self.conn.submit(fn, job_id, on_done=lambda _r: None,
-                             on_error=lambda e, n=name, j=job_id: self._on_action_failed(n, j, e))  # fmt: skip
-        what = f"{PAST[name]} {len(targets)} jobs" if len(targets) > 1 else f"{PAST[name]} {label}"
-        extra = f" (skipped {skipped}: cannot {name} them in their state)" if skipped else ""
+            name = self.jobs.name_of(job_id)
+            call = (
+                op(self.conn, self, self.conn.client.delete, job_id, what=f"delete {name}")
+                if action is JobAction.DELETE
+                else op(self.conn, self, self.conn.client.action, job_id, action, what=f"{action} {name}")
+            )
+            call.run()  # the daemon's events update the row; a refusal reaches the status bar
+        label = self.jobs.name_of(targets[0])
+        what = f"{PAST[action]} {len(targets)} jobs" if len(targets) > 1 else f"{PAST[action]} {label}"
+        extra = f" (skipped {skipped}: cannot {action} them in their state)" if skipped else ""
         self.message_posted.emit(what + extra)
         return targets
 
     def _confirm_delete(self, ids: list[str]) -> bool:
-        names = ", ".join((self.model.job(i) or {}).get("name") or i for i in ids[:5])
+        names = ", ".join(self.jobs.name_of(i) for i in ids[:5])
         more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
         answer = QMessageBox.question(
             self, "Delete jobs",
@@ -258,42 +259,62 @@ class JobsPanel(QWidget):
         )  # fmt: skip
         return answer == QMessageBox.StandardButton.Yes
 
-    def _on_action_failed(self, name: str, job_id: str, err: Exception) -> None:
-        self.conn.call_failed.emit(
-            f"Could not {name} {(self.model.job(job_id) or {}).get('name') or job_id}: {err}"
-        )
+    def _allowed(self) -> set[JobAction]:
+        """What the selected jobs' states allow, together."""
+        return {a for i in self.selected_ids() if (job := self.jobs.get(i)) for a in job.allowed_actions}
 
     def _update_actions(self, *_args: Any) -> None:
-        states = {(self.model.job(i) or {}).get("state") for i in self.selected_ids()}
-        for name, allowed in APPLIES.items():
-            getattr(self.job_actions, name).setEnabled(bool(states & allowed))
-        self.job_actions.pause_or_resume.setEnabled(bool(states & {"RUNNING", "PAUSED"}))
+        allowed = self._allowed()
+        for action in JobAction:
+            getattr(self.job_actions, action.value).setEnabled(action in allowed)
+        self.job_actions.pause_or_resume.setEnabled(bool(allowed & {JobAction.PAUSE, JobAction.RESUME}))
+
+    def _read_view(self, job_id: str) -> None:
+        """Read the daemon's view of a job an event told of (a new job, or one just placed on
+        devices): the device labels, job dir and ETA only the view has."""
+        if job_id in self._viewing:
+            return
+        self._viewing.add(job_id)
+
+        def done(view: JobView) -> None:
+            self._viewing.discard(job_id)
+            self.jobs.fill_live(view)
+
+        def failed(_err: Exception) -> None:
+            self._viewing.discard(job_id)  # e.g. deleted meanwhile: its row goes with its event
+
+        read = op(self.conn, self, self.conn.client.job, job_id, what="read the job")
+        read.success(done).failure(failed).run()
 
     # ----------------------------------------------------------------- slots
-    @Slot(dict)
-    def _on_conn_connected(self, _status: dict) -> None:
+    @Slot(object)
+    def _on_conn_connected(self, _status: object) -> None:
         self.reload()
 
-    @Slot(dict)
-    def _on_conn_job_changed(self, job: dict) -> None:
-        self.model.upsert(job)
-        if self._select_when_seen == job["id"] and self.select_job(job["id"]):
+    @Slot(object)
+    def _on_conn_job_changed(self, record: JobRecord) -> None:
+        if self.jobs.apply_record(record):
+            self._read_view(record.id)
+        if self._select_when_seen == record.id and self.select_job(record.id):
             self._select_when_seen = None
 
     @Slot(str, int, int)
     def _on_conn_progress_changed(self, job_id: str, step: int, total: int) -> None:
-        self.model.set_progress(job_id, step, total)
+        self.jobs.set_progress(job_id, step, total)
+
+    @Slot(str, object)
+    def _on_conn_job_health_changed(self, job_id: str, health: HealthView | None) -> None:
+        self.jobs.set_health(job_id, health)
 
     @Slot(str, int, list)
-    def _on_conn_metrics_added(self, job_id: str, _attempt: int, points: list) -> None:
-        self.model.add_metrics(job_id, points)
+    def _on_conn_metrics_added(self, job_id: str, attempt: int, points: list[MetricPoint]) -> None:
+        self.jobs.add_metrics(job_id, attempt, points)
 
     def _preload_detail(self) -> None:
-        self.conn.submit(importlib.import_module, DETAIL_MODULE, on_done=self._on_detail_module_loaded)
+        op(self.conn, self.detail_host, importlib.import_module, DETAIL_MODULE, what="load the job view") \
+            .success(self._on_detail_module_loaded).run()  # fmt: skip
 
     def _on_detail_module_loaded(self, module: Any) -> None:
-        if not shiboken6.isValid(self.detail_host):
-            return  # the window closed before the import finished
         self.detail = module.JobDetail(self.conn, self.detail_host)
         self.detail_host.addWidget(self.detail)
         self.detail_host.setCurrentWidget(self.detail)
@@ -309,7 +330,7 @@ class JobsPanel(QWidget):
     def _on_conn_job_removed(self, job_id: str) -> None:
         if self._detail_job == job_id:
             self._show_detail(None)
-        self.model.remove(job_id)
+        self.jobs.remove(job_id)
 
     @Slot(str)
     def _on_wizard_job_submitted(self, job_id: str) -> None:
@@ -319,8 +340,10 @@ class JobsPanel(QWidget):
     @Slot()
     def _on_pause_or_resume_triggered(self) -> None:
         ids = self.selected_ids()
-        for name in ("pause", "resume"):
-            self.run_action(name, [i for i in ids if (self.model.job(i) or {}).get("state") in APPLIES[name]])
+        for action in (JobAction.PAUSE, JobAction.RESUME):
+            self.run_action(
+                action, [i for i in ids if (j := self.jobs.get(i)) and action in j.allowed_actions]
+            )
 
     @Slot()
     def _on_find_triggered(self) -> None:

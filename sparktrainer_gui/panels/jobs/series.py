@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+
+from trainer_runtime.api.schema.jobs import MetricPoint
 
 BLOCK = 64
 _CHUNK_EXP = 100.0 * np.log(10.0)  # weight**-k stays below 1e100 within one EMA chunk
@@ -308,14 +309,13 @@ def fmt(value: float | None) -> str:
     return f"{value:.4g}" if a < 1000 else f"{value:,.0f}"
 
 
-def group_points(points: list[dict[str, Any]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``[{"key","step","value"}, …]`` → ``{key: (steps, values)}`` (runs off the main thread too)."""
+def group_points(points: list[MetricPoint]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``[MetricPoint, …]`` → ``{key: (steps, values)}`` (runs off the main thread too)."""
     by_key: dict[str, tuple[list[float], list[float]]] = {}
     for p in points:
-        steps, values = by_key.setdefault(p["key"], ([], []))
-        steps.append(p["step"])
-        v = p["value"]
-        values.append(float("nan") if v is None else v)
+        steps, values = by_key.setdefault(p.key, ([], []))
+        steps.append(p.step)
+        values.append(p.value)
     return {
         k: (np.asarray(s, dtype=np.float64), np.asarray(v, dtype=np.float64)) for k, (s, v) in by_key.items()
     }
