@@ -27,19 +27,18 @@ from typing import IO, Any
 
 from trainer_runtime.datasets.archive_checks import Plan, link_target, member_path, shown, too_long_link
 from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.formats import ARCHIVE_SUFFIXES, is_archive_name
 from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits, size_text
 
 __all__ = ["ARCHIVE_SUFFIXES", "DEFAULT_LIMITS", "Limits", "extract", "is_archive"]
 
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 CHUNK = 1 << 20
 HEADER_MAX = 1 << 20  # bytes of headers (long names, pax records) one tar member may have
 ZIP_ENTRY_BYTES = 512  # central-directory bytes allowed per member (46 + name + extra fields)
 
 
 def is_archive(path: Path) -> bool:
-    name = path.name.lower()
-    return path.is_file() and name.endswith(ARCHIVE_SUFFIXES)
+    return path.is_file() and is_archive_name(path)
 
 
 def extract(

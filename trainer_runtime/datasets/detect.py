@@ -14,7 +14,8 @@ from trainer_runtime.datasets import scan_images as img
 from trainer_runtime.datasets import scan_text as txt
 from trainer_runtime.datasets.archives import DEFAULT_LIMITS, Limits, extract, is_archive
 from trainer_runtime.datasets.errors import DatasetError
-from trainer_runtime.datasets.model import FORMATS, MODALITIES, Scan, is_image
+from trainer_runtime.datasets.formats import DATA_SUFFIXES, FORMATS, IMPORTABLE, MODALITIES, is_image
+from trainer_runtime.datasets.model import Scan
 from trainer_runtime.datasets.walk import list_files
 
 SCANNERS: dict[str, Callable[[Path, list[tuple[str, Path]], Limits], Scan]] = {
@@ -27,8 +28,7 @@ SCANNERS: dict[str, Callable[[Path, list[tuple[str, Path]], Limits], Scan]] = {
     "parquet": txt.scan_parquet,
     "text": txt.scan_text,
 }
-BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
-             ".txt": "text", ".json": "coco"}  # fmt: skip
+BY_SUFFIX = DATA_SUFFIXES
 
 
 def detect_format(root: Path, files: list[tuple[str, Path]]) -> str:
@@ -39,10 +39,7 @@ def detect_format(root: Path, files: list[tuple[str, Path]]) -> str:
             return BY_SUFFIX[suffix]
         if is_image(root.name):
             return "image-flat"
-        raise DatasetError(
-            f"cannot tell the format of {root.name}: import a folder, an archive, or a "
-            ".csv, .jsonl, .parquet, .txt or COCO .json file"
-        )
+        raise DatasetError(f"cannot tell the format of {root.name}: import {IMPORTABLE}")
     if not files:
         raise DatasetError(f"{root} holds no files to import")
     rels = [r for r, _ in files]

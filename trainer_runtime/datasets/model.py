@@ -7,22 +7,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-MODALITIES = ("image", "text", "tabular")
-FORMATS = {  # format → its default modality
-    "image-folder": "image",
-    "image-flat": "image",
-    "coco": "image",
-    "yolo": "image",
-    "csv": "tabular",
-    "jsonl": "text",
-    "parquet": "tabular",
-    "text": "text",
-}
+from trainer_runtime.datasets.formats import FORMATS, IMAGE_SUFFIXES, MODALITIES, is_image
 
-
-def is_image(path: str | Path) -> bool:
-    return str(path).lower().endswith(IMAGE_SUFFIXES)
+__all__ = [
+    "FORMATS",
+    "IMAGE_SUFFIXES",
+    "MODALITIES",
+    "Entry",
+    "Item",
+    "Scan",
+    "diff",
+    "is_image",
+    "manifest_hash",
+]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from typing import Any
 import yaml
 
 from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.formats import IMAGE_SUFFIXES, is_image
 from trainer_runtime.datasets.imaging import header
 from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits, size_text
-from trainer_runtime.datasets.model import IMAGE_SUFFIXES, Item, Scan, is_image
+from trainer_runtime.datasets.model import Item, Scan
 from trainer_runtime.datasets.textio import lines, read_small
 
 N_SAMPLES = 8

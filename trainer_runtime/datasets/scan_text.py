@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer_runtime.datasets.errors import DatasetError
+from trainer_runtime.datasets.formats import suffixes_of
 from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits
 from trainer_runtime.datasets.model import Item, Scan
 from trainer_runtime.datasets.textio import csv_rows, is_blank, json_value, lines
@@ -43,7 +44,7 @@ def _clip(value: Any) -> Any:
 
 
 def scan_csv(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
-    files = _only(files, (".csv", ".tsv"), "CSV")
+    files = _only(files, suffixes_of("csv"), "CSV")
     rows_total, header0 = 0, None
     samples: list[dict[str, Any]] = []
     for rel, full in files:
@@ -70,7 +71,7 @@ def scan_csv(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT
 
 
 def scan_jsonl(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
-    files = _only(files, (".jsonl", ".ndjson"), "JSONL")
+    files = _only(files, suffixes_of("jsonl"), "JSONL")
     rows_total, fields = 0, None
     samples: list[dict[str, Any]] = []
     for rel, full in files:
@@ -92,7 +93,7 @@ PYARROW_MISSING = "reading Parquet files needs pyarrow: install it (pip install 
 
 
 def scan_parquet(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
-    files = _only(files, (".parquet",), "Parquet")
+    files = _only(files, suffixes_of("parquet"), "Parquet")
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -118,7 +119,7 @@ def scan_parquet(root: Path, files: list[tuple[str, Path]], limits: Limits = DEF
 
 
 def scan_text(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
-    files = _only(files, (".txt",), "text")
+    files = _only(files, suffixes_of("text"), "text")
     count = 0
     samples: list[dict[str, Any]] = []
     for rel, full in files:

@@ -17,12 +17,12 @@ from trainer_runtime.datasets import materialize, model, quality
 from trainer_runtime.datasets.blobs import BlobStore, private_folder
 from trainer_runtime.datasets.detect import preview
 from trainer_runtime.datasets.errors import DatasetError, check_name
+from trainer_runtime.datasets.formats import TEXT_FORMATS
 from trainer_runtime.datasets.importer import Importer, ProgressFn, disk_message
 from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits
 from trainer_runtime.store.datasets import DatasetInfo, DatasetStore, VersionInfo
 
 log = logging.getLogger(__name__)
-TEXT_FORMATS = ("text", "jsonl", "csv", "parquet")
 
 
 class DatasetService:
@@ -74,10 +74,12 @@ class DatasetService:
             ) from err
 
     def import_(
-        self, source: str | Path, name: str, fmt: str | None = None, modality: str | None = None,
-        keep_corrupt: bool = False, progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-        link: bool = False,
+        self, source: str | Path, name: str, *, fmt: str | None = None, modality: str | None = None,
+        keep_corrupt: bool = False, link: bool = False, progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
     ) -> VersionInfo:  # fmt: skip
+        """Import ``source`` as a new version of ``name``. The options are keywords (the API
+        passes an ``ImportRequest``'s fields by name): eight positional flags were misordered once."""
         return self.importer.run(Path(source), name, fmt, modality, keep_corrupt, link, progress, cancel)
 
     # ----------------------------------------------------------------- reads
@@ -160,6 +162,7 @@ class DatasetService:
                 "version": None,
                 "dropped": [],
                 "message": "nothing to drop; no version made",
+                "info": None,
             }
         meta: dict[str, Any] = {
             "item_count": max(0, info.meta.get("item_count", 0) - sum(map(model.is_image, dropped)))
@@ -168,7 +171,8 @@ class DatasetService:
         if info.meta.get("format") == "image-folder":
             meta["classes"] = dict(sorted(Counter(e.label for e in kept if e.label).items()))
         new = self._commit(info, kept, f"quality gates {','.join(gates)} on version {info.number}", **meta)
-        return {"dataset": name, "version": new.number, "dropped": dropped, "info": new.to_json()}
+        return {"dataset": name, "version": new.number, "dropped": dropped, "info": new.to_json(),
+                "message": f"dropped {len(dropped)} file(s); version {new.number} made"}  # fmt: skip
 
     def delete_version(self, name: str, version: int) -> dict[str, Any]:
         """Delete one version; its blobs are reclaimed only when no other version uses them."""

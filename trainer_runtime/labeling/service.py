@@ -23,6 +23,7 @@ from typing import Any
 
 from trainer_runtime import jsontext
 from trainer_runtime.datasets.errors import DatasetError, check_name
+from trainer_runtime.datasets.formats import LABEL_FORMATS
 from trainer_runtime.datasets.imaging import decode_errors, error_text
 from trainer_runtime.datasets.model import Entry, is_image, manifest_hash
 from trainer_runtime.datasets.service import DatasetService
@@ -35,7 +36,7 @@ from trainer_runtime.labeling.shapes import ImageAnnotation, LabelError, decode,
 from trainer_runtime.store.datasets import VersionInfo
 from trainer_runtime.userfiles import check_file_or_folder, display
 
-FORMATS = ("yolo", "coco")
+FORMATS = LABEL_FORMATS
 SIZE_READERS = 4
 
 
@@ -270,7 +271,7 @@ class LabelService:
             raise LabelError(f"nothing to import at {display(src)}: no such file or folder")
         check_file_or_folder(src, "the label source")  # not a FIFO, device or /proc file
         if self.ds.store.latest(check_name(name)) is None:
-            self.ds.import_(src, name, fmt, keep_corrupt=True)  # bad images are marked, then skipped
+            self.ds.import_(src, name, fmt=fmt, keep_corrupt=True)  # bad images are marked, then skipped
         base = self.load(name, "latest")
         files = dict(list_files(src)) if src.is_dir() else {src.name: src}
         if fmt == "yolo" and src.is_file():
