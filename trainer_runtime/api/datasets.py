@@ -13,28 +13,19 @@ import time
 import uuid
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
 
-from trainer_runtime.api.edge import (
-    AbsPath,
-    BadRequest,
-    Count,
-    Id,
-    PlainStr,
-    Query,
-    Strict,
-    disk_full,
-    json_body,
-    query,
-    url_int,
-)
+from trainer_runtime.api.edge import BadRequest, disk_full, json_body, query, url_int
+from trainer_runtime.api.schema import datasets as s
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.routes import Route, declare, reply
+from trainer_runtime.datasets import formats
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled
 from trainer_runtime.datasets.limits import Limits
 from trainer_runtime.datasets.service import DatasetService
+from trainer_runtime.datasets.tasks import ImportState, ImportTask
 from trainer_runtime.jobs import recipes
 from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec
 from trainer_runtime.userfiles import check_file_or_folder
@@ -43,63 +34,42 @@ log = logging.getLogger(__name__)
 KEEP_FINISHED = 100  # finished imports remembered for status queries
 MAX_PAGE = 100_000  # entries of a version in one answer
 
-
-Word = Annotated[PlainStr, Field(min_length=1, max_length=100)]
-
-
-class DetectBody(Strict):
-    path: AbsPath
-    format: Word | None = None
-    modality: Word | None = None
-
-
-class ImportBody(DetectBody):
-    name: Annotated[PlainStr, Field(min_length=1, max_length=80)]
-    keep_corrupt: bool = False
-    link: bool = Field(False, description="hard-link the source files into storage instead of copying")
-
-
-class VersionBody(Strict):
-    version: Count | Literal["latest"] = "latest"
-
-
-class QualityBody(VersionBody):
-    gates: list[Word] | None = Field(None, max_length=20)
-    near_threshold: int = Field(4, ge=0, le=32)
-    max_text_chars: int = Field(20_000, ge=1, le=100_000_000)
-
-
-class RollbackBody(Strict):
-    version: Count
-
-
-class EntriesQuery(Query):
-    offset: Id = 0
-    limit: int = Field(1000, ge=1, le=1 << 62)  # pages are cut to MAX_PAGE
+_D, _V = "/v1/datasets/{name}", "/v1/datasets/{name}/versions/{version}"
+FORMATS = declare("GET", "/v1/datasets/formats", "What can be imported: suffixes, formats, modalities",
+                  response=s.FormatsView)  # fmt: skip
+DETECT = declare("POST", "/v1/datasets/detect", "Preview an import: format, counts, classes, samples",
+                 response=s.PreviewAnswer, body=s.DetectRequest)  # fmt: skip
+LIST_IMPORTS = declare("GET", "/v1/datasets/imports", "List recent imports", response=s.ImportList)
+START_IMPORT = declare("POST", "/v1/datasets/imports", "Start an import in the background",
+                       response=s.ImportAnswer, body=s.ImportRequest, status=202)  # fmt: skip
+SHOW_IMPORT = declare("GET", "/v1/datasets/imports/{id}", "An import's progress", response=s.ImportAnswer)
+CANCEL_IMPORT = declare("POST", "/v1/datasets/imports/{id}/cancel", "Cancel a running import",
+                        response=s.ImportAnswer)  # fmt: skip
+LIST = declare("GET", "/v1/datasets", "List datasets", response=s.DatasetList)
+SHOW = declare("GET", _D, "One dataset", response=s.DatasetAnswer)
+VERSIONS = declare("GET", f"{_D}/versions", "A dataset's versions", response=s.VersionList)
+VERSION = declare("GET", _V, "A page of a version's entries", response=s.EntriesPage, query=s.EntriesQuery)
+DELETE_VERSION = declare("DELETE", _V, "Delete one version", response=s.DeletedAnswer)
+DIFF = declare("GET", f"{_D}/diff", "What changed between two versions", response=s.DiffAnswer,
+               query=s.DiffQuery)  # fmt: skip
+VERIFY = declare("POST", f"{_D}/verify", "Re-hash a version's files", response=s.VerifyAnswer,
+                 body=s.VersionRequest)  # fmt: skip
+QUALITY = declare("POST", f"{_D}/quality", "A quality report, or a cleaned version with gates",
+                  response=s.QualityAnswer | s.GatesAnswer, body=s.QualityRequest)  # fmt: skip
+ROLLBACK = declare("POST", f"{_D}/rollback", "A new version equal to an earlier one",
+                   response=s.VersionAnswer, body=s.RollbackRequest)  # fmt: skip
+FORMATS_VIEW = s.FormatsView(
+    archive_suffixes=list(formats.ARCHIVE_SUFFIXES), image_suffixes=list(formats.IMAGE_SUFFIXES),
+    data_suffixes=dict(formats.DATA_SUFFIXES), formats=dict(formats.FORMATS),
+    modalities=list(formats.MODALITIES), label_formats=list(formats.LABEL_FORMATS),
+    text_formats=list(formats.TEXT_FORMATS), importable=formats.IMPORTABLE,
+)  # fmt: skip
 
 
-class DiffQuery(Query):
-    a: str = Field(..., max_length=30)
-    b: str = Field(..., max_length=30)
-
-
-@dataclass
-class ImportTask:
-    id: str
-    name: str
-    source: str
-    state: str = "running"  # running | completed | failed | cancelled
-    phase: str = "queued"
-    done: int = 0
-    total: int = 0
-    error: str | None = None
-    version: dict[str, Any] | None = None
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-    def view(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "cancel"}
+def answer(route: Route, data: Any) -> web.Response:
+    """``data`` (the service's JSON) checked against the route's model, then sent as it: the
+    daemon never answers what its contract does not describe."""
+    return reply(route, parse(route.response, data))
 
 
 def _check_source(path: str) -> None:
@@ -140,23 +110,24 @@ class DatasetsApi:
 
     def register(self, app: web.Application) -> None:
         r = app.router
-        for method, path, handler in (
-            ("POST", "/v1/datasets/detect", self.detect),
-            ("GET", "/v1/datasets/imports", self.list_imports),
-            ("POST", "/v1/datasets/imports", self.start_import),
-            ("GET", "/v1/datasets/imports/{id}", self.show_import),
-            ("POST", "/v1/datasets/imports/{id}/cancel", self.cancel_import),
-            ("GET", "/v1/datasets", self.list_datasets),
-            ("GET", "/v1/datasets/{name}", self.show),
-            ("GET", "/v1/datasets/{name}/versions", self.versions),
-            ("GET", "/v1/datasets/{name}/versions/{version}", self.version),
-            ("DELETE", "/v1/datasets/{name}/versions/{version}", self.delete_version),
-            ("GET", "/v1/datasets/{name}/diff", self.diff),
-            ("POST", "/v1/datasets/{name}/verify", self.verify),
-            ("POST", "/v1/datasets/{name}/quality", self.quality),
-            ("POST", "/v1/datasets/{name}/rollback", self.rollback),
-        ):
-            r.add_route(method, path, handler)  # errors are answered by api.edge's middleware
+        for route, handler in (
+            (FORMATS, self.formats),
+            (DETECT, self.detect),
+            (LIST_IMPORTS, self.list_imports),
+            (START_IMPORT, self.start_import),
+            (SHOW_IMPORT, self.show_import),
+            (CANCEL_IMPORT, self.cancel_import),
+            (LIST, self.list_datasets),
+            (SHOW, self.show),
+            (VERSIONS, self.versions),
+            (VERSION, self.version),
+            (DELETE_VERSION, self.delete_version),
+            (DIFF, self.diff),
+            (VERIFY, self.verify),
+            (QUALITY, self.quality),
+            (ROLLBACK, self.rollback),
+        ):  # the fixed paths (formats, imports) before {name}
+            r.add_route(route.method, route.path, handler)  # errors: api.edge's middleware
         app.on_cleanup.append(self._close)
 
     async def _close(self, app: web.Application) -> None:
@@ -174,7 +145,7 @@ class DatasetsApi:
 
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
-    async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
+    async def _body(self, request: web.Request, model: Any) -> Any:
         return await json_body(request, model)
 
     @staticmethod
@@ -189,21 +160,24 @@ class DatasetsApi:
             ) from None
 
     # --------------------------------------------------------------- imports
+    async def formats(self, request: web.Request) -> web.Response:
+        return reply(FORMATS, FORMATS_VIEW)
+
     async def detect(self, request: web.Request) -> web.Response:
-        body = await self._body(request, DetectBody)
+        body = await self._body(request, s.DetectRequest)
         await asyncio.get_running_loop().run_in_executor(self.executor, _check_source, body.path)
         preview = await self._run("preview", body.path, body.format, body.modality)
-        return web.json_response({"preview": preview})
+        return answer(DETECT, {"preview": preview})
 
     async def start_import(self, request: web.Request) -> web.Response:
-        body = await self._body(request, ImportBody)
+        body = await self._body(request, s.ImportRequest)
         from trainer_runtime.datasets.errors import check_name
 
         check_name(body.name)
         await asyncio.get_running_loop().run_in_executor(self.executor, _check_source, body.path)
         task = ImportTask(uuid.uuid4().hex[:12], body.name, body.path)
         self.tasks[task.id] = task
-        finished = [t for t in self.tasks.values() if t.state != "running"]
+        finished = [t for t in self.tasks.values() if not t.state.is_terminal]
         for old in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self.tasks[old.id]
         loop = asyncio.get_running_loop()
@@ -213,22 +187,16 @@ class DatasetsApi:
 
         def work() -> dict[str, Any]:
             return self.service.import_(
-                body.path,
-                body.name,
-                body.format,
-                body.modality,
-                body.keep_corrupt,
-                progress,
-                task.cancel,
-                body.link,
-            ).to_json()
+                body.path, body.name, fmt=body.format, modality=body.modality,
+                keep_corrupt=body.keep_corrupt, link=body.link, progress=progress, cancel=task.cancel,
+            ).to_json()  # fmt: skip
 
         asyncio.ensure_future(self._finish(task, loop.run_in_executor(self.import_executor, work)))
         self._publish(task)
-        return web.json_response({"import": task.view()}, status=202)
+        return answer(START_IMPORT, {"import": task.view()})
 
     def _progress(self, task: ImportTask, phase: str, done: int, total: int) -> None:
-        if task.state != "running":
+        if task.state.is_terminal:
             return
         task.phase, task.done, task.total = phase, done, total
         self._publish(task)
@@ -236,20 +204,20 @@ class DatasetsApi:
     async def _finish(self, task: ImportTask, fut: Awaitable[dict[str, Any]]) -> None:
         try:
             task.version = await fut
-            task.state, task.phase = "completed", "done"
+            task.state, task.phase = ImportState.COMPLETED, "done"
         except ImportCancelled as err:
-            task.state, task.error = "cancelled", str(err)
+            task.state, task.error = ImportState.CANCELLED, str(err)
         except DatasetError as err:
-            task.state, task.error = "failed", str(err)
+            task.state, task.error = ImportState.FAILED, str(err)
         except Exception as err:  # the task must end with a state; the traceback goes to the log
             full = disk_full(err, str(self.d.data.root))
             if full is None:
                 log.exception("dataset import %s failed", task.id)
-            task.state = "failed"
+            task.state = ImportState.FAILED
             task.error = full or f"internal error ({type(err).__name__}); see daemon.log in the data dir"
         task.finished = time.time()
         self._publish(task)
-        if task.state == "completed":
+        if task.state is ImportState.COMPLETED:
             self.d.bus.publish("dataset_changed", name=task.name)
 
     def _publish(self, task: ImportTask) -> None:
@@ -262,68 +230,68 @@ class DatasetsApi:
         return task
 
     async def list_imports(self, request: web.Request) -> web.Response:
-        return web.json_response({"imports": [t.view() for t in self.tasks.values()]})
+        return answer(LIST_IMPORTS, {"imports": [t.view() for t in self.tasks.values()]})
 
     async def show_import(self, request: web.Request) -> web.Response:
-        return web.json_response({"import": self._task(request).view()})
+        return answer(SHOW_IMPORT, {"import": self._task(request).view()})
 
     async def cancel_import(self, request: web.Request) -> web.Response:
         task = self._task(request)
-        if task.state == "running":
+        if not task.state.is_terminal:
             task.cancel.set()
-        return web.json_response({"import": task.view()})
+        return answer(CANCEL_IMPORT, {"import": task.view()})
 
     # ----------------------------------------------------------------- reads
     async def list_datasets(self, request: web.Request) -> web.Response:
         rows = await self._run("list_datasets")
-        return web.json_response({"datasets": [d.to_json() for d in rows]})
+        return answer(LIST, {"datasets": [d.to_json() for d in rows]})
 
     async def show(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         info = await self._run("get", name)
-        return web.json_response({"dataset": info.to_json()})
+        return answer(SHOW, {"dataset": info.to_json()})
 
     async def versions(self, request: web.Request) -> web.Response:
         rows = await self._run("versions", request.match_info["name"])
-        return web.json_response({"versions": [v.to_json() for v in rows]})
+        return answer(VERSIONS, {"versions": [v.to_json() for v in rows]})
 
     async def version(self, request: web.Request) -> web.Response:
         version = self._version(request.match_info["version"])
-        q = query(request, EntriesQuery)
+        q = query(request, s.EntriesQuery)
         limit = min(q.limit, MAX_PAGE)
         info, page = await self._run("entries_page", request.match_info["name"], version, q.offset, limit)
-        return web.json_response({"version": info.to_json(), "entries": page, "offset": q.offset})
+        return answer(VERSION, {"version": info.to_json(), "entries": page, "offset": q.offset})
 
     async def diff(self, request: web.Request) -> web.Response:
         if not request.query.get("a") or not request.query.get("b"):
             raise DatasetError("diff needs two versions: ?a=1&b=2")
-        q = query(request, DiffQuery)
+        q = query(request, s.DiffQuery)
         a, b = self._version(q.a, "a"), self._version(q.b, "b")
         out = await self._run("diff", request.match_info["name"], a, b)
-        return web.json_response({"diff": out})
+        return answer(DIFF, {"diff": out})
 
     async def verify(self, request: web.Request) -> web.Response:
-        body = await self._body(request, VersionBody)
+        body = await self._body(request, s.VersionRequest)
         out = await self._run("verify", request.match_info["name"], body.version)
-        return web.json_response({"verify": out})
+        return answer(VERIFY, {"verify": out})
 
     async def quality(self, request: web.Request) -> web.Response:
-        body = await self._body(request, QualityBody)
+        body = await self._body(request, s.QualityRequest)
         name, opts = request.match_info["name"], {"near_threshold": body.near_threshold,
                                                   "max_text_chars": body.max_text_chars}  # fmt: skip
         if body.gates:
             out = await self._run("apply_gates", name, body.version, body.gates, **opts)
             if out["version"] is not None:
                 self.d.bus.publish("dataset_changed", name=name)
-            return web.json_response({"gates": out})
-        return web.json_response({"quality": await self._run("quality", name, body.version, **opts)})
+            return answer(QUALITY, {"gates": out})
+        return answer(QUALITY, {"quality": await self._run("quality", name, body.version, **opts)})
 
     # ---------------------------------------------------------------- writes
     async def rollback(self, request: web.Request) -> web.Response:
-        body = await self._body(request, RollbackBody)
+        body = await self._body(request, s.RollbackRequest)
         info = await self._run("rollback", request.match_info["name"], body.version)
         self.d.bus.publish("dataset_changed", name=info.dataset)
-        return web.json_response({"version": info.to_json()})
+        return answer(ROLLBACK, {"version": info.to_json()})
 
     async def delete_version(self, request: web.Request) -> web.Response:
         version = self._version(request.match_info["version"])
@@ -331,7 +299,7 @@ class DatasetsApi:
             raise DatasetError("delete names a version number, not 'latest'")
         out = await self._run("delete_version", request.match_info["name"], version)
         self.d.bus.publish("dataset_changed", name=request.match_info["name"])
-        return web.json_response({"deleted": out})
+        return answer(DELETE_VERSION, {"deleted": out})
 
     # ------------------------------------------------------------------ jobs
     async def resolve_spec(self, spec: JobSpec) -> JobSpec:

@@ -9,12 +9,13 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
+from trainer_runtime.api.schema.datasets import ImportRequest
 from trainer_runtime.cli.output import emit_json, error, table, version_arg
 from trainer_runtime.client.client import Client
+from trainer_runtime.datasets.formats import FORMATS, MODALITIES, is_archive_name, strip_suffix
+from trainer_runtime.datasets.tasks import ImportState
 
-ARCHIVE_RE = re.compile(r"(\.tar\.gz|\.tar\.bz2|\.tar\.xz|\.tgz|\.tbz2|\.txz|\.tar|\.zip)$", re.I)
 POLL_S = 0.2
 
 
@@ -24,8 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("import", help="import a folder, file or zip/tar archive as a new version")
     s.add_argument("path", type=Path)
     s.add_argument("--name", help="dataset name (default: from the path)")
-    s.add_argument("--format", help="image-folder, image-flat, coco, yolo, csv, jsonl, parquet or text")
-    s.add_argument("--modality", choices=["image", "text", "tabular"])
+    s.add_argument("--format", help=", ".join(FORMATS) + " (detected when left out)")
+    s.add_argument("--modality", choices=MODALITIES)
     s.add_argument("--keep-corrupt", action="store_true", help="import undecodable images (see quality)")
     s.add_argument(
         "--link", action="store_true",
@@ -68,8 +69,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def default_name(path: Path) -> str:
-    stem = ARCHIVE_RE.sub("", path.resolve().name)
-    stem = Path(stem).stem if "." in stem and not path.is_dir() else stem
+    stem = path.resolve().name
+    if is_archive_name(stem):
+        stem = strip_suffix(stem)
+    elif "." in stem and not path.is_dir():
+        stem = Path(stem).stem
     clean = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "dataset"
     return clean[:80]
 
@@ -83,8 +87,8 @@ def run(args: argparse.Namespace, client: Client) -> int:
         if args.json:
             emit_json(rows)
             return 0
-        print(table([[d["name"], d["modality"], d["format"], str(d["items"]), str(d["files"]), _size(d["total_bytes"]),
-                      f"v{d['latest']}", d["manifest_hash"][:12]] for d in rows],
+        print(table([[d.name, d.modality, d.format, str(d.items), str(d.files), _size(d.total_bytes),
+                      f"v{d.latest}", (d.manifest_hash or "")[:12]] for d in rows],
                     ["NAME", "MODALITY", "FORMAT", "ITEMS", "FILES", "SIZE", "LATEST", "HASH"]))  # fmt: skip
         return 0
     if cmd == "show":
@@ -92,56 +96,56 @@ def run(args: argparse.Namespace, client: Client) -> int:
         if args.json:
             emit_json(d)
             return 0
-        print(f"name:      {d['name']}\nmodality:  {d['modality']}\nformat:    {d['format']}\n"
-              f"latest:    v{d['latest']} ({d['versions']} versions)  hash {d['manifest_hash']}\n"
-              f"items:     {d['items']}  files {d['files']}  size {_size(d['total_bytes'])}")  # fmt: skip
-        if d["classes"]:
-            print("classes:   " + ", ".join(f"{k} {v}" for k, v in d["classes"].items()))
+        print(f"name:      {d.name}\nmodality:  {d.modality}\nformat:    {d.format}\n"
+              f"latest:    v{d.latest} ({d.versions} versions)  hash {d.manifest_hash}\n"
+              f"items:     {d.items}  files {d.files}  size {_size(d.total_bytes)}")  # fmt: skip
+        if d.classes:
+            print("classes:   " + ", ".join(f"{k} {v}" for k, v in d.classes.items()))
         return 0
     if cmd == "versions":
-        rows = client.dataset_versions(args.name)
+        versions = client.dataset_versions(args.name)
         if args.json:
-            emit_json(rows)
+            emit_json(versions)
             return 0
-        print(table([[f"v{v['version']}", v["created_at"][:19], str(v["files"]), _size(v["total_bytes"]),
-                      v["manifest_hash"][:12], v["message"]] for v in rows],
+        print(table([[f"v{v.version}", v.created_at[:19], str(v.files), _size(v.total_bytes),
+                      v.manifest_hash[:12], v.message] for v in versions],
                     ["VERSION", "CREATED", "FILES", "SIZE", "HASH", "MESSAGE"]))  # fmt: skip
         return 0
     if cmd == "diff":
-        d = client.dataset_diff(args.name, args.a, args.b)
+        diff = client.dataset_diff(args.name, args.a, args.b)
         if args.json:
-            emit_json(d)
+            emit_json(diff)
             return 0
-        for key, mark in (("added", "+"), ("removed", "-"), ("changed", "~")):
-            for p in d[key]:
+        for paths, mark in ((diff.added, "+"), (diff.removed, "-"), (diff.changed, "~")):
+            for p in paths:
                 print(f"{mark} {p}")
-        for lab in d["labels"]:
-            print(f"label {lab['path']}: {lab['from']} -> {lab['to']}")
-        print(f"v{d['from']} -> v{d['to']}: {len(d['added'])} added, {len(d['removed'])} removed, "
-              f"{len(d['changed'])} changed, {len(d['labels'])} relabelled")  # fmt: skip
+        for lab in diff.labels:
+            print(f"label {lab.path}: {lab.from_} -> {lab.to}")
+        print(f"v{diff.from_} -> v{diff.to}: {len(diff.added)} added, {len(diff.removed)} removed, "
+              f"{len(diff.changed)} changed, {len(diff.labels)} relabelled")  # fmt: skip
         return 0
     if cmd == "verify":
         v = client.dataset_verify(args.name, args.version)
         if args.json:
             emit_json(v)
         else:
-            for p in v["missing"]:
+            for p in v.missing:
                 print(f"missing  {p}")
-            for p in v["corrupt"]:
+            for p in v.corrupt:
                 print(f"corrupt  {p}")
-            print(f"{args.name} v{v['version']}: {v['checked']} files checked, "
-                  + ("all intact" if v["ok"] else f"{len(v['missing'])} missing, {len(v['corrupt'])} corrupt"))  # fmt: skip
-        return 0 if v["ok"] else 1
+            print(f"{args.name} v{v.version}: {v.checked} files checked, "
+                  + ("all intact" if v.ok else f"{len(v.missing)} missing, {len(v.corrupt)} corrupt"))  # fmt: skip
+        return 0 if v.ok else 1
     if cmd == "quality":
         return _quality(args, client)
     if cmd == "rollback":
-        v = client.dataset_rollback(args.name, args.version)
-        emit_json(v) if args.json else print(f"{args.name}: new version v{v['version']} equals v{args.version} "
-                                             f"(hash {v['manifest_hash'][:12]})")  # fmt: skip
+        r = client.dataset_rollback(args.name, args.version)
+        emit_json(r) if args.json else print(f"{args.name}: new version v{r.version} equals v{args.version} "
+                                             f"(hash {r.manifest_hash[:12]})")  # fmt: skip
         return 0
-    d = client.dataset_delete_version(args.name, args.version)
-    emit_json(d) if args.json else print(
-        f"deleted {args.name} v{args.version}; {d['reclaimed_blobs']} stored file(s) reclaimed"
+    gone = client.dataset_delete_version(args.name, args.version)
+    emit_json(gone) if args.json else print(
+        f"deleted {args.name} v{args.version}; {gone.reclaimed_blobs} stored file(s) reclaimed"
     )
     return 0
 
@@ -162,24 +166,26 @@ def _import(args: argparse.Namespace, client: Client) -> int:
         if args.json:
             emit_json(pv)
         else:
-            print(f"format {pv['format']}, modality {pv['modality']}: {pv['items']} items in {pv['files']} files "
-                  f"({_size(pv['total_bytes'])})")  # fmt: skip
-            if pv["classes"]:
-                print("classes: " + ", ".join(f"{k} {v}" for k, v in pv["classes"].items()))
-            for s in pv["samples"]:
+            print(f"format {pv.format}, modality {pv.modality}: {pv.items} items in {pv.files} files "
+                  f"({_size(pv.total_bytes)})")  # fmt: skip
+            if pv.classes:
+                print("classes: " + ", ".join(f"{k} {v}" for k, v in pv.classes.items()))
+            for s in pv.samples:
                 print("  " + ", ".join(f"{k}={v}" for k, v in s.items()))
         return 0
     name = args.name or default_name(args.path)
-    task = client.dataset_import(path, name, args.format, args.modality, args.keep_corrupt, args.link)
+    request = ImportRequest(path=path, name=name, format=args.format, modality=args.modality,
+                            keep_corrupt=args.keep_corrupt, link=args.link)  # fmt: skip
+    task = client.import_dataset(request)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     cancelled = False
     last = ""
     while True:
         try:
-            task = client.dataset_import_status(task["id"])
-            if task["state"] != "running":
+            task = client.dataset_import_status(task.id)
+            if task.is_terminal:
                 break
-            line = f"{task['phase']} {task['done']}/{task['total']}" if task["total"] else task["phase"]
+            line = f"{task.phase} {task.done}/{task.total}" if task.total else task.phase
             if line != last:
                 _progress(line)
                 last = line
@@ -188,22 +194,22 @@ def _import(args: argparse.Namespace, client: Client) -> int:
             if not cancelled:
                 cancelled = True
                 _progress("cancelling…")
-                client.dataset_import_cancel(task["id"])
+                client.dataset_import_cancel(task.id)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    if task["state"] == "completed":
-        v: dict[str, Any] = task["version"]
+    if task.state is ImportState.COMPLETED and task.version is not None:
+        v = task.version
         emit_json(v) if args.json else print(
-            f"imported {name} v{v['version']}: {v['meta'].get('item_count', 0)} items, {v['files']} files, "
-            f"{_size(v['total_bytes'])}, hash {v['manifest_hash'][:12]}"
+            f"imported {name} v{v.version}: {v.item_count} items, {v.files} files, "
+            f"{_size(v.total_bytes)}, hash {v.manifest_hash[:12]}"
         )
-        if v["meta"].get("link_note") and not args.json:
-            print(v["meta"]["link_note"])
+        if v.link_note and not args.json:
+            print(v.link_note)
         return 0
     if args.json:
         emit_json(task)
-    error(task["error"] or task["state"])
-    return 130 if task["state"] == "cancelled" else 2
+    error(task.error or task.state.label)
+    return 130 if task.state is ImportState.CANCELLED else 2
 
 
 def _progress(line: str) -> None:
@@ -216,39 +222,38 @@ def _progress(line: str) -> None:
 
 def _quality(args: argparse.Namespace, client: Client) -> int:
     gates = [g.strip() for g in args.apply_gates.split(",") if g.strip()] if args.apply_gates else None
-    out = client.dataset_quality(args.name, args.version, gates)
     if gates:
-        g = out["gates"]
+        g = client.dataset_gates(args.name, gates, args.version)
         if args.json:
             emit_json(g)
-        elif g["version"] is None:
-            print(f"{args.name}: {g['message']}")
+        elif g.version is None:
+            print(f"{args.name}: {g.message}")
         else:
-            print(f"{args.name}: new version v{g['version']} without {len(g['dropped'])} file(s)")
-            for p in g["dropped"]:
+            print(f"{args.name}: new version v{g.version} without {len(g.dropped)} file(s)")
+            for p in g.dropped:
                 print(f"  dropped {p}")
         return 0
-    q = out["quality"]
+    q = client.dataset_quality(args.name, args.version)
     if args.json:
         emit_json(q)
         return 0
-    print(f"{args.name} v{q['version']} quality")
-    for key, n in q["summary"].items():
+    print(f"{args.name} v{q.version} quality")
+    for key, n in q.summary.items():
         print(f"  {key.replace('_', ' '):<18} {n}")
-    for u in q["undecodable"][:20]:
-        print(f"  undecodable {u['path']}: {u['error']}")
-    for g in q["exact_duplicates"][:20]:
-        print(f"  duplicates  {', '.join(g)}")
-    for g in q["near_duplicates"][:20]:
-        print(f"  near-dups   {', '.join(g)}")
-    for e in q["schema_errors"][:20]:
-        where = f"line {e['line']}" if "line" in e else f"annotation {e.get('annotation')}"
-        print(f"  schema      {e['path']} {where}: {e['message']}")
-    if q["class_counts"]:
-        ratio = f"{q['imbalance_ratio']:.2f}" if q["imbalance_ratio"] else "-"
+    for u in q.undecodable[:20]:
+        print(f"  undecodable {u.path}: {u.error}")
+    for group in q.exact_duplicates[:20]:
+        print(f"  duplicates  {', '.join(group)}")
+    for group in q.near_duplicates[:20]:
+        print(f"  near-dups   {', '.join(group)}")
+    for e in q.schema_errors[:20]:
+        where = f"line {e.line}" if e.line is not None else f"annotation {e.annotation}"
+        print(f"  schema      {e.path} {where}: {e.message}")
+    if q.class_counts:
+        ratio = f"{q.imbalance_ratio:.2f}" if q.imbalance_ratio else "-"
         print(
             "  classes     "
-            + ", ".join(f"{k} {v}" for k, v in q["class_counts"].items())
+            + ", ".join(f"{k} {v}" for k, v in q.class_counts.items())
             + f" (imbalance {ratio})"
         )
     return 0
