@@ -161,7 +161,8 @@ class JobsPanel(QWidget):
         lay.setSpacing(0)
         lay.addWidget(self.toolbar)
         lay.addWidget(self.splitter, 1)
-        self._clock = QTimer(self, interval=1000, timeout=self.model.tick)
+        self._clock = QTimer(self, interval=1000)
+        self._clock.timeout.connect(self.model.tick)
         self._clock.start()
 
     def _paint_new_button(self) -> None:

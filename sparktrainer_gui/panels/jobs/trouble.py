@@ -41,7 +41,8 @@ def mirror_pending(job: JobRow | None) -> bool:
 
 
 def sentence_label(name: str, style: str) -> QLabel:
-    label = QLabel(objectName=name)
+    label = QLabel()
+    label.setObjectName(name)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
