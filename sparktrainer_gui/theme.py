@@ -28,6 +28,7 @@ PALETTES: dict[str, dict[str, str]] = {
         "window": "#f6f7f9", "base": "#ffffff", "alt": "#f2f4f7", "text": "#1d2330", "muted": "#667085",
         "border": "#d9dee7", "accent": "#3b6ef5", "accent_text": "#ffffff", "icon": "#3d4655",
         "track": "#e6e9ef", "highlight": "#dfe8ff", "disabled": "#a7afbd", "warning": "#c2410c",
+        "error": "#c4322b", "caution": "#8a6d00",  # a failure's red and a queued job's amber
         JobState.RUNNING: "#2f7d4f", JobState.QUEUED: "#8a6d00", JobState.PENDING: "#7a8494",
         JobState.PAUSED: "#b25e09", JobState.COMPLETED: "#2b5fd9", JobState.FAILED: "#c4322b",
         JobState.CANCELLED: "#7a8494",
@@ -36,6 +37,7 @@ PALETTES: dict[str, dict[str, str]] = {
         "window": "#1b1e24", "base": "#22262e", "alt": "#262b34", "text": "#e4e7ec", "muted": "#98a1b2",
         "border": "#363c48", "accent": "#6d93ff", "accent_text": "#0f1420", "icon": "#c9d0dc",
         "track": "#323844", "highlight": "#2c3a5c", "disabled": "#5d6574", "warning": "#fb8c3c",
+        "error": "#ff6b63", "caution": "#e0b83c",
         JobState.RUNNING: "#52c47e", JobState.QUEUED: "#e0b83c", JobState.PENDING: "#98a1b2",
         JobState.PAUSED: "#f0a04b", JobState.COMPLETED: "#7fa5ff", JobState.FAILED: "#ff6b63",
         JobState.CANCELLED: "#98a1b2",
