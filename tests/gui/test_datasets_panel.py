@@ -11,6 +11,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests import dataset_fixtures as fx
+from tests.helpers import start_import
+from trainer_runtime.datasets.tasks import ImportState
 
 
 def drop(widget, paths: list[Path]) -> QDropEvent:
@@ -77,8 +79,8 @@ def test_a_dropped_image_folder_is_imported_listed_and_shown_with_thumbnails(
 
     qtbot.waitUntil(lambda: panel.selected_name() == "pets", timeout=20_000)
     row = panel.model.dataset("pets")
-    assert row["items"] == 10 and row["latest"] == 1 and row["modality"] == "image"
-    assert [d["name"] for d in daemon.datasets()] == ["pets"]
+    assert row.items == 10 and row.latest == 1 and row.modality == "image"
+    assert [d.name for d in daemon.datasets()] == ["pets"]
     detail = panel.detail
     assert detail.files.currentWidget() is detail.grid
     assert detail.model.rowCount() == 10
@@ -87,7 +89,9 @@ def test_a_dropped_image_folder_is_imported_listed_and_shown_with_thumbnails(
 
     def thumbs_shown() -> int:
         return sum(
-            1 for r in range(10) if detail.thumbnails.is_cached((detail.model.entry(r) or {}).get("blob", ""))
+            1
+            for r in range(10)
+            if detail.thumbnails.is_cached(e.blob if (e := detail.model.entry(r)) else "")
         )
 
     qtbot.waitUntil(lambda: thumbs_shown() == 10, timeout=20_000)
@@ -98,7 +102,7 @@ def test_a_dropped_image_folder_is_imported_listed_and_shown_with_thumbnails(
     entry = detail.model.entry(0)
     from PIL import Image
 
-    with Image.open(src / entry["path"]) as im:
+    with Image.open(src / entry.path) as im:
         expected = im.convert("RGB").getpixel((5, 9))
     shown = pixmap.toImage().pixelColor(5 * 6 + 3, 9 * 6 + 3)
     assert (shown.red(), shown.green(), shown.blue()) == expected, "the thumbnail is that file's picture"
@@ -142,11 +146,13 @@ def test_cancel_of_a_slow_import_leaves_nothing_stored(qtbot, panel, daemon, tmp
     dialog = import_by_drop(qtbot, panel, big)
     qtbot.waitUntil(lambda: dialog.running(), timeout=30_000)
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (dialog.task or {}).get("state") == "cancelled", timeout=60_000)
+    qtbot.waitUntil(
+        lambda: dialog.task is not None and dialog.task.state is ImportState.CANCELLED, timeout=60_000
+    )
     assert dialog.status_label.text() == "Cancelled, nothing was stored."
     assert dialog.isVisible() and dialog.cancel_button.text() == "Close"
     assert daemon.datasets() == []
-    assert daemon.dataset_import_status(dialog.task["id"])["state"] == "cancelled"
+    assert daemon.dataset_import_status(dialog.task.id).state is ImportState.CANCELLED
 
 
 def test_diff_and_rollback_from_the_version_list(qtbot, panel, daemon, tmp_path):
@@ -157,7 +163,7 @@ def test_diff_and_rollback_from_the_version_list(qtbot, panel, daemon, tmp_path)
     (src / "cat" / "cat0.png").unlink()
     with qtbot.waitSignal(panel.dataset_imported, timeout=60_000):
         import_by_drop(qtbot, panel, src)
-    qtbot.waitUntil(lambda: (panel.model.dataset("pets") or {}).get("latest") == 2, timeout=20_000)
+    qtbot.waitUntil(lambda: getattr(panel.model.dataset("pets"), "latest", None) == 2, timeout=20_000)
     versions = panel.detail.versions
     qtbot.waitUntil(lambda: len(versions.versions) == 2, timeout=20_000)
     versions.select_versions([1, 2])
@@ -186,20 +192,22 @@ def test_diff_and_rollback_from_the_version_list(qtbot, panel, daemon, tmp_path)
     poll.stop()
     qtbot.waitUntil(lambda: len(versions.versions) == 3, timeout=20_000)
     v1, v3 = daemon.dataset_versions("pets")[0], daemon.dataset_versions("pets")[2]
-    assert v3["manifest_hash"] == v1["manifest_hash"]
-    qtbot.waitUntil(lambda: (panel.model.dataset("pets") or {}).get("latest") == 3, timeout=20_000)
+    assert v3.manifest_hash == v1.manifest_hash
+    qtbot.waitUntil(lambda: getattr(panel.model.dataset("pets"), "latest", None) == 3, timeout=20_000)
     assert panel.detail.model.rowCount() == 5
     versions.select_versions([2])
     versions.delete_selected(confirm=False)
-    qtbot.waitUntil(lambda: [v["version"] for v in versions.versions] == [3, 1], timeout=20_000)
-    assert [v["version"] for v in daemon.dataset_versions("pets")] == [1, 3]
+    qtbot.waitUntil(lambda: [v.version for v in versions.versions] == [3, 1], timeout=20_000)
+    assert [v.version for v in daemon.dataset_versions("pets")] == [1, 3]
 
 
 def test_the_new_job_wizard_picks_an_imported_dataset_by_name_and_version(qtbot, daemon, conn, tmp_path):
     from sparktrainer_gui.panels.jobs.wizard import NewJobWizard
 
-    task = daemon.dataset_import(str(fx.text_corpus(tmp_path / "corpus")), "corpus")
-    qtbot.waitUntil(lambda: daemon.dataset_import_status(task["id"])["state"] == "completed", timeout=30_000)
+    task = start_import(daemon, fx.text_corpus(tmp_path / "corpus"), "corpus")
+    qtbot.waitUntil(
+        lambda: daemon.dataset_import_status(task.id).state is ImportState.COMPLETED, timeout=30_000
+    )
     wizard = NewJobWizard(conn)
     qtbot.addWidget(wizard)
     wizard.show()
@@ -217,9 +225,9 @@ def test_the_new_job_wizard_picks_an_imported_dataset_by_name_and_version(qtbot,
     assert wizard.spec_dict()["dataset"] == {"name": "corpus", "version": 1}
     with qtbot.waitSignal(wizard.job_submitted, timeout=15_000) as sig:
         qtbot.mouseClick(wizard.form.submit_button, Qt.MouseButton.LeftButton)
-    spec = daemon.job(sig.args[0])["spec"]
+    spec = daemon.job(sig.args[0]).spec
     assert spec["dataset"]["name"] == "corpus" and spec["dataset"]["version"] == 1
-    assert spec["dataset"]["hash"] == daemon.dataset("corpus")["manifest_hash"]
+    assert spec["dataset"]["hash"] == daemon.dataset("corpus").manifest_hash
     daemon.action(sig.args[0], "cancel")
 
 
@@ -236,7 +244,7 @@ def test_the_grid_pages_entries_in_as_it_scrolls(qtbot, panel, daemon, tmp_path)
     assert detail.model.paged.pages() == [0], "only the first page is read for the first screen"
     detail.grid.scrollToBottom()
     qtbot.waitUntil(lambda: detail.model.entry(999) is not None, timeout=20_000)
-    assert detail.model.entry(999)["path"] == "img0999.png"
+    assert detail.model.entry(999).path == "img0999.png"
     assert 400 not in [p * 400 for p in detail.model.paged.pages()], "rows scrolled over are never read"
 
 
@@ -256,9 +264,9 @@ def test_verify_quality_report_and_a_gate_make_a_cleaned_version(qtbot, panel, d
     assert quality.gate_buttons["dedupe"].isEnabled()
     qtbot.mouseClick(quality.gate_buttons["dedupe"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Made version 2 without 1 file(s)" in quality.status.text(), timeout=20_000)
-    qtbot.waitUntil(lambda: (panel.model.dataset("pets") or {}).get("latest") == 2, timeout=20_000)
-    assert daemon.dataset_version("pets", 1)["version"]["files"] == 6, "the old version is untouched"
-    assert daemon.dataset_version("pets", 2)["version"]["files"] == 5
+    qtbot.waitUntil(lambda: getattr(panel.model.dataset("pets"), "latest", None) == 2, timeout=20_000)
+    assert daemon.dataset_version("pets", 1).version.files == 6, "the old version is untouched"
+    assert daemon.dataset_version("pets", 2).version.files == 5
 
 
 def test_a_text_dataset_shows_rows_and_the_start_of_a_file(qtbot, panel, daemon, tmp_path):
@@ -272,3 +280,30 @@ def test_a_text_dataset_shows_rows_and_the_start_of_a_file(qtbot, panel, daemon,
     qtbot.waitUntil(
         lambda: detail.text_preview.toPlainText().startswith('{"text": "document 0'), timeout=20_000
     )
+
+
+def test_a_dropped_tbz2_archive_of_tiff_pictures_is_imported(qtbot, panel, daemon, tmp_path):
+    """The drop handler takes every archive suffix the daemon reads (.tbz2 was refused before)."""
+    import tarfile
+
+    from PIL import Image
+
+    src = tmp_path / "scans"
+    for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        (src / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (16, 16), colour).save(src / name / f"{name}{i}.tif")
+    archive = tmp_path / "scans.tbz2"
+    with tarfile.open(archive, "w:bz2") as tf:
+        tf.add(src, arcname="scans")
+    event = drop(panel, [archive])
+    assert event.isAccepted(), panel.hint.text()
+    dialog = panel.dialog
+    assert dialog is not None and dialog.name_edit.text() == "scans"
+    qtbot.waitUntil(lambda: dialog.import_button.isEnabled(), timeout=30_000)
+    assert dialog.format_combo.currentData() == "image-folder"
+    with qtbot.waitSignal(panel.dataset_imported, timeout=60_000):
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.selected_name() == "scans", timeout=20_000)
+    assert daemon.dataset("scans").classes == {"blue": 3, "red": 3}
+    assert dict(panel.detail.histogram.classes()) == {"blue": 3, "red": 3}

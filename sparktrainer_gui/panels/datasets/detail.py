@@ -3,9 +3,6 @@ class histogram, versions and quality report."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import shiboken6
 from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )  # fmt: skip
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.datasets.drops import human_bytes
 from sparktrainer_gui.panels.datasets.entries_model import ENTRY_ROLE, EntriesModel
 from sparktrainer_gui.panels.datasets.grid import THUMB, SampleGrid
@@ -28,6 +26,7 @@ from sparktrainer_gui.panels.datasets.quality_view import QualityView
 from sparktrainer_gui.panels.datasets.thumbnails import ThumbnailLoader
 from sparktrainer_gui.panels.datasets.versions import VersionsView
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.datasets import DatasetView, VersionView
 
 HEAD_BYTES = 64 * 1024
 
@@ -47,10 +46,10 @@ class DatasetDetail(QWidget):
     def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
         super().__init__(parent)
         self.conn = conn
-        self.dataset: dict[str, Any] | None = None
+        self.dataset: DatasetView | None = None
         self.version: int | str = "latest"
         self.thumbnails = ThumbnailLoader(THUMB, parent=self)
-        self.model = EntriesModel(conn.submit, conn.client.dataset_version, self.thumbnails, self)
+        self.model = EntriesModel(conn, conn.client.dataset_version, self.thumbnails, self)
         self.model.page_failed.connect(self.message_posted)
         self.title = QLabel("Select a dataset, or drop a folder or archive here to import one.", self)
         self.title.setObjectName("datasetTitle")
@@ -104,13 +103,13 @@ class DatasetDetail(QWidget):
 
     # ----------------------------------------------------------------- show
     def name(self) -> str | None:
-        return self.dataset["name"] if self.dataset else None
+        return self.dataset.name if self.dataset else None
 
-    def show_dataset(self, d: dict[str, Any] | None) -> None:
+    def show_dataset(self, d: DatasetView | None) -> None:
         """Show ``d`` (a dataset's view from the list) at its latest version."""
-        same = d is not None and self.dataset is not None and d["name"] == self.dataset["name"]
-        key = ("manifest_hash", "latest")
-        changed = not same or [(self.dataset or {}).get(k) for k in key] != [(d or {}).get(k) for k in key]
+        same = d is not None and self.dataset is not None and d.name == self.dataset.name
+        old = (self.dataset.manifest_hash, self.dataset.latest) if self.dataset else None
+        changed = not same or old != ((d.manifest_hash, d.latest) if d else None)
         self.dataset = d
         if d is None:
             self.model.set_source(None, "latest", 0)
@@ -122,26 +121,26 @@ class DatasetDetail(QWidget):
             return
         self.tabs.setEnabled(True)
         if not same:
-            self.versions.show_dataset(d["name"])
-            self.quality.show_dataset(d["name"])
+            self.versions.show_dataset(d.name)
+            self.quality.show_dataset(d.name)
         elif changed:
             self.versions.reload()
         if changed:  # a new latest version (or another dataset): show the latest files
-            self._show(d["latest"], d["files"], d.get("classes") or {})
+            self._show(d.latest or 0, d.files, d.classes)
 
     def _show(self, version: int, files: int, classes: dict[str, int]) -> None:
         d = self.dataset
         assert d is not None
-        self.version = version if version != d["latest"] else "latest"
-        image = d.get("modality") == "image"
+        self.version = version if version != d.latest else "latest"
+        image = d.modality == "image"
         self.files.setCurrentIndex(0 if image else 1)
-        self.model.set_source(d["name"], version, files)
+        self.model.set_source(d.name, version, files)
         self.text_preview.clear()
         self.histogram.set_classes(classes, "No classes (labels come from sub-folders, COCO or YOLO)")
-        self.quality.show_dataset(d["name"], version)
+        self.quality.show_dataset(d.name, version)
         self.title.setText(
-            f"<b>{d['name']}</b> · version {version} of {d['latest']} · {d['modality']} · {d['format']} · "
-            f"{d['items']:,} items · {human_bytes(d['total_bytes'])}"
+            f"<b>{d.name}</b> · version {version} of {d.latest} · {d.modality} · {d.format} · "
+            f"{d.items:,} items · {human_bytes(d.total_bytes)}"
         )
 
     @Slot(int)
@@ -150,13 +149,13 @@ class DatasetDetail(QWidget):
         name = self.name()
         if name is None:
             return
-        self.conn.submit(self.conn.client.dataset_version, name, number, 0, 1,
-                         on_done=lambda page: self._on_version_info(name, page["version"]),
-                         on_error=lambda e: self.message_posted.emit(str(e)))  # fmt: skip
+        op(self.conn, self, self.conn.client.dataset_version, name, number, 0, 1, what="read the version") \
+            .success(lambda page: self._on_version_info(name, page.version)) \
+            .failure(lambda e: self.message_posted.emit(str(e))).run()  # fmt: skip
 
-    def _on_version_info(self, name: str, v: dict[str, Any]) -> None:
-        if shiboken6.isValid(self) and name == self.name():
-            self._show(v["version"], v["files"], v["meta"].get("classes") or {})
+    def _on_version_info(self, name: str, v: VersionView) -> None:
+        if name == self.name():
+            self._show(v.version, v.files, v.classes)
 
     @Slot()
     def _on_versions_changed(self) -> None:
@@ -168,17 +167,16 @@ class DatasetDetail(QWidget):
     def _on_rows_selection_changed(self, _sel: QItemSelection, _desel: QItemSelection) -> None:
         rows = self.rows.selectionModel().selectedRows()
         entry = rows[0].data(ENTRY_ROLE) if rows else None
-        if not entry or not entry.get("blob"):
+        if not entry or not entry.blob:
             return
-        path = entry["path"]
-        self.conn.submit(read_head, entry["blob"],
-                         on_done=lambda text: self._on_head(path, text),
-                         on_error=lambda e: self._on_head(path, f"Could not read {path}: {e}"))  # fmt: skip
+        path = entry.path
+        op(self.conn, self, read_head, entry.blob, what=f"read {path}") \
+            .success(lambda text: self._on_head(path, text)) \
+            .failure(lambda e: self._on_head(path, f"Could not read {path}: {e}")).run()  # fmt: skip
 
     def _on_head(self, path: str, text: str) -> None:
-        if shiboken6.isValid(self):
-            self.text_preview.setPlainText(text)
-            self.text_preview.setDocumentTitle(path)
+        self.text_preview.setPlainText(text)
+        self.text_preview.setDocumentTitle(path)
 
     def stop(self) -> None:
         self.thumbnails.stop()

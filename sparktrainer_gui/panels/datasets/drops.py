@@ -1,6 +1,7 @@
 """What a drop from the file manager may import: pure functions, no Qt.
 
-The daemon imports one folder, archive or data file at a time; anything else dropped is
+Which suffixes are importable is the runtime's rule (``trainer_runtime.datasets.formats``), read
+here, never restated. The daemon imports one folder, archive or data file at a time; anything else dropped is
 refused here with a sentence saying why, before a dialog opens."""
 
 from __future__ import annotations
@@ -8,13 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from trainer_runtime.datasets.model import IMAGE_SUFFIXES
-
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-DATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".txt", ".json")
-IMPORTABLE = (
-    "a folder, a .zip or .tar(.gz) archive, or a .csv, .jsonl, .parquet, .txt, COCO .json or image file"
-)
+from trainer_runtime.datasets.formats import IMPORTABLE, is_importable_file, strip_suffix
 
 
 def drop_problem(path: Path) -> str | None:
@@ -23,10 +18,9 @@ def drop_problem(path: Path) -> str | None:
         return f"{path} does not exist (a file that is still downloading, or a link to nothing?)"
     if path.is_dir():
         return None
-    name = path.name.lower()
     if not path.is_file():
         return f"{path.name} is not a regular file or folder"
-    if name.endswith(ARCHIVE_SUFFIXES + DATA_SUFFIXES + IMAGE_SUFFIXES):
+    if is_importable_file(path):  # the runtime's one list (trainer_runtime.datasets.formats)
         return None
     return f"{path.name} is not a dataset: drop {IMPORTABLE}"
 
@@ -46,11 +40,7 @@ def choose(paths: list[Path]) -> tuple[Path | None, str | None]:
 
 def default_name(path: Path) -> str:
     """A dataset name the daemon accepts, made from a file or folder name."""
-    stem = path.name
-    for suffix in ARCHIVE_SUFFIXES + DATA_SUFFIXES:
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
+    stem = strip_suffix(path.name)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:80]
     return name or "dataset"
 

@@ -14,16 +14,18 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.datasets.drops import human_bytes
 from sparktrainer_gui.panels.datasets.paging import PagedEntries
 from sparktrainer_gui.panels.datasets.table_base import ColumnsTableModel, Index
 from sparktrainer_gui.panels.datasets.thumbnails import ThumbnailLoader
-from trainer_runtime.datasets.model import is_image
+from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.datasets import EntriesPage, EntryView
+from trainer_runtime.datasets.formats import is_image
 
-Fetch = Callable[[str, Any, int, int], dict[str, Any]]  # (name, version, offset, limit) → page
-Submit = Callable[..., Any]  # RuntimeConnection.submit
+Fetch = Callable[[str, Any, int, int], EntriesPage]  # (name, version, offset, limit) → page
 COLUMNS = ("File", "Label", "Size")
-ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # the entry dict, or None while its page loads
+ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # the EntryView, or None while its page loads
 THUMB_ROLE = Qt.ItemDataRole.UserRole + 2  # QPixmap, or None while decoding / not an image
 LOADING = "…"
 
@@ -33,10 +35,10 @@ class EntriesModel(ColumnsTableModel):
 
     page_failed = Signal(str)  # a sentence
 
-    def __init__(self, submit: Submit, fetch: Fetch, thumbnails: ThumbnailLoader,
+    def __init__(self, conn: RuntimeConnection, fetch: Fetch, thumbnails: ThumbnailLoader,
                  parent: QObject | None = None, page_size: int = 400):  # fmt: skip
         super().__init__(parent)
-        self._submit, self._fetch, self.thumbnails = submit, fetch, thumbnails
+        self.conn, self._fetch, self.thumbnails = conn, fetch, thumbnails
         self.page_size = page_size
         self.name: str | None = None
         self.version: int | str = "latest"
@@ -59,7 +61,7 @@ class EntriesModel(ColumnsTableModel):
         self._thumb_rows.clear()
         self.endResetModel()
 
-    def entry(self, row: int) -> dict[str, Any] | None:
+    def entry(self, row: int) -> EntryView | None:
         return self.paged.get(row) if self.name else None
 
     # ------------------------------------------------------------------- Qt
@@ -78,14 +80,14 @@ class EntriesModel(ColumnsTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return e["path"]
+                return e.path
             if col == 1:
-                return e.get("label") or ""
+                return e.label or ""
             if col == 2:
-                return human_bytes(e["size"])
+                return human_bytes(e.size)
         elif role == Qt.ItemDataRole.ToolTipRole:
-            label = f" · {e['label']}" if e.get("label") else ""
-            return f"{e['path']}{label} · {human_bytes(e['size'])}"
+            label = f" · {e.label}" if e.label else ""
+            return f"{e.path}{label} · {human_bytes(e.size)}"
         elif role == ENTRY_ROLE:
             return e
         elif role == THUMB_ROLE and col == 0:
@@ -94,7 +96,7 @@ class EntriesModel(ColumnsTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def cell(self, row: int) -> tuple[dict[str, Any] | None, Any]:
+    def cell(self, row: int) -> tuple[EntryView | None, Any]:
         """(entry, thumbnail) for the grid's delegate: ``data(ENTRY_ROLE)`` and ``data(THUMB_ROLE)``
         in one call (it runs for every visible cell on every frame)."""
         e = self.paged.get(row) if 0 <= row < self.paged.total else None
@@ -103,9 +105,9 @@ class EntriesModel(ColumnsTableModel):
             return None, None
         return e, self.thumbnail(row, e)
 
-    def thumbnail(self, row: int, e: dict[str, Any]) -> Any:
-        blob = e.get("blob")
-        if not blob or not is_image(e["path"]):
+    def thumbnail(self, row: int, e: EntryView) -> Any:
+        blob = e.blob
+        if not blob or not is_image(e.path):
             return None
         pix = self.thumbnails.get(blob)
         if pix is None and not self.thumbnails.is_cached(blob):
@@ -131,17 +133,15 @@ class EntriesModel(ColumnsTableModel):
         for offset, limit in self.paged.take_wanted(limit=2 - self._in_flight):
             self._in_flight += 1
             self.fetches += 1
-            self._submit(
-                self._fetch, name, version, offset, limit,
-                on_done=lambda page, o=offset, t=token: self._on_page(t, o, page),
-                on_error=lambda err, o=offset, t=token: self._on_page_failed(t, o, err),
-            )  # fmt: skip
+            op(self.conn, self, self._fetch, name, version, offset, limit, what="read the dataset's files") \
+                .success(lambda page, o=offset, t=token: self._on_page(t, o, page)) \
+                .failure(lambda err, o=offset, t=token: self._on_page_failed(t, o, err)).run()  # fmt: skip
 
-    def _on_page(self, token: int, offset: int, page: dict[str, Any]) -> None:
+    def _on_page(self, token: int, offset: int, page: EntriesPage) -> None:
         self._in_flight -= 1
         if token == self._token:
-            first, last = self.paged.add_page(offset, page["entries"])
-            if page["entries"]:
+            first, last = self.paged.add_page(offset, page.entries)
+            if page.entries:
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
         if self.paged.has_wanted():
             self._want_fetch()

@@ -68,7 +68,7 @@ class ThumbDelegate(QStyledItemDelegate):
         else:
             painter.fillRect(x, y, THUMB, THUMB, placeholder)
         painter.setPen(selected_text if selected else text_color)
-        text = "…" if entry is None else (entry.get("label") or entry["path"].rsplit("/", 1)[-1])
+        text = "…" if entry is None else (entry.label or entry.path.rsplit("/", 1)[-1])
         text_rect = QRect(r.x() + 4, y + THUMB + 4, r.width() - 8, r.bottom() - y - THUMB - 6)
         elided = option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideMiddle, text_rect.width())  # type: ignore[attr-defined]
         painter.drawText(text_rect, TEXT_FLAGS, elided)

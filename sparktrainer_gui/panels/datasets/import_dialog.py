@@ -1,23 +1,27 @@
 """The import dialog: detect (off the main thread), preview, correct, name, import with a
-progress bar and Cancel. Every daemon call goes through ``RuntimeConnection.submit``; progress
-arrives as ``dataset_import`` events and, in case the stream is down, by polling."""
+progress bar and Cancel. Every daemon call is an ``ops.op`` bound to the dialog; progress arrives
+as ``dataset_import`` events and, in case the stream is down, by polling. The task is the
+contract's ``ImportTaskView``: its state is an ``ImportState``, never a string spelled here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialog, QListWidgetItem, QTableWidgetItem, QWidget
 
 from sparktrainer_gui.forms.import_dataset_ui import Ui_ImportDatasetForm
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.datasets.drops import default_name, human_bytes
 from sparktrainer_gui.panels.datasets.thumbnails import ThumbnailLoader
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.datasets import ImportRequest, ImportTaskView, PreviewView
 from trainer_runtime.datasets.errors import DatasetError, check_name
-from trainer_runtime.datasets.model import FORMATS, MODALITIES
+from trainer_runtime.datasets.formats import FORMATS, MODALITIES
+from trainer_runtime.datasets.tasks import ImportState
 
 POLL_MS = 400
 ERROR_STYLE = "color: #d93025;"
@@ -25,13 +29,15 @@ STYLE = 'QLabel[role="error"] { color: #d93025; }'
 
 
 class ImportDialog(QDialog):
-    imported = Signal(str, dict)  # the dataset's name, the new version
+    imported = Signal(str, object)  # the dataset's name, the new version (a VersionView)
 
     def __init__(self, conn: RuntimeConnection, source: Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.conn, self.source = conn, source
-        self.preview: dict[str, Any] | None = None
-        self.task: dict[str, Any] | None = None  # the running (or last) import
+        self.preview: PreviewView | None = None
+        self.task: ImportTaskView | None = None  # the running (or last) import
+        self.failure: str | None = None  # why the import could not start
+        self._starting = False  # asked the daemon to start; no task yet
         self._detecting = False
         self._thumbs = ThumbnailLoader(72, 64, self)
         self._thumbs.ready.connect(self._on_thumbs_ready)
@@ -73,51 +79,44 @@ class ImportDialog(QDialog):
         self.summary_label.setText("Reading the files…")
         self._set_status("")
         self._update_buttons()
-        self.conn.submit(self.conn.client.dataset_detect, str(self.source), fmt, modality,
-                         on_done=self._on_detected, on_error=self._on_detect_failed)  # fmt: skip
+        op(self.conn, self, self.conn.client.dataset_detect, str(self.source), fmt, modality,
+           what="read the dataset").success(self._on_detected).failure(self._on_detect_failed).run()  # fmt: skip
 
     @Slot()
     def _on_format_combo_activated(self) -> None:
         self.detect(self.format_combo.currentData(), self.modality_combo.currentData())
 
-    def _on_detected(self, preview: dict[str, Any]) -> None:
-        if not shiboken6.isValid(self):
-            return
+    def _on_detected(self, preview: PreviewView) -> None:
         self._detecting = False
         self.preview = preview
-        for combo, value in (
-            (self.format_combo, preview["format"]),
-            (self.modality_combo, preview["modality"]),
-        ):
+        for combo, value in ((self.format_combo, preview.format), (self.modality_combo, preview.modality)):
             combo.setCurrentIndex(max(0, combo.findData(value)))
-        classes = preview.get("classes") or {}
+        classes = preview.classes
         shown = ", ".join(f"{k} ({v})" for k, v in list(classes.items())[:8])
         more = f" and {len(classes) - 8} more" if len(classes) > 8 else ""
         self.summary_label.setText(
-            f"{preview['items']:,} items in {preview['files']:,} files, {human_bytes(preview['total_bytes'])}"
+            f"{preview.items:,} items in {preview.files:,} files, {human_bytes(preview.total_bytes)}"
             + (f"\n{len(classes)} classes: {shown}{more}" if classes else "")
         )
         self._fill_preview(preview)
         self._update_buttons()
 
     def _on_detect_failed(self, err: Exception) -> None:
-        if not shiboken6.isValid(self):
-            return
         self._detecting = False
         self.preview = None
         self.summary_label.setText("Not importable as it is.")
         self._set_status(str(err), error=True)
         self._update_buttons()
 
-    def _fill_preview(self, preview: dict[str, Any]) -> None:
-        samples = preview.get("samples") or []
-        if preview["modality"] == "image":
+    def _fill_preview(self, preview: PreviewView) -> None:
+        samples = preview.samples  # a sample is the file's own fields (an image's path, label...)
+        if preview.modality == "image":
             self.thumb_list.clear()
             base = self.source.parent if self.source.is_file() else self.source
             for s in samples:
                 item = QListWidgetItem(s.get("label") or Path(s["path"]).name, self.thumb_list)
                 item.setToolTip(s["path"])
-                if not preview.get("archive"):
+                if not preview.archive:
                     path = str(base / s["path"])
                     item.setData(Qt.ItemDataRole.UserRole, path)
                     pix = self._thumbs.get(path)
@@ -154,77 +153,82 @@ class ImportDialog(QDialog):
         return None
 
     def running(self) -> bool:
-        return self.task is not None and self.task.get("state") == "running"
+        return self.task is not None and not self.task.is_terminal
 
     def _update_buttons(self) -> None:
         problem = self.name_problem()
         self.name_error.setText(problem or "")
         self.name_error.setVisible(bool(problem))
-        busy = self._detecting or self.running() or (self.task or {}).get("state") == "starting"
+        busy = self._detecting or self.running() or self._starting
         self.import_button.setEnabled(self.preview is not None and not problem and not busy)
         for w in (self.format_combo, self.modality_combo, self.name_edit):
             w.setEnabled(not busy or self._detecting and w is self.name_edit)
 
     @Slot()
     def start_import(self) -> None:
-        if self.preview is None or self.name_problem() or self.running():
+        if self.preview is None or self.name_problem() or self.running() or self._starting:
             return
-        self.task = {"state": "starting"}
+        self.task, self.failure, self._starting = None, None, True
         self.progress.setRange(0, 0)
         self.progress.show()
         self._set_status("Starting the import…")
         self.cancel_button.setText("Cancel")
         self._update_buttons()
-        self.conn.submit(
-            self.conn.client.dataset_import, str(self.source), self.name_edit.text().strip(),
-            self.format_combo.currentData(), self.modality_combo.currentData(),
-            on_done=self._on_import_update, on_error=self._on_import_failed,
+        request = ImportRequest(
+            path=str(self.source), name=self.name_edit.text().strip(),
+            format=self.format_combo.currentData(), modality=self.modality_combo.currentData(),
         )  # fmt: skip
+        op(self.conn, self, self.conn.client.import_dataset, request, what="start the import") \
+            .success(self._on_import_update).failure(self._on_import_failed).run()  # fmt: skip
 
     def _on_import_failed(self, err: Exception) -> None:
-        if shiboken6.isValid(self):
-            self._on_import_update({"state": "failed", "error": str(err)})
+        """The daemon refused to start (or to cancel) the import: say why, the dialog stays."""
+        self._starting = False
+        self.failure = str(err)
+        self._poll.stop()
+        self.progress.hide()
+        self.cancel_button.setEnabled(True)
+        self._set_status(self.failure, error=True)
+        self._update_buttons()
 
-    @Slot(dict)
-    def _on_conn_import_changed(self, task: dict[str, Any]) -> None:
-        if self.task is not None and task.get("id") == self.task.get("id"):
-            self._on_import_update(task)
+    @Slot(object)
+    def _on_conn_import_changed(self, task: Any) -> None:
+        view = task if isinstance(task, ImportTaskView) else parse(ImportTaskView, task)
+        if self.task is not None and view.id == self.task.id:
+            self._on_import_update(view)
 
     @Slot()
     def _on_poll_timeout(self) -> None:
-        if self.task and self.task.get("id") and self.running():
-            self.conn.submit(self.conn.client.dataset_import_status, self.task["id"],
-                             on_done=self._on_import_update, on_error=lambda _e: None)  # fmt: skip
+        if self.task is not None and self.running():
+            op(self.conn, self, self.conn.client.dataset_import_status, self.task.id, what="poll the import") \
+                .success(self._on_import_update).failure(lambda _e: None).run()  # fmt: skip  # the next poll retries
 
-    def _on_import_update(self, task: dict[str, Any]) -> None:
-        if not shiboken6.isValid(self) or self.task is None:
-            return
-        if self.task.get("state") in ("completed", "failed", "cancelled"):
+    def _on_import_update(self, task: ImportTaskView) -> None:
+        self._starting = False
+        if self.task is not None and self.task.is_terminal:
             return  # a late poll answer after the end
         self.task = task
-        state = task.get("state")
-        if state == "running":
+        if not task.is_terminal:
             self._poll.start()
-            total, done = int(task.get("total") or 0), int(task.get("done") or 0)
+            total, done = task.total, task.done
             self.progress.setRange(0, total or 0)
             if total:
                 self.progress.setValue(min(done, total))
-            self._set_status(f"Importing: {task.get('phase', '')} {done:,} of {total:,}" if total
-                             else f"Importing: {task.get('phase', 'queued')}…")  # fmt: skip
+            self._set_status(f"Importing: {task.phase} {done:,} of {total:,}" if total
+                             else f"Importing: {task.phase}…")  # fmt: skip
         else:
             self._poll.stop()
             self.progress.hide()
-            if state == "completed":
-                version = task.get("version") or {}
-                self._set_status(f"Imported version {version.get('version', '?')}.")
-                self.imported.emit(task.get("name") or self.name_edit.text().strip(), version)
+            if task.state is ImportState.COMPLETED and task.version is not None:
+                self._set_status(f"Imported version {task.version.version}.")
+                self.imported.emit(task.name or self.name_edit.text().strip(), task.version)
                 self.accept()
                 return
-            if state == "cancelled":
+            if task.state is ImportState.CANCELLED:
                 self._set_status("Cancelled, nothing was stored.")
                 self.cancel_button.setText("Close")
             else:
-                self._set_status(task.get("error") or "The import failed.", error=True)
+                self._set_status(task.error or "The import failed.", error=True)
         self._update_buttons()
 
     def reject(self) -> None:
@@ -232,19 +236,18 @@ class ImportDialog(QDialog):
         if self.task is not None and self.running():
             self.cancel_button.setEnabled(False)
             self._set_status("Cancelling…")
-            self.conn.submit(self.conn.client.dataset_import_cancel, self.task["id"],
-                             on_done=self._on_cancel_answered, on_error=self._on_import_failed)  # fmt: skip
+            op(self.conn, self, self.conn.client.dataset_import_cancel, self.task.id, what="cancel the import") \
+                .success(self._on_cancel_answered).failure(self._on_import_failed).run()  # fmt: skip
             return
-        if self.task is not None and self.task.get("state") == "starting":
+        if self._starting:
             return  # wait for the daemon's answer, then cancel
         self._poll.stop()
         self._thumbs.stop()
         super().reject()
 
-    def _on_cancel_answered(self, task: dict[str, Any]) -> None:
-        if shiboken6.isValid(self):
-            self.cancel_button.setEnabled(True)
-            self._on_import_update(task)
+    def _on_cancel_answered(self, task: ImportTaskView) -> None:
+        self.cancel_button.setEnabled(True)
+        self._on_import_update(task)
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status_label.setText(text)

@@ -1,4 +1,5 @@
-"""The datasets list: a QAbstractTableModel over dataset names plus a dict cache.
+"""The datasets list: a QAbstractTableModel over dataset names plus a cache of their views
+(the contract's ``DatasetView``).
 
 ``sync`` merges the daemon's full list (rows inserted, updated and removed in place; the
 model never resets), ``upsert`` one dataset's view, ``remove`` one name."""
@@ -12,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QObject, Qt
 from sparktrainer_gui.panels.datasets.drops import human_bytes
 from sparktrainer_gui.panels.datasets.table_base import ColumnsTableModel, Index
 from sparktrainer_gui.panels.jobs.table_model import parse_time
+from trainer_runtime.api.schema.datasets import DatasetView
 
 COLUMNS = ("Name", "Modality", "Format", "Items", "Size", "Latest", "Updated")
 NAME, MODALITY, FORMAT, ITEMS, SIZE, LATEST, UPDATED = range(len(COLUMNS))
@@ -26,18 +28,18 @@ class DatasetsTableModel(ColumnsTableModel):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._names: list[str] = []
-        self._data: dict[str, dict[str, Any]] = {}
+        self._data: dict[str, DatasetView] = {}
 
     # ---------------------------------------------------------------- updates
-    def sync(self, datasets: list[dict[str, Any]]) -> None:
-        seen = {d["name"] for d in datasets}
+    def sync(self, datasets: list[DatasetView]) -> None:
+        seen = {d.name for d in datasets}
         for name in [n for n in self._names if n not in seen]:
             self.remove(name)
         for d in datasets:
             self.upsert(d)
 
-    def upsert(self, d: dict[str, Any]) -> None:
-        name = d["name"]
+    def upsert(self, d: DatasetView) -> None:
+        name = d.name
         if name in self._data:
             if self._data[name] == d:
                 return
@@ -61,7 +63,7 @@ class DatasetsTableModel(ColumnsTableModel):
         self.endRemoveRows()
 
     # --------------------------------------------------------------- queries
-    def dataset(self, name: str) -> dict[str, Any] | None:
+    def dataset(self, name: str) -> DatasetView | None:
         return self._data.get(name)
 
     def row_of(self, name: str) -> int:
@@ -82,31 +84,31 @@ class DatasetsTableModel(ColumnsTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(d, col)
         if role == SORT_ROLE:
-            return {ITEMS: d.get("items", 0), SIZE: d.get("total_bytes", 0),
-                    LATEST: d.get("latest") or 0}.get(col, self._text(d, col))  # fmt: skip
+            return {ITEMS: d.items, SIZE: d.total_bytes,
+                    LATEST: d.latest or 0}.get(col, self._text(d, col))  # fmt: skip
         if role == NAME_ROLE:
-            return d["name"]
+            return d.name
         if role == DATASET_ROLE:
             return d
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (ITEMS, SIZE, LATEST):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and col == NAME:
-            return f"{d['name']} · {d.get('versions', 0)} version(s) · manifest {str(d.get('manifest_hash'))[:12]}"
+            return f"{d.name} · {d.versions} version(s) · manifest {str(d.manifest_hash)[:12]}"
         return None
 
     @staticmethod
-    def _text(d: dict[str, Any], col: int) -> str:
+    def _text(d: DatasetView, col: int) -> str:
         if col == NAME:
-            return d["name"]
+            return d.name
         if col == MODALITY:
-            return d.get("modality", "")
+            return d.modality
         if col == FORMAT:
-            return d.get("format", "")
+            return d.format
         if col == ITEMS:
-            return f"{d.get('items', 0):,}"
+            return f"{d.items:,}"
         if col == SIZE:
-            return human_bytes(d.get("total_bytes", 0))
+            return human_bytes(d.total_bytes)
         if col == LATEST:
-            return f"v{d['latest']}" if d.get("latest") else "–"
-        when = parse_time(d.get("updated_at") or d.get("created_at"))
+            return f"v{d.latest}" if d.latest else "–"
+        when = parse_time(d.updated_at or d.created_at)
         return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else ""

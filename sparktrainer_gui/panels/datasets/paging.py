@@ -18,14 +18,14 @@ class PagedEntries:
         self.total = total
         self.page_size = page_size
         self.max_pages = max_pages
-        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         self._asked: set[int] = set()  # pages asked for and not answered yet
         self._wanted: list[int] = []  # pages to ask for, newest last
 
     def page_of(self, row: int) -> int:
         return row // self.page_size
 
-    def get(self, row: int) -> dict[str, Any] | None:
+    def get(self, row: int) -> Any:
         """The entry at ``row``, or None while its page is not here (the page is then wanted)."""
         if not 0 <= row < self.total:
             return None
@@ -51,7 +51,7 @@ class PagedEntries:
     def has_wanted(self) -> bool:
         return bool(self._wanted)
 
-    def add_page(self, offset: int, entries: list[dict[str, Any]]) -> tuple[int, int]:
+    def add_page(self, offset: int, entries: list[Any]) -> tuple[int, int]:
         """Store a fetched page; returns the first and last row it covers."""
         page = self.page_of(offset)
         self._asked.discard(page)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QItemSelection, QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragLeaveEvent, QDropEvent
 from PySide6.QtWidgets import (
@@ -24,13 +22,16 @@ from PySide6.QtWidgets import (
 )  # fmt: skip
 
 from sparktrainer_gui.actions import _Group, make_action
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.datasets import drops
 from sparktrainer_gui.panels.datasets.detail import DatasetDetail
 from sparktrainer_gui.panels.datasets.import_dialog import ImportDialog
 from sparktrainer_gui.panels.datasets.list_model import COLUMNS, NAME_ROLE, SORT_ROLE, DatasetsTableModel
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.datasets import DatasetView, VersionView
+from trainer_runtime.datasets import formats
 
-HINT = "Drop a folder, a .zip/.tar archive or a data file anywhere here to import it."
+HINT = "Drop a folder, an archive (.zip, .tar, .tgz, .tbz2, .txz…) or a data file anywhere here to import it."
 DROP_STYLE = "#datasetsDropHint { padding: 6px 10px; }"
 ACTIVE_STYLE = "#datasetsDropHint { padding: 6px 10px; background: palette(highlight); color: palette(highlighted-text); }"
 REFUSED_STYLE = "#datasetsDropHint { padding: 6px 10px; color: #d93025; }"
@@ -134,12 +135,11 @@ class DatasetsPanel(QWidget):
     # ------------------------------------------------------------------ list
     @Slot()
     def reload(self) -> None:
-        self.conn.submit(self.conn.client.datasets, on_done=self._on_listed,
-                         on_error=lambda e: self.message_posted.emit(f"Could not list the datasets: {e}"))  # fmt: skip
+        op(self.conn, self, self.conn.client.datasets, what="list the datasets") \
+            .success(self._on_listed) \
+            .failure(lambda e: self.message_posted.emit(f"Could not list the datasets: {e}")).run()  # fmt: skip
 
-    def _on_listed(self, datasets: list[dict[str, Any]]) -> None:
-        if not shiboken6.isValid(self):
-            return
+    def _on_listed(self, datasets: list[DatasetView]) -> None:
         self.model.sync(datasets)
         name = self.selected_name()
         if self._select_when_seen and self.select_dataset(self._select_when_seen):
@@ -182,9 +182,9 @@ class DatasetsPanel(QWidget):
         self.hint.setStyleSheet(REFUSED_STYLE)
         self.message_posted.emit(f"Refused the drop: {reason}.")
 
-    @Slot(str, dict)
-    def _on_dialog_imported(self, name: str, version: dict) -> None:
-        self.message_posted.emit(f"Imported {name} version {version.get('version', '?')}.")
+    @Slot(str, object)
+    def _on_dialog_imported(self, name: str, version: VersionView) -> None:
+        self.message_posted.emit(f"Imported {name} version {version.version}.")
         self._select_when_seen = name
         self.dataset_imported.emit(name)
         self.reload()
@@ -193,7 +193,7 @@ class DatasetsPanel(QWidget):
     def _on_import_file_triggered(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Import a dataset file", str(Path.home()),
-            "Datasets (*.zip *.tar *.tar.gz *.tgz *.csv *.tsv *.jsonl *.parquet *.txt *.json);;All files (*)",
+            formats.file_dialog_filter(),
         )  # fmt: skip
         if path:
             self.import_paths([Path(path)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,9 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )  # fmt: skip
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.datasets import GatesView, QualityReport, VerifyView
 
-SECTIONS = (
+SECTIONS = (  # the report's finding lists (QualityReport fields) and their titles
     ("undecodable", "Undecodable images"),
     ("exact_duplicates", "Exact duplicates"),
     ("near_duplicates", "Near-duplicate images"),
@@ -37,14 +38,14 @@ GATES = (
 
 
 def describe(finding: Any) -> tuple[str, str]:
-    """(where, what) of one finding of any section."""
+    """(where, what) of one finding of any section (a group of paths, or a finding view)."""
     if isinstance(finding, list):
         return finding[0], f"same as {', '.join(finding[1:4])}" + (" …" if len(finding) > 4 else "")
-    where = finding.get("path", "")
-    if "line" in finding:
-        where += f":{finding['line']}"
-    what = finding.get("error") or finding.get("message") or (f"{finding['chars']:,} characters"
-                                                             if "chars" in finding else "")  # fmt: skip
+    line = getattr(finding, "line", None)
+    where = finding.path + (f":{line}" if line is not None else "")
+    chars = getattr(finding, "chars", None)
+    what = getattr(finding, "error", None) or getattr(finding, "message", None) or (
+        f"{chars:,} characters" if chars is not None else "")  # fmt: skip
     return where, what
 
 
@@ -57,7 +58,7 @@ class QualityView(QWidget):
         self.conn = conn
         self.name: str | None = None
         self.version: int | str = "latest"
-        self.report: dict[str, Any] | None = None
+        self.report: QualityReport | None = None
         self.verify_button = QPushButton("Verify", self)
         self.verify_button.setToolTip("Re-hash every stored file against the manifest")
         self.quality_button = QPushButton("Quality report", self)
@@ -110,7 +111,7 @@ class QualityView(QWidget):
             self.status.setText(text)
         for b in (self.verify_button, self.quality_button):
             b.setEnabled(not busy and self.name is not None)
-        found = (self.report or {}).get("summary", {})
+        found = self.report.summary if self.report else {}
         wanted = {"dedupe": found.get("exact_duplicates"), "dedupe-near": found.get("near_duplicates"),
                   "drop-corrupt": found.get("undecodable")}  # fmt: skip
         for gate, b in self.gate_buttons.items():
@@ -123,69 +124,70 @@ class QualityView(QWidget):
         self._set_busy(True, text)
 
         def ok(result: Any) -> None:
-            if shiboken6.isValid(self) and name == self.name:
+            if name == self.name:
                 done(result)
 
         def failed(err: Exception) -> None:
-            if shiboken6.isValid(self):
-                self._set_busy(False, str(err))
+            self._set_busy(False, str(err))
             self.message_posted.emit(str(err))
 
-        self.conn.submit(lambda: fn(name, self.version, *args, **kw), on_done=ok, on_error=failed)
+        op(self.conn, self, lambda: fn(name, self.version, *args, **kw), what=text.rstrip("…").lower()) \
+            .success(ok).failure(failed).run()  # fmt: skip
 
     @Slot()
     def verify(self) -> None:
         self._call(self.conn.client.dataset_verify, done=self._on_verified, text="Verifying every file…")
 
-    def _on_verified(self, out: dict[str, Any]) -> None:
-        bad = len(out["missing"]) + len(out["corrupt"])
+    def _on_verified(self, out: VerifyView) -> None:
+        bad = len(out.missing) + len(out.corrupt)
         self.tree.clear()
-        for key in ("missing", "corrupt"):
-            if out[key]:
-                top = QTreeWidgetItem(self.tree, [f"{key.title()} ({len(out[key]):,})"])
-                for p in out[key][:500]:
+        for key, paths in (("missing", out.missing), ("corrupt", out.corrupt)):
+            if paths:
+                top = QTreeWidgetItem(self.tree, [f"{key.title()} ({len(paths):,})"])
+                for p in paths[:500]:
                     QTreeWidgetItem(top, [p, key])
                 top.setExpanded(True)
-        self._set_busy(False, f"Verified version {out['version']}: all {out['checked']:,} files match the manifest."
-                       if not bad else f"Version {out['version']}: {bad:,} of {out['checked']:,} files are "
+        self._set_busy(False, f"Verified version {out.version}: all {out.checked:,} files match the manifest."
+                       if not bad else f"Version {out.version}: {bad:,} of {out.checked:,} files are "
                        "missing or corrupt; roll back or re-import them.")  # fmt: skip
 
     @Slot()
     def run_report(self) -> None:
-        self._call(lambda n, v: self.conn.client.dataset_quality(n, v)["quality"], done=self._on_report,
-                   text="Building the quality report…")  # fmt: skip
+        self._call(
+            self.conn.client.dataset_quality, done=self._on_report, text="Building the quality report…"
+        )
 
-    def _on_report(self, rep: dict[str, Any]) -> None:
+    def _on_report(self, rep: QualityReport) -> None:
         self.report = rep
         self.tree.clear()
-        summary = rep.get("summary", {})
+        summary = rep.summary
         for key, title in SECTIONS:
-            rows = rep.get(key) or []
+            rows = getattr(rep, key)  # SECTIONS names QualityReport's finding lists
             top = QTreeWidgetItem(self.tree, [f"{title} ({summary.get(key, len(rows)):,})"])
             for finding in rows:
                 QTreeWidgetItem(top, list(describe(finding)))
             top.setExpanded(0 < len(rows) <= 20)
-        classes = rep.get("class_counts") or {}
+        classes = rep.class_counts
         if classes:
-            ratio = rep.get("imbalance_ratio")
+            ratio = rep.imbalance_ratio
             top = QTreeWidgetItem(self.tree, [f"Classes ({len(classes)})",
                                               f"imbalance {ratio:.1f}×" if ratio else ""])  # fmt: skip
             for cls, n in sorted(classes.items(), key=lambda kv: -kv[1]):
                 QTreeWidgetItem(top, [cls, f"{n:,}"])
         issues = sum(summary.get(k, 0) for k, _ in SECTIONS)
-        self._set_busy(False, f"Version {rep['version']}: {issues:,} finding(s)." if issues
-                       else f"Version {rep['version']}: no problems found.")  # fmt: skip
+        self._set_busy(False, f"Version {rep.version}: {issues:,} finding(s)." if issues
+                       else f"Version {rep.version}: no problems found.")  # fmt: skip
 
     def apply_gates(self, gates: list[str]) -> None:
-        self._call(lambda n, v: self.conn.client.dataset_quality(n, v, gates=gates)["gates"],
+        self._call(lambda n, v: self.conn.client.dataset_gates(n, gates, v),
                    done=self._on_gated, text=f"Applying {', '.join(gates)}…")  # fmt: skip
 
-    def _on_gated(self, out: dict[str, Any]) -> None:
+    def _on_gated(self, out: GatesView) -> None:
         self.report = None
-        if out.get("version") is None:
-            self._set_busy(False, out.get("message", "Nothing to drop; no version made."))
+        if out.version is None:
+            self._set_busy(False, out.message)
             return
-        sentence = f"Made version {out['version']} without {len(out['dropped']):,} file(s)."
+        sentence = f"Made version {out.version} without {len(out.dropped):,} file(s)."
         self._set_busy(False, sentence)
         self.message_posted.emit(sentence)
-        self.version_created.emit(int(out["version"]))
+        self.version_created.emit(out.version)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,27 +24,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )  # fmt: skip
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.datasets.drops import human_bytes
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.datasets import DiffView, Relabel, VersionView
 
 SHOWN = 1000  # paths listed per diff section
 
 
 class DiffDialog(QDialog):
-    def __init__(self, diff: dict[str, Any], parent: QWidget | None = None):
+    def __init__(self, diff: DiffView, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("datasetDiffDialog")
-        self.setWindowTitle(f"{diff['dataset']}: version {diff['from']} → {diff['to']}")
+        self.setWindowTitle(f"{diff.dataset}: version {diff.from_} → {diff.to}")
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Change", "From", "To"])
         self.counts: dict[str, int] = {}
-        for key, title in (("added", "Added"), ("removed", "Removed"), ("changed", "Changed content"),
-                           ("labels", "Label changes")):  # fmt: skip
-            rows = diff.get(key) or []
+        sections: tuple[tuple[str, str, list[Any]], ...] = (
+            ("added", "Added", diff.added), ("removed", "Removed", diff.removed),
+            ("changed", "Changed content", diff.changed), ("labels", "Label changes", diff.labels),
+        )  # fmt: skip
+        for key, title, rows in sections:
             self.counts[key] = len(rows)
             top = QTreeWidgetItem(self.tree, [f"{title} ({len(rows):,})"])
             for r in rows[:SHOWN]:
-                cells = [r["path"], str(r["from"]), str(r["to"])] if isinstance(r, dict) else [r]
+                cells = [r.path, str(r.from_), str(r.to)] if isinstance(r, Relabel) else [r]
                 QTreeWidgetItem(top, cells)
             if len(rows) > SHOWN:
                 QTreeWidgetItem(
@@ -74,7 +77,7 @@ class VersionsView(QWidget):
         super().__init__(parent)
         self.conn = conn
         self.name: str | None = None
-        self.versions: list[dict[str, Any]] = []
+        self.versions: list[VersionView] = []
         self.diff_dialog: DiffDialog | None = None
         self.table = QTableWidget(0, 5, self)
         self.table.setObjectName("versionsTable")
@@ -116,26 +119,26 @@ class VersionsView(QWidget):
             self._fill([])
             return
         name = self.name
-        self.conn.submit(self.conn.client.dataset_versions, name,
-                         on_done=lambda rows: self._fill(rows) if name == self.name and shiboken6.isValid(self) else None,
-                         on_error=lambda e: self.message_posted.emit(f"Could not list the versions of {name}: {e}"))  # fmt: skip
+        op(self.conn, self, self.conn.client.dataset_versions, name, what=f"list the versions of {name}") \
+            .success(lambda rows: self._fill(rows) if name == self.name else None) \
+            .failure(lambda e: self.message_posted.emit(f"Could not list the versions of {name}: {e}")).run()  # fmt: skip
 
-    def _fill(self, rows: list[dict[str, Any]]) -> None:
-        self.versions = sorted(rows, key=lambda v: -v["version"])
+    def _fill(self, rows: list[VersionView]) -> None:
+        self.versions = sorted(rows, key=lambda v: -v.version)
         self.table.setRowCount(len(self.versions))
         for r, v in enumerate(self.versions):
-            cells = [f"v{v['version']}", f"{v['files']:,}", human_bytes(v["total_bytes"]),
-                     v["created_at"][:19].replace("T", " "), v.get("message", "")]  # fmt: skip
+            cells = [f"v{v.version}", f"{v.files:,}", human_bytes(v.total_bytes),
+                     v.created_at[:19].replace("T", " "), v.message]  # fmt: skip
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, v["version"])
-                item.setToolTip(f"manifest {v['manifest_hash'][:16]}")
+                item.setData(Qt.ItemDataRole.UserRole, v.version)
+                item.setToolTip(f"manifest {v.manifest_hash[:16]}")
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self._update_buttons()
 
     def _number(self, row: int) -> int:
-        return int(self.versions[row]["version"])
+        return self.versions[row].version
 
     def selected(self) -> list[int]:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
@@ -146,7 +149,7 @@ class VersionsView(QWidget):
         mode = self.table.selectionMode()
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
         for r, v in enumerate(self.versions):
-            if v["version"] in numbers:
+            if v.version in numbers:
                 self.table.selectRow(r)
         self.table.setSelectionMode(mode)
 
@@ -163,13 +166,12 @@ class VersionsView(QWidget):
         picked = self.selected()
         if len(picked) != 2 or self.name is None:
             return
-        self.conn.submit(self.conn.client.dataset_diff, self.name, picked[0], picked[1],
-                         on_done=self._on_diff, on_error=self._on_failed)  # fmt: skip
+        op(self.conn, self, self.conn.client.dataset_diff, self.name, picked[0], picked[1], what="compare the versions") \
+            .success(self._on_diff).failure(self._on_failed).run()  # fmt: skip
 
-    def _on_diff(self, diff: dict[str, Any]) -> None:
-        if shiboken6.isValid(self):
-            self.diff_dialog = DiffDialog(diff, self)
-            self.diff_dialog.open()
+    def _on_diff(self, diff: DiffView) -> None:
+        self.diff_dialog = DiffDialog(diff, self)
+        self.diff_dialog.open()
 
     def rollback_selected(self, confirm: bool = True) -> None:
         picked = self.selected()
@@ -179,9 +181,9 @@ class VersionsView(QWidget):
         if confirm and not self._confirm("Roll back", f"Make a new version of {self.name} equal to version {v}?\n\n"
                                          "No version is changed or removed."):  # fmt: skip
             return
-        self.conn.submit(self.conn.client.dataset_rollback, self.name, v,
-                         on_done=lambda info: self._on_made(f"Rolled back: version {info['version']} equals version {v}."),
-                         on_error=self._on_failed)  # fmt: skip
+        op(self.conn, self, self.conn.client.dataset_rollback, self.name, v, what="roll back") \
+            .success(lambda info: self._on_made(f"Rolled back: version {info.version} equals version {v}.")) \
+            .failure(self._on_failed).run()  # fmt: skip
 
     def delete_selected(self, confirm: bool = True) -> None:
         picked = self.selected()
@@ -194,10 +196,9 @@ class VersionsView(QWidget):
         )
         if confirm and not self._confirm("Delete version", text + "\n\nThis cannot be undone."):
             return
-        self.conn.submit(self.conn.client.dataset_delete_version, self.name, v,
-                         on_done=lambda out: self._on_made(
-                             f"Deleted version {v}; {out['reclaimed_blobs']} stored file(s) reclaimed."),
-                         on_error=self._on_failed)  # fmt: skip
+        op(self.conn, self, self.conn.client.dataset_delete_version, self.name, v, what="delete the version") \
+            .success(lambda out: self._on_made(f"Deleted version {v}; {out.reclaimed_blobs} stored file(s) reclaimed.")) \
+            .failure(self._on_failed).run()  # fmt: skip
 
     def _confirm(self, title: str, text: str) -> bool:
         self.confirm_box = QMessageBox(QMessageBox.Icon.Question, title, text,
@@ -207,9 +208,8 @@ class VersionsView(QWidget):
 
     def _on_made(self, sentence: str) -> None:
         self.message_posted.emit(sentence)
-        if shiboken6.isValid(self):
-            self.reload()
-            self.changed.emit()
+        self.reload()
+        self.changed.emit()
 
     def _on_failed(self, err: Exception) -> None:
         self.message_posted.emit(str(err))
