@@ -139,3 +139,35 @@ def test_image_recipes_refuse_unfit_datasets_at_submit(daemon, tmp_path: Path):
         bad = cli("jobs", "submit", str(path))
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
     assert cli_json("jobs", "list") == []
+
+
+def tiff_class_folder(root: Path, per_class: int = 6) -> Path:
+    """Two classes of small TIFF pictures (.tif and .tiff), made with Pillow."""
+    from PIL import Image
+
+    for c, (name, colour) in enumerate((("red", (220, 30, 30)), ("blue", (30, 30, 220)))):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            suffix = ".tif" if i % 2 else ".tiff"
+            Image.new("RGB", (16, 16), tuple(max(0, v - 7 * i) for v in colour)).save(
+                root / name / f"{c}{i:02d}{suffix}"
+            )
+    return root
+
+
+def test_a_tiff_class_folder_imports_and_trains(daemon, tmp_path: Path):
+    """One list of image suffixes (trainer_runtime.datasets.formats): the TIFF folder the
+    importer takes is one the image-classification checks and worker take too, by name or path."""
+    src = tiff_class_folder(tmp_path / "tiffs")
+    v1 = cli_json("datasets", "import", str(src), "--name", "tiffs")
+    assert (v1["meta"]["format"], v1["meta"]["item_count"], v1["meta"]["classes"]) == (
+        "image-folder", 12, {"blue": 6, "red": 6})  # fmt: skip
+    train = {"max_steps": 3, "batch_size": 4, "lr": 0.01, "eval_every": 3, "seed": 1}
+    for dataset in ({"name": "tiffs", "version": 1}, {"path": str(src)}):
+        spec = {
+            "name": "tiff-cnn", "recipe": "image-classification", "model": {"builtin": "small-cnn"},
+            "dataset": {**dataset, "eval_fraction": 0.25}, "train": train,
+        }  # fmt: skip
+        job = run_job(tmp_path, spec)
+        final = Path(job["job_dir"]) / "final"
+        assert json.loads((final / "classes.json").read_text()) == ["blue", "red"], dataset

@@ -13,7 +13,10 @@ import pytest
 import yaml
 
 from tests import dataset_fixtures as fx
-from tests.helpers import SAMPLE_CORPUS, cli
+from tests.helpers import SAMPLE_CORPUS, cli, start_import
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.datasets import ImportTaskView
+from trainer_runtime.datasets.tasks import ImportState
 
 pytestmark = pytest.mark.e2e
 
@@ -59,35 +62,35 @@ def test_import_list_diff_rollback_verify_and_bad_input(daemon, home: Path, tmp_
     (linked / "new.txt").write_text("content no other version has\n")
     (linked / "new.txt").chmod(0o440)  # --link links only files a link would not change
     cli_json("datasets", "import", str(linked), "--name", "linked", "--link")
-    entry = daemon.dataset_version("linked", 1)["entries"][0]
-    blob = home / "datasets" / "blobs" / entry["sha256"][:2] / entry["sha256"][2:]
-    assert blob.stat().st_ino == (linked / entry["path"]).stat().st_ino, "--link stores by hard link"
+    entry = daemon.dataset_version("linked", 1).entries[0]
+    blob = home / "datasets" / "blobs" / entry.sha256[:2] / entry.sha256[2:]
+    assert blob.stat().st_ino == (linked / entry.path).stat().st_ino, "--link stores by hard link"
 
 
 def test_import_progress_arrives_on_the_event_stream(daemon, tmp_path: Path):
     src = fx.image_folder(tmp_path / "pets", {"cat": 20, "dog": 20})
-    events: list[dict] = []
+    events: list = []
     subscribed = threading.Event()
 
     def listen() -> None:
         for ev in daemon.events(types=["dataset_import", "dataset_changed"]):
             subscribed.set()
             events.append(ev)
-            if ev["type"] == "dataset_changed":
+            if ev.type == "dataset_changed":
                 return
 
     t = threading.Thread(target=listen, daemon=True)
     t.start()
     assert subscribed.wait(10)
     pv = daemon.dataset_detect(str(src))
-    assert (pv["format"], pv["classes"]) == ("image-folder", {"cat": 20, "dog": 20})
-    task = daemon.dataset_import(str(src), "pets")
+    assert (pv.format, pv.classes) == ("image-folder", {"cat": 20, "dog": 20})
+    task = start_import(daemon, src, "pets")
     t.join(60)
-    imports = [e["import"] for e in events if e["type"] == "dataset_import"]
-    assert imports[-1]["state"] == "completed" and imports[-1]["version"]["version"] == 1
-    assert any(i["phase"] == "store" and i["total"] == 40 for i in imports)
-    assert daemon.dataset_import_status(task["id"])["state"] == "completed"
-    assert daemon.dataset("pets")["items"] == 40
+    imports = [parse(ImportTaskView, e.import_) for e in events if e.type == "dataset_import"]
+    assert imports[-1].state is ImportState.COMPLETED and imports[-1].version.version == 1
+    assert any(i.phase == "store" and i.total == 40 for i in imports)
+    assert daemon.dataset_import_status(task.id).state is ImportState.COMPLETED
+    assert daemon.dataset("pets").items == 40
 
 
 def test_causal_lm_trains_on_a_dataset_version_and_records_its_hash(daemon_with, home: Path, tmp_path: Path):
@@ -144,7 +147,7 @@ def test_ctrl_c_cancels_a_queued_import_cleanly(daemon, home: Path, tmp_path: Pa
     for i in range(15_000):
         (big / f"t{i:05d}.txt").write_text(f"document {i}\n")
     small = fx.text_corpus(tmp_path / "small")
-    running = daemon.dataset_import(str(big), "big")
+    running = start_import(daemon, big, "big")
     proc = subprocess.Popen(
         [sys.executable, "-m", "trainer_runtime.cli.main", "datasets", "import", str(small), "--name", "small"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=os.environ.copy(),
@@ -155,12 +158,12 @@ def test_ctrl_c_cancels_a_queued_import_cleanly(daemon, home: Path, tmp_path: Pa
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "the import was cancelled; nothing was stored" in err
     deadline = time.monotonic() + 120
-    while daemon.dataset_import_status(running["id"])["state"] == "running":
+    while not daemon.dataset_import_status(running.id).is_terminal:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert daemon.dataset_import_status(running["id"])["state"] == "completed"
-    assert [d["name"] for d in daemon.datasets()] == ["big"]
-    assert daemon.dataset_verify("big")["ok"]
+    assert daemon.dataset_import_status(running.id).state is ImportState.COMPLETED
+    assert [d.name for d in daemon.datasets()] == ["big"]
+    assert daemon.dataset_verify("big").ok
 
 
 E2E_FORMATS = [

@@ -19,8 +19,9 @@ import pytest
 
 from tests import dataset_fixtures as fx
 from tests import hostile_files as hf
-from tests.helpers import daemon_pid, peak_rss_mb, stop_everything, wait_import
+from tests.helpers import daemon_pid, peak_rss_mb, start_import, stop_everything, wait_import
 from trainer_runtime.client.client import ApiError, Client
+from trainer_runtime.datasets.tasks import ImportState
 
 pytestmark = pytest.mark.e2e
 PEAK_MB = 500
@@ -39,7 +40,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, P
         start_daemon(data)
         client = Client(data, timeout=300)
         src = fx.image_folder(tmp_path_factory.mktemp("existing") / "pets")
-        assert wait_import(client, client.dataset_import(str(src), "existing"))["state"] == "completed"
+        assert wait_import(client, start_import(client, src, "existing")).state is ImportState.COMPLETED
         yield client, home
     finally:
         stop_everything(home)
@@ -85,16 +86,16 @@ def refused(served: tuple[Client, Path], path: Path, message: str, detect_status
     """Detect answers ``detect_status`` (a sentence when 400), the import fails with a sentence
     matching ``message``, nothing is stored, and the daemon's memory stayed bounded."""
     client, home = served
-    before, names = storage(home), [d["name"] for d in client.datasets()]
+    before, names = storage(home), [d.name for d in client.datasets()]
     status, answer = detect(client, path)
     assert status == detect_status, answer
     if status == 400:
         assert re.search(message, sentence(answer)), answer
-    task = wait_import(client, client.dataset_import(str(path), "hostile"))
-    assert task["state"] == "failed", task
-    assert re.search(message, sentence(task["error"])), task["error"]
+    task = wait_import(client, start_import(client, path, "hostile"))
+    assert task.state is ImportState.FAILED, task
+    assert re.search(message, sentence(task.error or "")), task.error
     assert storage(home) == before, "a refused import left something behind"
-    assert [d["name"] for d in client.datasets()] == names
+    assert [d.name for d in client.datasets()] == names
     within_memory(home)
 
 
@@ -195,7 +196,7 @@ def test_png_declaring_40000_by_40000_pixels(served, work):
     hf.png_declaring(src / "bomb.png", 40_000, 40_000, rows=1)
     status, answer = detect(client, src)  # detect reads headers only: the sample says why
     assert status == 200, answer
-    assert "40,000 × 40,000 pixels" in sentence(answer["samples"][0]["error"])
+    assert "40,000 × 40,000 pixels" in sentence(answer.samples[0]["error"])
     refused(
         served,
         src,
@@ -210,14 +211,16 @@ def test_10000_by_10000_pictures_import_with_bounded_memory(served, work):
     src.mkdir()
     hf.png_declaring(src / "big.png", 10_000, 10_000)
     hf.jpeg_of_size(src / "big.jpg", 10_000, 10_000)
-    task = wait_import(client, client.dataset_import(str(src), "large"))
-    assert task["state"] == "completed", task
-    q = client.dataset_quality("large")["quality"]
-    assert q["summary"]["undecodable"] == 0 and [n["path"] for n in q["not_compared"]] == ["big.png"]
+    task = wait_import(client, start_import(client, src, "large"))
+    assert task.state is ImportState.COMPLETED, task
+    q = client.dataset_quality("large")
+    assert q.summary["undecodable"] == 0 and [n.path for n in q.not_compared] == ["big.png"]
     within_memory(home)
     hf.png_declaring(src / "big.png", 10_000, 10_000, rows=9_000)  # cut short: found by the stream check
-    task = wait_import(client, client.dataset_import(str(src), "large"))
-    assert task["state"] == "failed" and "big.png: the image file is truncated" in sentence(task["error"])
+    task = wait_import(client, start_import(client, src, "large"))
+    assert task.state is ImportState.FAILED and "big.png: the image file is truncated" in sentence(
+        task.error or ""
+    )
     within_memory(home)
 
 
@@ -234,9 +237,9 @@ def test_a_200_kb_csv_field_is_accepted(served, work):
     client, _ = served
     f = work / "field.csv"
     f.write_text("id,text\n1," + "a" * 200_000 + "\n2,short\n")
-    task = wait_import(client, client.dataset_import(str(f), "wide"))
-    assert task["state"] == "completed", task
-    assert task["version"]["meta"]["item_count"] == 2
+    task = wait_import(client, start_import(client, f, "wide"))
+    assert task.state is ImportState.COMPLETED, task
+    assert task.version.item_count == 2
 
 
 def test_a_line_longer_than_the_record_limit_is_refused(served, work):

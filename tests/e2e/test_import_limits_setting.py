@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
 from tests import dataset_fixtures as fx
+from tests.helpers import start_import, wait_import
+from trainer_runtime.datasets.tasks import ImportState
 from trainer_runtime.paths import DataDir
 from trainer_runtime.settings import Settings, save_settings
 
@@ -23,14 +24,9 @@ def test_a_pixel_limit_from_the_settings_refuses_a_bigger_picture(daemon_with, h
     folder = tmp_path / "pets"
     fx.png(folder / "cat" / "big.png", seed=1, size=64)
     fx.png(folder / "dog" / "small.png", seed=2, size=16)
-    task = client.dataset_import(str(folder), "pets")
-    deadline = time.monotonic() + 120
-    while task["state"] == "running":
-        assert time.monotonic() < deadline, task
-        time.sleep(0.1)
-        task = client.dataset_import_status(task["id"])
-    assert task["state"] == "failed", task
-    message = task["error"]
+    task = wait_import(client, start_import(client, folder, "pets"), timeout=120)
+    assert task.state is ImportState.FAILED, task
+    message = task.error or ""
     print(message)
     assert "big.png" in message and "64" in message and "1,000" in message.replace("1000", "1,000"), message
     assert client.datasets() == []

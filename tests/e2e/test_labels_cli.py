@@ -11,6 +11,8 @@ import pytest
 
 from tests.helpers import cli
 from tests.label_fixtures import make_yolo
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.labels import LabelsView, SuggestionsView
 from trainer_runtime.client.client import ApiError
 
 pytestmark = pytest.mark.e2e
@@ -20,9 +22,8 @@ def cli_json(*args: str):
     return json.loads(cli(*args, "--json", check=True).stdout)
 
 
-def _shapes(labels: dict) -> dict[str, list]:
-    return {im["path"]: [(s["kind"], s["label"], s["points"]) for s in im["annotation"]["shapes"]]
-            for im in labels["images"]}  # fmt: skip
+def _shapes(labels: LabelsView) -> dict[str, list]:
+    return {im.path: [(s.kind, s.label, s.points) for s in im.annotation.shapes] for im in labels.images}
 
 
 def test_yolo_to_coco_and_back_with_reports(daemon, tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ def test_yolo_to_coco_and_back_with_reports(daemon, tmp_path: Path) -> None:
     back = cli_json("labels", "import", "boxes", str(tmp_path / "coco"), "--format", "coco")
     assert back["report"] == [] and back["version"]["version"] == 2
     first, second = daemon.labels("boxes", 1), daemon.labels("boxes", 2)
-    assert second["classes"]["classes"] == first["classes"]["classes"]  # ids kept
+    assert second.classes.classes == first.classes.classes  # ids kept
     a, b = _shapes(first), _shapes(second)
     assert a.keys() == b.keys()
     for path in a:
@@ -55,16 +56,16 @@ def test_yolo_to_coco_and_back_with_reports(daemon, tmp_path: Path) -> None:
                 abs(x0 - x1) <= 0.005 and abs(y0 - y1) <= 0.005
                 for (x0, y0), (x1, y1) in zip(pa, pb, strict=True)
             )
-    image = next(im for im in second["images"] if im["path"] == "images/img_01.png")
-    assert Path(image["blob"]).is_file() and image["annotation"]["w"] == 640
+    image = next(im for im in second.images if im.path == "images/img_01.png")
+    assert Path(image.blob).is_file() and image.annotation.w == 640
 
     # a box saved partly outside the image is clipped on export, and the report says so
-    ann = image["annotation"]
+    ann = image.annotation.model_dump(mode="json")
     ann["shapes"].append({"kind": "rect", "label": "class_03", "points": [[600, 300], [700, 400]]})
-    daemon.labels_draft_put("boxes", 2, {image["path"]: ann})
-    assert daemon.labels_draft("boxes")["annotations"][image["path"]] == ann
-    v3 = daemon.labels_save("boxes", 2, {image["path"]: ann}, message="one more box")
-    assert v3["version"] == 3 and daemon.labels_draft("boxes") is None
+    daemon.labels_draft_put("boxes", 2, {image.path: ann})
+    assert daemon.labels_draft("boxes").annotations[image.path] == ann
+    v3 = daemon.labels_save("boxes", 2, {image.path: ann}, message="one more box")
+    assert v3.version == 3 and daemon.labels_draft("boxes") is None
     text = cli(
         "labels", "export", "boxes", "--format", "yolo", "--out", str(tmp_path / "yolo"), check=True
     ).stdout
@@ -76,7 +77,7 @@ def test_yolo_to_coco_and_back_with_reports(daemon, tmp_path: Path) -> None:
     # bad input: a two-point polygon is refused naming the image; an unknown job has no suggestions
     ann["shapes"].append({"kind": "polygon", "label": "class_03", "points": [[1, 1], [5, 5]]})
     with pytest.raises(ApiError) as err:
-        daemon.labels_save("boxes", 3, {image["path"]: ann})
+        daemon.labels_save("boxes", 3, {image.path: ann})
     assert (
         err.value.status == 400
         and "images/img_01.png" in err.value.message
@@ -100,6 +101,6 @@ def test_job_suggestions_are_served_once_written(daemon, spec_file) -> None:
     job_dir = Path(daemon.job(job.id).job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     (job_dir / "suggestions.json").write_text(json.dumps(written), encoding="utf-8")
-    assert daemon.job_suggestions(job["id"]) == written
+    assert daemon.job_suggestions(job.id) == parse(SuggestionsView, written)
     daemon.action(job.id, "cancel")
     assert daemon.labels_draft_delete("nothing-here") is False

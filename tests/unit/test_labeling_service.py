@@ -29,7 +29,7 @@ def svc(tmp_path: Path):
 
 def test_save_a_version_with_labels_and_diff_shows_them(svc: LabelService, tmp_path: Path) -> None:
     texts = make_yolo(tmp_path / "src", n_classes=5)
-    svc.ds.import_(tmp_path / "src", "boxes", "yolo")
+    svc.ds.import_(tmp_path / "src", "boxes", fmt="yolo")
     v1 = svc.load("boxes")
     assert v1.info.number == 1 and v1.classes.names() == [f"class_{i:02d}" for i in range(5)]
     first = next(r for r in v1.images if r.annotation.shapes)
@@ -136,7 +136,7 @@ def test_undecodable_images_are_marked_and_skipped(svc: LabelService, tmp_path: 
 
 def test_an_export_imported_as_a_new_dataset_keeps_ids_and_colours(svc: LabelService, tmp_path: Path) -> None:
     make_yolo(tmp_path / "src", n_classes=6)
-    svc.ds.import_(tmp_path / "src", "boxes", "yolo")
+    svc.ds.import_(tmp_path / "src", "boxes", fmt="yolo")
     labels = svc.load("boxes")
     cmap = labels.classes.merge(2, 1).recolor(0, "#123456").add("extra")
     anns = {p: a.to_json() for p, a in labels.annotations().items()}
