@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,38 @@ def secrets_environment() -> dict[str, str]:
         return {}
 
 
+class Credentials:
+    """``secrets_environment()`` as the supervisor's ``secrets_env``, without blocking the event
+    loop: a keyring read is a D-Bus round trip per credential (0.1-0.2 s on a busy machine), and
+    the supervisor asks at every submit and worker start, on the loop. The API refreshes it on a
+    thread before a submit (``refresh``); a call returns what was last read and, when that is
+    older than ``MAX_AGE_S``, reads again on a thread for the next one."""
+
+    MAX_AGE_S = 5.0
+
+    def __init__(self) -> None:
+        self._env: dict[str, str] = {}
+        self._at = -math.inf
+        self._reading = threading.Lock()
+
+    def refresh(self) -> dict[str, str]:
+        """Read the keyring now (blocking: call it on a thread)."""
+        env = secrets_environment()
+        self._env, self._at = env, time.monotonic()
+        return env
+
+    def __call__(self) -> dict[str, str]:
+        if time.monotonic() - self._at > self.MAX_AGE_S and self._reading.acquire(blocking=False):
+            threading.Thread(target=self._refresh_once, name="keyring-read", daemon=True).start()
+        return dict(self._env)
+
+    def _refresh_once(self) -> None:
+        try:
+            self.refresh()
+        finally:
+            self._reading.release()
+
+
 class Daemon:
     def __init__(self, data: DataDir, settings: Settings | None = None, lock: DaemonLock | None = None):
         self.data = data.ensure()
@@ -66,8 +100,9 @@ class Daemon:
         self.gpu = GpuMonitor(*open_backend(data.root))  # SPARKTRAINER_GPU_SIM picks the simulated set
         self.devices = DevicePool.detect(self.settings.cpu_slots, self.gpu)
         self.bus = EventBus()
+        self.credentials = Credentials()
         self.supervisor = Supervisor(
-            self.store, data, self.devices, self.bus, secrets_env=secrets_environment,
+            self.store, data, self.devices, self.bus, secrets_env=self.credentials,
             cancel_timeout=self.settings.cancel_timeout_s, watchdog_s=self.settings.watchdog_s,
             pause_timeout=self.settings.pause_timeout_s,
         )  # fmt: skip
@@ -214,6 +249,7 @@ class Daemon:
             log.exception("could not check or re-create %s", self.data.lock_file)
 
     async def serve(self, report: StartReport | None = None) -> None:
+        await asyncio.to_thread(self.credentials.refresh)
         self.supervisor.recover()
         self.gpu.workers = {h.pid: job_id for job_id, h in self.supervisor.handles.items()}
         self.gpu.start()

@@ -109,3 +109,10 @@ def test_a_job_view_needs_its_spec_and_metrics():
     with pytest.raises(ValidationError) as err:
         parse(JobView, _record())
     assert {"metrics", "progress", "device_info"} <= {e["loc"][0] for e in err.value.errors()}
+
+
+def test_query_models_become_the_routes_parameters():
+    doc = openapi.document()
+    params = {p["name"]: p for p in doc["paths"]["/v1/jobs/{id}/metrics"]["get"]["parameters"]}
+    assert set(params) == {"id", "key", "attempt", "after_id", "limit"}
+    assert params["id"]["in"] == "path" and params["id"]["required"] and params["key"]["in"] == "query"

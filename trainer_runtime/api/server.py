@@ -49,6 +49,7 @@ from trainer_runtime.api.schema.routes import declare, reply
 from trainer_runtime.jobs.checks import check_inputs
 from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec, resolve_paths
 from trainer_runtime.jobs.state import JobState
+from trainer_runtime.jsontext import gc_paused
 from trainer_runtime.userfiles import check_folder
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,12 @@ class Api:
         self.checks.shutdown(wait=False, cancel_futures=True)
 
     async def _checking(self, fn: Any, *args: Any) -> Any:
-        """``fn(*args)`` on the input-check pool: never on the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.checks, fn, *args)
+        """``fn(*args)`` on the input-check pool: never on the event loop. The cyclic collector is
+        paused meanwhile: a walk of a 50,000-file folder makes a Path per file, and the full
+        collections they set off ran on the checking thread holding the GIL for up to a second
+        over the daemon's heap, which stalled the loop as surely as walking on it (the walk's
+        objects hold no cycles; they are freed by reference counting)."""
+        return await asyncio.get_running_loop().run_in_executor(self.checks, _gc_paused, fn, *args)
 
     # ------------------------------------------------------------------ basics
     async def status(self, request: web.Request) -> web.Response:
@@ -207,6 +212,7 @@ class Api:
 
     async def submit(self, request: web.Request) -> web.Response:
         spec = await self._spec(request)
+        await self._checking(self.d.credentials.refresh)  # the keyring, read off the loop
         job = self.d.supervisor.submit(spec, inputs_checked=True)
         self.d.wake()  # place it now, not at the next tick
         return reply(SUBMIT, JobAnswer(job=self.d.job_view(job)))
@@ -314,6 +320,11 @@ def _event_line(event: dict[str, Any]) -> bytes | None:
             "left a %r event out of the stream: it does not fit the contract: %s", event.get("type"), err
         )
         return None
+
+
+def _gc_paused(fn: Any, *args: Any) -> Any:
+    with gc_paused():
+        return fn(*args)
 
 
 def _inputs_problem(spec: dict[str, Any]) -> str | None:

@@ -38,12 +38,12 @@ def _load_routes() -> None:
     import trainer_runtime.api.server  # noqa: F401
 
 
-def _schema(tp: Any, defs: dict[str, Any], mode: str) -> dict[str, Any]:
+def _schema(tp: Any, defs: dict[str, Any], mode: str, inline: bool = False) -> dict[str, Any]:
     """``tp``'s JSON schema; the models it names go to ``defs``, and a model itself is referred
     to by name (so the document and docs/api.md list it once, under its name)."""
     s = adapter(tp).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     defs.update(s.pop("$defs", {}))
-    if s.get("type") == "object" and "title" in s and "properties" in s:
+    if not inline and s.get("type") == "object" and "title" in s and "properties" in s:
         defs[s["title"]] = s
         return {"$ref": REF.format(model=s["title"])}
     return s
@@ -55,7 +55,7 @@ def _parameters(route: Route, defs: dict[str, Any]) -> list[dict[str, Any]]:
         for name in re.findall(r"{(\w+)}", route.path)
     ]
     if route.query is not None:
-        qs = _schema(route.query, defs, "validation")
+        qs = _schema(route.query, defs, "validation", inline=True)  # its fields are the parameters
         required = set(qs.get("required", []))
         for name, prop in qs.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
