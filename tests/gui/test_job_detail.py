@@ -65,6 +65,7 @@ def test_running_job_live_curves_hover_smoothing_log_and_controls(daemon, detail
         steps = curves.tracks["loss"].raw.steps
         assert np.all(np.diff(steps) > 0)  # one point per step, in order
         assert detail.title.text() == "tiny" and "Running" in detail.state_badge.text()
+        qtbot.waitUntil(lambda: "Device CPU" in detail.info.text(), timeout=10_000)  # the device's label
 
         # hover: freeze the view, move the mouse over a known step, read the read-out
         curves.refresh_timer.stop()

@@ -354,6 +354,29 @@ class JobDetail(QWidget):
             self.log_view.poll()  # the last lines written before exit
         if self.job.state is not old.state or self.job.attempt != old.attempt:
             self._refresh_tables()
+        if list(self.job.devices) != list(old.devices):
+            self._read_devices()
+
+    def _read_devices(self) -> None:
+        """A record placed the job on devices (or freed them): their labels and the job dir
+        come with the daemon's view only, so it is read once for them."""
+        assert self.job is not None
+        self.job = _merged(
+            self.job, {"device_info": [d for d in self.job.device_info if d.id in self.job.devices]}
+        )
+        if set(self.job.devices) == {d.id for d in self.job.device_info}:
+            return
+        gen, job_id = self._gen, self.job.id
+
+        def done(view: JobView) -> None:
+            if gen == self._gen and self.job is not None and view.devices == self.job.devices:
+                self.job = _merged(self.job, {"device_info": view.device_info, "job_dir": view.job_dir})
+                self._render_header()
+
+        read = op(self.conn, self, self.conn.client.job, job_id, what="read the job's devices")
+        read.success(done).failure(
+            lambda e: log.debug("reading the devices of %s failed: %s", job_id, e)
+        ).run()
 
     @Slot(str, int, int)
     def _on_conn_progress_changed(self, job_id: str, step: int, total: int) -> None:
