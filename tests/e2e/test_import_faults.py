@@ -13,8 +13,10 @@ import pytest
 
 from tests import dataset_fixtures as fx
 from tests.faults import DaemonKiller
+from tests.helpers import start_import as begin_import
 from tests.helpers import wait_import
 from trainer_runtime.client.client import ApiError, Client
+from trainer_runtime.datasets.tasks import ImportState
 
 pytestmark = pytest.mark.e2e
 FILES = 3000
@@ -37,7 +39,7 @@ def test_ten_kills_during_imports_leave_every_import_whole_or_absent(daemon, hom
     client = daemon
     killer = DaemonKiller(home, seed=11)
     names: list[str] = []
-    current: dict = {}
+    current: dict = {}  # the running import's id
 
     def start_import(i: int) -> None:
         """Start round ``i``'s import (its own pictures, so each round stores new blobs) and
@@ -47,11 +49,11 @@ def test_ten_kills_during_imports_leave_every_import_whole_or_absent(daemon, hom
             fx.png(source / ("a" if j % 2 else "b") / f"p{j:05d}.png", seed=i * FILES + j, size=8)
         share = killer.rng.uniform(0.05, 1.15)
         names.append(source.name)
-        current.update(client.dataset_import(str(source), source.name))
+        current["id"] = begin_import(client, source, source.name).id
         deadline = time.monotonic() + 120
         while True:
             task = client.dataset_import_status(current["id"])
-            if task["state"] != "running" or (task["phase"] == "store" and task["done"] >= share * FILES):
+            if task.is_terminal or (task.phase == "store" and task.done >= share * FILES):
                 return
             assert time.monotonic() < deadline, f"the import never got that far: {task}"
             time.sleep(0.01)
@@ -61,7 +63,7 @@ def test_ten_kills_during_imports_leave_every_import_whole_or_absent(daemon, hom
             task = client.dataset_import_status(current["id"])
         except ApiError as err:  # a note for the log only
             return f"(status unknown: {err})"
-        return f"during import {task['phase']} {task['done']}/{task['total']} ({task['state']})"
+        return f"during import {task.phase} {task.done}/{task.total} ({task.state})"
 
     killer.run(10, between=(0.0, 0.05), before=start_import, note=where)
     client = Client(client.data)
@@ -75,9 +77,9 @@ def test_ten_kills_during_imports_leave_every_import_whole_or_absent(daemon, hom
             assert err.status == 404, err
             continue
         assert len(versions) == 1
-        entries = client.dataset_version(name, limit=100_000)["entries"]
+        entries = client.dataset_version(name, limit=100_000).entries
         assert len(entries) == FILES, f"{name}: a version with {len(entries)} of {FILES} files"
-        assert client.dataset_verify(name)["ok"]
+        assert client.dataset_verify(name).ok
         whole += 1
     print(f"{whole} of {len(names)} imports completed before their kill; the others left nothing")
     assert stored_blobs(home) == referenced(home), "a blob is stored that no version uses (or one is missing)"
@@ -86,8 +88,8 @@ def test_ten_kills_during_imports_leave_every_import_whole_or_absent(daemon, hom
         (home / "datasets" / "blobs" / ".staging").iterdir()
     )
 
-    task = wait_import(client, client.dataset_import(str(tmp_path / names[0]), "pictures-final"))
-    assert task["state"] == "completed", task["error"]
-    assert len(client.dataset_version("pictures-final", limit=100_000)["entries"]) == FILES
-    assert client.dataset_verify("pictures-final")["ok"]
+    task = wait_import(client, begin_import(client, tmp_path / names[0], "pictures-final"))
+    assert task.state is ImportState.COMPLETED, task.error
+    assert len(client.dataset_version("pictures-final", limit=100_000).entries) == FILES
+    assert client.dataset_verify("pictures-final").ok
     assert stored_blobs(home) == referenced(home)

@@ -15,6 +15,9 @@ from PySide6.QtTest import QTest
 
 from tests.dataset_fixtures import png
 from tests.gui.widget_helpers import shown
+from tests.helpers import start_import, wait_import
+from tests.labels_views import labels_view
+from trainer_runtime.api.schema.labels import LabelsView
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MODS = Qt.KeyboardModifier.NoModifier
@@ -41,7 +44,7 @@ def click(panel, x: float, y: float, mods=NO_MODS) -> None:
     QTest.mouseClick(panel.view.viewport(), LEFT, mods, at)
 
 
-def local_labels(root: Path, n: int = 3, size: int = 64) -> dict:
+def local_labels(root: Path, n: int = 3, size: int = 64) -> LabelsView:
     """A ``GET …/labels`` answer for generated images on disk (for canvas-only tests)."""
     images = []
     for i in range(n):
@@ -49,9 +52,9 @@ def local_labels(root: Path, n: int = 3, size: int = 64) -> dict:
         images.append(
             {"path": f"img{i}.png", "blob": str(path), "size": path.stat().st_size, "annotation": None}
         )
-    return {"version": 1, "classes": {"classes": [{"id": 0, "name": "cat", "color": "#e6194b"},
+    return labels_view({"version": 1, "classes": {"classes": [{"id": 0, "name": "cat", "color": "#e6194b"},
                                                   {"id": 1, "name": "dog", "color": "#3cb44b"}], "retired": []},
-            "images": images}  # fmt: skip
+            "images": images})  # fmt: skip
 
 
 @pytest.fixture
@@ -148,8 +151,7 @@ def test_switch_images_copy_paste_hide_lock(qtbot, panel, tmp_path):
 def import_pets(qtbot, daemon, root: Path) -> None:
     for i, cls in enumerate(("cat", "cat", "dog")):
         png(root / cls / f"{cls}{i}.png", 40 + i, 64)
-    task = daemon.dataset_import(str(root), "pets")
-    qtbot.waitUntil(lambda: daemon.dataset_import_status(task["id"])["state"] == "completed", timeout=30_000)
+    wait_import(daemon, start_import(daemon, root, "pets"), timeout=30)
 
 
 def open_pets(qtbot, panel) -> None:
@@ -225,7 +227,7 @@ def test_an_invalid_shape_cannot_be_saved_and_is_named(qtbot, daemon, panel, tmp
     panel.session.message_posted.connect(messages.append)
     assert not panel.session.save_version("")
     assert messages and e.path in messages[0] and "zero area" in messages[0]
-    assert [v["version"] for v in daemon.dataset_versions("pets")] == [1]
+    assert [v.version for v in daemon.dataset_versions("pets")] == [1]
 
 
 def test_a_draft_is_offered_on_open(qtbot, daemon, panel, tmp_path, monkeypatch):
@@ -246,7 +248,7 @@ def test_a_draft_is_offered_on_open(qtbot, daemon, panel, tmp_path, monkeypatch)
         return QMessageBox.StandardButton.Yes
 
     monkeypatch.setattr(QMessageBox, "question", yes)
-    e.doc.load("other", {"version": 0, "images": []})  # forget the working state here
+    e.doc.load("other", labels_view({"version": 0, "images": []}))  # forget the working state here
     panel.open_dataset("pets")
     qtbot.waitUntil(lambda: e.doc.dataset == "pets" and bool(e.doc.paths), timeout=15_000)
     assert asked == ["Restore unsaved labels?"]
@@ -265,8 +267,7 @@ def test_suggestions_of_a_real_prelabel_job_are_accepted_and_rejected(qtbot, dae
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=300)
     for i in range(3):
         png(tmp_path / "shots" / f"shot{i}.png", 70 + i, 48)
-    task = daemon.dataset_import(str(tmp_path / "shots"), "shots")
-    qtbot.waitUntil(lambda: daemon.dataset_import_status(task["id"])["state"] == "completed", timeout=30_000)
+    wait_import(daemon, start_import(daemon, tmp_path / "shots", "shots"), timeout=30)
     conn.start()
     qtbot.waitUntil(lambda: conn.is_connected, timeout=30_000)
     panel.open_dataset("shots")
@@ -276,17 +277,17 @@ def test_suggestions_of_a_real_prelabel_job_are_accepted_and_rejected(qtbot, dae
     qtbot.waitUntil(lambda: layer.count() > 0, timeout=240_000)
     e = panel.editor
     here = list(layer.here())
-    assert here and all(s["kind"] == "rect" for s in here)
+    assert here and all(s.kind == "rect" for s in here)
     assert len(panel.suggestions.items) == len(here)  # dashed items on the canvas
     assert layer.selected == 0
     top = here[0]
     panel.view.setFocus()
     QTest.keyClick(panel.view.viewport(), Qt.Key.Key_Return)  # Enter accepts the selected suggestion
     (shape,) = e.state.shapes
-    assert shape.label == top["label"] and e.doc.classes.by_name(top["label"]) is not None
+    assert shape.label == top.label and e.doc.classes.by_name(top.label) is not None
     assert [list(p) for p in shape.points] == [
-        [min(top["points"][0][0], top["points"][1][0]), min(top["points"][0][1], top["points"][1][1])],
-        [max(top["points"][0][0], top["points"][1][0]), max(top["points"][0][1], top["points"][1][1])],
+        [min(top.points[0][0], top.points[1][0]), min(top.points[0][1], top.points[1][1])],
+        [max(top.points[0][0], top.points[1][0]), max(top.points[0][1], top.points[1][1])],
     ]
     left = len(layer.here())
     assert left == len(here) - 1
@@ -407,36 +408,34 @@ def test_tags_from_a_classifier_trained_here_are_suggested_and_accepted(qtbot, d
     from tests.graph_helpers import make_image_folder
 
     src = make_image_folder(tmp_path / "shapes", per_class=16)  # 3 classes of 16×16 PNGs
-    task = daemon.dataset_import(str(src), "shapes")
-    qtbot.waitUntil(lambda: daemon.dataset_import_status(task["id"])["state"] == "completed", timeout=30_000)
+    wait_import(daemon, start_import(daemon, src, "shapes"), timeout=30)
     spec = {"name": "cnn", "recipe": "image-classification", "model": {"builtin": "small-cnn"},
             "dataset": {"name": "shapes", "eval_fraction": 0.25},
             "train": {"max_steps": 30, "batch_size": 16, "lr": 0.01, "eval_every": 10, "seed": 1}}  # fmt: skip
-    job = daemon.wait(daemon.submit(spec)["id"], timeout=300)
-    assert job["state"] == "COMPLETED", job["reason"]
+    job = daemon.wait(daemon.submit(spec).id, timeout=300)
+    assert job.state == "COMPLETED", job.reason
     flat = tmp_path / "flat"  # the same pictures without labels; the true class is in the name
     flat.mkdir()
     for picture in sorted(src.glob("*/00*.png")):
         shutil.copy(picture, flat / f"{picture.parent.name}-{picture.name}")
-    task = daemon.dataset_import(str(flat), "unlabeled")
-    qtbot.waitUntil(lambda: daemon.dataset_import_status(task["id"])["state"] == "completed", timeout=30_000)
+    wait_import(daemon, start_import(daemon, flat, "unlabeled"), timeout=30)
 
     conn.start()
     qtbot.waitUntil(lambda: conn.is_connected, timeout=30_000)
     panel.open_dataset("unlabeled")
     qtbot.waitUntil(lambda: panel.editor.path is not None, timeout=15_000)
     layer, e = panel.suggestions, panel.editor
-    panel.suggestions_box.start_job(str(Path(job["job_dir"]) / "final"))
+    panel.suggestions_box.start_job(str(Path(job.job_dir) / "final"))
     qtbot.waitUntil(lambda: layer.count() > 0, timeout=240_000)
     assert len(layer.pending) == len(e.doc.paths) == 30  # one top tag per unlabeled picture
-    right = sum(s[0]["label"] == Path(p).name.split("-")[0] for p, s in layer.pending.items())
+    right = sum(s[0].label == Path(p).name.split("-")[0] for p, s in layer.pending.items())
     assert right / 30 >= 0.75, f"only {right} of 30 suggested tags are right"
     here = list(layer.here())
-    assert here and all(s["kind"] == "tag" for s in here)
+    assert here and all(s.kind == "tag" for s in here)
     top = here[0]
     assert e.state.tags == ()
     panel.view.setFocus()
     QTest.keyClick(panel.view.viewport(), Qt.Key.Key_Return)  # Enter accepts it
-    assert e.state.tags == (top["label"],)
+    assert e.state.tags == (top.label,)
     e.undo_stack.undo()
     assert e.state.tags == ()

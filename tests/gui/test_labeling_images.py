@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.gui.widget_helpers import shown
+from tests.labels_views import labels_view
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_a_big_image_shows_downscaled_then_a_zoomed_region_in_full_detail(qtbot,
     arr = np.stack([x % 256, y % 256, (x // 16 + y // 16) % 2 * 255], axis=-1).astype(np.uint8)
     big = tmp_path / "big.jpg"
     Image.fromarray(arr).save(big, quality=90)
-    panel.session.apply("local", {"version": 1, "images": [image_entry(big)]})
+    panel.session.apply("local", labels_view({"version": 1, "images": [image_entry(big)]}))
     image = panel.scene.image_item
     qtbot.waitUntil(lambda: not image.overview.isNull(), timeout=15_000)
     assert max(image.overview.width(), image.overview.height()) == OVERVIEW_SIDE  # not 4000×3000 in memory
@@ -59,7 +60,9 @@ def test_a_broken_image_is_reported_and_skipped(qtbot, panel, tmp_path):
     good = png(tmp_path / "good.png", 1, 32)
     messages: list[str] = []
     panel.message_posted.connect(messages.append)
-    panel.session.apply("local", {"version": 1, "images": [image_entry(broken), image_entry(good)]})
+    panel.session.apply(
+        "local", labels_view({"version": 1, "images": [image_entry(broken), image_entry(good)]})
+    )
     qtbot.waitUntil(lambda: bool(panel.scene.image_item.message), timeout=15_000)
     assert "cannot be shown" in panel.scene.image_item.message and messages and "broken.png" in messages[-1]
     panel.step(1, False)
@@ -73,7 +76,7 @@ def test_the_image_list_is_a_thin_model_over_12000_images(qtbot, model_tester):
 
     doc = LabelDocument()
     images = [{"path": f"img/{i:05d}.jpg", "blob": "", "annotation": None} for i in range(12_000)]
-    doc.load("big", {"version": 1, "images": images})
+    doc.load("big", labels_view({"version": 1, "images": images}))
     model = ImageListModel(doc)
     model_tester(model)
     t0 = time.process_time()  # this process's CPU time: other processes' load does not count

@@ -18,6 +18,7 @@ import pytest
 from PySide6.QtGui import QFont, QImage
 
 from tests.gui.test_curves_snapshot import CHANNEL_TOLERANCE, MAX_DIFFERENT, SNAPSHOTS, _to_array
+from tests.labels_views import labels_view, suggestions_view
 
 SIZE = (640, 420)
 IMAGE = (320, 200)
@@ -52,7 +53,7 @@ def canvas(qtbot):
     labels = {"version": 1, "classes": {"classes": classes, "retired": []},
               "images": [{"path": "a.png", "blob": "", "annotation": {"w": IMAGE[0], "h": IMAGE[1], "status": "done",
                                                                        "tags": ["road"], "shapes": []}}]}  # fmt: skip
-    editor.doc.load("snap", labels)
+    editor.doc.load("snap", labels_view(labels))
     editor.open_image("a.png")
     scene.image_item.set_image(_image(), IMAGE)
     editor.set_class("car")
@@ -61,8 +62,8 @@ def canvas(qtbot):
     editor.add_shape(Shape.point("sign", 280, 40))
     editor.add_shape(Shape.rect("car", 150, 20, 230, 70))  # added last: selected, with handles
     layer = SuggestionLayer(editor, scene)
-    layer.load({"images": {"a.png": [{"kind": "rect", "label": "sign", "score": 0.87,
-                                      "points": [[30, 120], [90, 175]]}]}})  # fmt: skip
+    layer.load(suggestions_view({"a.png": [{"kind": "rect", "label": "sign", "score": 0.87,
+                                            "points": [[30, 120], [90, 175]]}]}))  # fmt: skip
     view.tags = [("road", "#3cb44b")]
     view.show()
     qtbot.waitExposed(view, timeout=20_000)

@@ -10,16 +10,18 @@ from sparktrainer_gui.panels.labeling import document as d
 from sparktrainer_gui.panels.labeling.document import DocShape, ImageState, LabelDocument
 from sparktrainer_gui.panels.labeling.image_list import neighbour
 from sparktrainer_gui.panels.labeling.images import scaled_size
+from tests.labels_views import draft_view, labels_view
+from trainer_runtime.api.schema.labels import LabelsView
 from trainer_runtime.labeling.shapes import Shape
 
 
-def labels(*annotations) -> dict:
-    return {
+def labels(*annotations) -> LabelsView:
+    return labels_view({
         "version": 3,
         "classes": {"classes": [{"id": 0, "name": "cat", "color": "#e6194b"}], "retired": [5]},
         "images": [{"path": f"i{k}.png", "blob": f"/b/{k}", "size": 1, "annotation": a}
                    for k, a in enumerate(annotations)],
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 RECT = {"kind": "rect", "label": "cat", "points": [[1.0, 2.0], [10.0, 20.0]]}
@@ -55,7 +57,7 @@ def test_a_draft_replaces_the_versions_annotations():
         "classes": {"classes": [{"id": 0, "name": "cat", "color": "#000000"}]},
         "annotations": {"i0.png": {"w": 8, "h": 8, "status": "in_progress", "tags": ["cat"], "shapes": []}},
     }
-    doc.load("ds", labels(None, None), draft)
+    doc.load("ds", labels(None, None), draft_view(draft))
     assert doc.state("i0.png").tags == ("cat",) and doc.state("i1.png") == ImageState()
     assert doc.classes.by_name("cat").color == "#000000"
 
@@ -114,7 +116,7 @@ def test_document_events_carry_old_and_new_states():
 )  # fmt: skip
 def test_neighbour_steps_through_the_list_or_the_unlabeled(current, step, unlabeled, expected):
     doc = LabelDocument()
-    doc.load("ds", {"version": 1, "images": [{"path": p, "annotation": None} for p in "abc"]})
+    doc.load("ds", labels_view({"version": 1, "images": [{"path": p, "annotation": None} for p in "abc"]}))
     doc.states["b"] = ImageState(status="done")
     assert neighbour(doc.paths, doc, current, step, unlabeled) == expected
 

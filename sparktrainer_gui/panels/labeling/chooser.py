@@ -7,6 +7,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from sparktrainer_gui.panels.labeling.session import LabelSession
+from trainer_runtime.api.schema.datasets import DatasetView, VersionView
 
 
 class DatasetChooser(QWidget):
@@ -42,11 +43,11 @@ class DatasetChooser(QWidget):
             self.dataset_box.setCurrentText(name)
 
     @Slot(list)
-    def _on_session_datasets_listed(self, datasets: list[dict]) -> None:
+    def _on_session_datasets_listed(self, datasets: list[DatasetView]) -> None:
         current = self.dataset_box.currentText()
         self.dataset_box.blockSignals(True)
         self.dataset_box.clear()
-        names = [str(d["name"]) for d in datasets]
+        names = [d.name for d in datasets]
         self.dataset_box.addItems(names)
         self.dataset_box.setCurrentIndex(names.index(current) if current in names else (0 if names else -1))
         self.dataset_box.blockSignals(False)
@@ -58,11 +59,11 @@ class DatasetChooser(QWidget):
             self.session.list_versions(name)
 
     @Slot(str, list)
-    def _on_session_versions_listed(self, name: str, versions: list[dict]) -> None:
+    def _on_session_versions_listed(self, name: str, versions: list[VersionView]) -> None:
         if name != self.dataset_box.currentText():
             return
         self.version_box.clear()
-        for n in sorted((int(v["version"]) for v in versions), reverse=True):
+        for n in sorted((v.version for v in versions), reverse=True):
             self.version_box.addItem(f"v{n}", n)
 
     @Slot()

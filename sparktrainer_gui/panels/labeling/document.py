@@ -3,8 +3,10 @@
 changed. Undo commands swap whole ``ImageState`` values, so an edit is a pure function
 ``old state → new state`` (the helpers below) and undo puts the old value back.
 
-The wire format is the labels contract: an image's annotation is
-``{"h","w","status","tags","shapes":[{"kind","label","points",("hidden"),("locked")}]}``."""
+A version's labels arrive as the contract's ``LabelsView`` (annotations as ``AnnotationView``);
+a draft as ``DraftView``, whose annotations are the JSON this document sent (the labels
+contract: ``{"h","w","status","tags","shapes":[{"kind","label","points",("hidden"),("locked")}]}``),
+decoded by the runtime's ``ImageAnnotation``."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from trainer_runtime.api.schema.labels import AnnotationView, DraftView, LabelsView
 from trainer_runtime.labeling.classmap import ClassMap
 from trainer_runtime.labeling.shapes import STATUSES, ImageAnnotation, Point, Shape, problem
 
@@ -77,9 +80,26 @@ class ImageState:
         return self.annotation().to_json()
 
 
+@dataclass(frozen=True)
+class DocBody:
+    """What a save or a draft sends: the images edited since ``base_version`` and the classes."""
+
+    base_version: int
+    classes: dict[str, Any]
+    annotations: dict[str, dict[str, Any]]
+    message: str = ""
+
+
 # ------------------------------------------------------------------ decoding
 def decode_annotation(data: Any, next_id: Callable[[], int], where: str = "image") -> ImageState:
-    """The contract's annotation (or a plain class name: a whole-image tag) as a state."""
+    """The contract's annotation (a view from the daemon, a draft's JSON, or a plain class
+    name: a whole-image tag) as a state."""
+    if isinstance(data, AnnotationView):  # checked by the daemon and the contract already
+        shapes = tuple(
+            DocShape(next_id(), Shape(s.kind, s.label, tuple(s.points), s.hidden, s.locked))
+            for s in data.shapes
+        )
+        return ImageState(data.w, data.h, data.status, tuple(data.tags), shapes)
     if data is None or data == "":
         return ImageState()
     if isinstance(data, str):
@@ -158,23 +178,26 @@ class LabelDocument:
             listener(event, payload)
 
     # ------------------------------------------------------------- loading
-    def load(self, dataset: str, labels: dict[str, Any], draft: dict[str, Any] | None = None) -> None:
+    def load(self, dataset: str, labels: LabelsView, draft: DraftView | None = None) -> None:
         """Fill from ``GET …/labels`` (and a draft's annotations over it)."""
-        self.dataset, self.base_version = dataset, int(labels.get("version", 0))
+        self.dataset, self.base_version = dataset, labels.version
         self.paths, self.blobs, self.states, self.errors = [], {}, {}, {}
         self.edited = set()
-        drafted = (draft or {}).get("annotations", {})
-        for image in labels.get("images", []):
-            path = str(image["path"])
+        drafted = draft.annotations if draft is not None else {}
+        for image in labels.images:
+            path = image.path
             self.paths.append(path)
-            self.blobs[path] = str(image.get("blob", ""))
-            if image.get("error"):
-                self.errors[path] = str(image["error"])
+            self.blobs[path] = image.blob
+            if image.error:
+                self.errors[path] = image.error
             if path in drafted:
                 self.edited.add(path)
-            data = drafted[path] if path in drafted else image.get("annotation")
+            data = drafted.get(path, image.annotation)
             self.states[path] = decode_annotation(data, self.new_id, path)
-        classes = ClassMap.from_json((draft or {}).get("classes") or labels.get("classes") or {"classes": []})
+        if draft is not None and draft.classes:
+            classes = ClassMap.from_json(draft.classes)
+        else:
+            classes = ClassMap.from_json(labels.classes.model_dump(mode="json"))
         used = {s.label for st in self.states.values() for s in st.shapes}
         used |= {t for st in self.states.values() for t in st.tags}
         self.classes = classes.ensure(sorted(used))
@@ -216,14 +239,11 @@ class LabelDocument:
                     out.append(f"{path}, shape {number} ({shape.kind} '{shape.label}'): {why}")
         return out
 
-    def save_body(self, message: str = "") -> dict[str, Any]:
-        return {"base_version": self.base_version, "classes": self.classes.to_json(),
-                "annotations": self.annotations(), "message": message}  # fmt: skip
+    def save_body(self, message: str = "") -> DocBody:
+        return DocBody(self.base_version, self.classes.to_json(), self.annotations(), message)
 
-    def draft_body(self) -> dict[str, Any]:
-        body = self.save_body()
-        body.pop("message")
-        return body
+    def draft_body(self) -> DocBody:
+        return self.save_body()
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATUSES, 0)

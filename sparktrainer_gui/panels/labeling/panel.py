@@ -36,6 +36,8 @@ from sparktrainer_gui.panels.labeling.suggestions import SuggestionLayer
 from sparktrainer_gui.panels.labeling.suggestions_ui import SuggestionsBox
 from sparktrainer_gui.panels.labeling.view import LabelView
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.datasets import VersionView
+from trainer_runtime.api.schema.labels import DraftView
 
 
 class LabelingPanel(QWidget):
@@ -212,11 +214,11 @@ class LabelingPanel(QWidget):
             self.session.autosave_now()
         self.session.open(name, version)
 
-    def _on_session_draft_found(self, draft: dict) -> None:
+    def _on_session_draft_found(self, draft: DraftView) -> None:
         answer = QMessageBox.question(
             self, "Restore unsaved labels?",
-            f"There are unsaved labels of {self.session.pending['name'] if self.session.pending else 'this dataset'}"
-            f" from an earlier session (based on version {draft.get('base_version')}). Restore them?",
+            f"There are unsaved labels of {self.session.pending.name if self.session.pending else 'this dataset'}"
+            f" from an earlier session (based on version {draft.base_version}). Restore them?",
         )  # fmt: skip
         self.session.restore(draft if answer == QMessageBox.StandardButton.Yes else None)
 
@@ -239,9 +241,9 @@ class LabelingPanel(QWidget):
         if ok:
             self.session.save_version(message)
 
-    def _on_session_saved(self, version: dict) -> None:
+    def _on_session_saved(self, version: VersionView) -> None:
         self.session.list_versions(self.editor.doc.dataset)
-        self.open_dataset(self.editor.doc.dataset, version.get("version") or "latest")
+        self.open_dataset(self.editor.doc.dataset, version.version)
 
     # ------------------------------------------------------------ images
     def open_path(self, path: str) -> None:

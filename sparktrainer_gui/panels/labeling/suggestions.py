@@ -6,21 +6,18 @@ the editor (undoable); a rejection only hides the suggestion for this session.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, Signal
 
 from sparktrainer_gui.panels.labeling.document import DocShape
 from sparktrainer_gui.panels.labeling.editor import LabelEditor
 from sparktrainer_gui.panels.labeling.items import ShapeItem
 from sparktrainer_gui.panels.labeling.scene import LabelScene
+from trainer_runtime.api.schema.labels import Suggestion, SuggestionsView
 from trainer_runtime.labeling.shapes import Shape
-
-Suggestion = dict[str, Any]  # {"kind": "tag"|"rect", "label", "score", "points"?}
 
 
 def above(items: list[Suggestion], threshold: float) -> list[Suggestion]:
-    return [s for s in items if float(s.get("score", 0.0)) >= threshold]
+    return [s for s in items if s.score >= threshold]
 
 
 class SuggestionLayer(QObject):
@@ -36,17 +33,12 @@ class SuggestionLayer(QObject):
         editor.image_opened.connect(self._on_editor_image_opened)
 
     # ------------------------------------------------------------ loading
-    def load(self, data: dict[str, Any], source: str = "") -> int:
-        """Take a suggestions dict (``suggestions.json``); returns how many apply to
-        images of the open version."""
-        images = data.get("images", {}) if isinstance(data, dict) else {}
+    def load(self, data: SuggestionsView, source: str = "") -> int:
+        """Take a job's suggestions; returns how many apply to images of the open version."""
         known = set(self.editor.doc.paths)
         self.pending = {
-            str(path): sorted(
-                (dict(s) for s in items if s.get("kind") in ("tag", "rect")),
-                key=lambda s: -float(s.get("score", 0.0)),
-            )  # fmt: skip
-            for path, items in images.items()
+            path: sorted(items, key=lambda s: -s.score)
+            for path, items in data.images.items()
             if path in known and items
         }
         self.source = source
@@ -74,8 +66,8 @@ class SuggestionLayer(QObject):
     def select_at(self, x: float, y: float) -> bool:
         """Select the suggested box under (x, y); True when there was one."""
         for i, s in enumerate(self.here()):
-            if s["kind"] == "rect":
-                (x0, y0), (x1, y1) = s["points"]
+            if s.kind == "rect" and s.points:
+                (x0, y0), (x1, y1) = s.points
                 if min(x0, x1) <= x <= max(x0, x1) and min(y0, y1) <= y <= max(y0, y1):
                     self.select(i)
                     return True
@@ -88,7 +80,7 @@ class SuggestionLayer(QObject):
         if index is None or not 0 <= index < len(items):
             return False
         chosen = items[index]
-        self.editor.undo_stack.beginMacro(f"Accept {chosen['kind']} '{chosen['label']}'")
+        self.editor.undo_stack.beginMacro(f"Accept {chosen.kind} '{chosen.label}'")
         self._apply(chosen)
         self.editor.undo_stack.endMacro()
         del items[index]
@@ -125,15 +117,15 @@ class SuggestionLayer(QObject):
         path = path or self.editor.path
         if path is None:
             return
-        label = str(s["label"])
+        label = s.label
         if self.editor.doc.classes.by_name(label) is None:
             self.editor.add_class(label)
         state = self.editor.doc.state(path)
-        if s["kind"] == "tag":
+        if s.kind == "tag" or not s.points:
             if label not in state.tags:
                 self.editor.push(d.with_tag(state, label, True), f"Accept tag '{label}'", path)
             return
-        (x0, y0), (x1, y1) = s["points"]
+        (x0, y0), (x1, y1) = s.points
         shape = DocShape(self.editor.doc.new_id(), Shape.rect(label, x0, y0, x1, y1))
         self.editor.push(d.with_shape(state, shape), f"Accept box '{label}'", path)
 
@@ -147,13 +139,13 @@ class SuggestionLayer(QObject):
                 self.scene.removeItem(item)
         self.items = []
         for s in self.here():
-            if s["kind"] == "rect":
-                (x0, y0), (x1, y1) = s["points"]
-                shape = DocShape(-1, Shape.rect(str(s["label"]), x0, y0, x1, y1))
+            if s.kind == "rect" and s.points:
+                (x0, y0), (x1, y1) = s.points
+                shape = DocShape(-1, Shape.rect(s.label, x0, y0, x1, y1))
             else:  # a tag: a dashed frame just inside the image border
                 w, h = self.editor.size()
-                shape = DocShape(-1, Shape.rect(str(s["label"]), 2, 2, max(w - 2, 3), max(h - 2, 3)))
-            item = ShapeItem(shape, self.editor.color(str(s["label"])), float(s.get("score", 0.0)))
+                shape = DocShape(-1, Shape.rect(s.label, 2, 2, max(w - 2, 3), max(h - 2, 3)))
+            item = ShapeItem(shape, self.editor.color(s.label), s.score)
             self.scene.addItem(item)
             self.items.append(item)
         items = self.here()

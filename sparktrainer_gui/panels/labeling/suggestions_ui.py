@@ -20,26 +20,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.labeling.editor import LabelEditor
-from sparktrainer_gui.panels.labeling.session import submit
 from sparktrainer_gui.panels.labeling.suggestions import SuggestionLayer
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.jobs import JobView
+from trainer_runtime.api.schema.labels import SuggestionsView
 from trainer_runtime.client.client import Client
+from trainer_runtime.jobs.state import JobState
 
 NEW_JOB = "Start a new pre-labelling job…"
+LOOKED_AT = 50  # finished jobs whose spec is read to find the pre-labelling ones (newest first)
 
 
-def fetch_suggestions(client: Client, job_id: str) -> dict[str, Any]:
+def fetch_suggestions(client: Client, job_id: str) -> SuggestionsView:
     data = client.job_suggestions(job_id)
     if data is None:
         raise LookupError(f"job {job_id} has written no suggestions yet")
     return data
 
 
-def prelabel_jobs(client: Client, dataset: str) -> list[dict[str, Any]]:
-    jobs = client.jobs()
-    return [j for j in jobs if (j.get("spec") or {}).get("recipe") == "prelabel"
-            and ((j.get("spec") or {}).get("dataset") or {}).get("name") == dataset]  # fmt: skip
+def prelabel_jobs(client: Client, dataset: str) -> list[JobView]:
+    """The completed pre-labelling jobs of ``dataset``: the list rows carry no spec, so the
+    newest completed jobs are read one by one."""
+    rows = sorted(client.jobs([JobState.COMPLETED]), key=lambda r: r.created_at, reverse=True)[:LOOKED_AT]
+    found = []
+    for row in rows:
+        job = client.job(row.id)
+        if job.spec.get("recipe") == "prelabel" and (job.spec.get("dataset") or {}).get("name") == dataset:
+            found.append(job)
+    return found
 
 
 class SuggestionsBox(QGroupBox):
@@ -89,7 +99,7 @@ class SuggestionsBox(QGroupBox):
         self.reject_button.setEnabled(has)
         if n_all:
             chosen = here[self.layer.selected] if has and self.layer.selected is not None else None
-            which = f" Selected: {chosen['label']} {float(chosen.get('score', 0)):.2f}." if chosen else ""
+            which = f" Selected: {chosen.label} {chosen.score:.2f}." if chosen else ""
             self.info.setText(
                 f"{n_all} pending from {self.layer.source or 'a job'}, {len(here)} on this image.{which}"
             )
@@ -107,12 +117,11 @@ class SuggestionsBox(QGroupBox):
         if not dataset:
             self.editor.message_posted.emit("Open a dataset first.")
             return
-        submit(self.conn, self, prelabel_jobs, self.conn.client, dataset, on_done=self._on_jobs_listed,
-                         on_error=lambda err: self.editor.message_posted.emit(str(err)))  # fmt: skip
+        op(self.conn, self, prelabel_jobs, self.conn.client, dataset, what="list the pre-labelling jobs") \
+            .success(self._on_jobs_listed).failure(lambda err: self.editor.message_posted.emit(str(err))).run()  # fmt: skip
 
-    def _on_jobs_listed(self, jobs: list[dict[str, Any]]) -> None:
-        done = [j for j in jobs if j.get("state") == "COMPLETED"]
-        labels = [f"{j['id']} · {(j.get('spec') or {}).get('model', {}).get('path', '')}" for j in done]
+    def _on_jobs_listed(self, done: list[JobView]) -> None:
+        labels = [f"{j.id} · {(j.spec.get('model') or {}).get('path', '')}" for j in done]
         choice, ok = QInputDialog.getItem(
             self, "Suggestions", "Show the suggestions of:", [*labels, NEW_JOB], 0, False
         )
@@ -121,15 +130,15 @@ class SuggestionsBox(QGroupBox):
         if choice == NEW_JOB:
             self.start_job()
         else:
-            self.load_job(done[labels.index(choice)]["id"])
+            self.load_job(done[labels.index(choice)].id)
 
     def load_job(self, job_id: str) -> None:
-        submit(self.conn, self, fetch_suggestions, self.conn.client, job_id,
-                         on_done=lambda data: self._on_fetched(job_id, data),
-                         on_error=lambda err: self.editor.message_posted.emit(
-                             f"No suggestions from job {job_id} yet ({err})."))  # fmt: skip
+        op(self.conn, self, fetch_suggestions, self.conn.client, job_id, what="read the suggestions") \
+            .success(lambda data: self._on_fetched(job_id, data)) \
+            .failure(lambda err: self.editor.message_posted.emit(f"No suggestions from job {job_id} yet ({err}).")) \
+            .run()  # fmt: skip
 
-    def _on_fetched(self, job_id: str, data: dict[str, Any]) -> None:
+    def _on_fetched(self, job_id: str, data: SuggestionsView) -> None:
         n = self.layer.load(data, f"job {job_id}")
         self.editor.message_posted.emit(f"{n} suggestion{'s' * (n != 1)} from job {job_id}.")
 
@@ -143,25 +152,24 @@ class SuggestionsBox(QGroupBox):
         spec = {"name": f"prelabel-{doc.dataset}", "recipe": "prelabel", "model": {"path": model_dir},
                 "dataset": {"name": doc.dataset, "version": doc.base_version},
                 "prelabel": {"only_unlabeled": True, "min_score": 0.0}}  # fmt: skip
-        submit(self.conn, self, self.conn.client.submit, spec, on_done=self._on_job_started,
-                         on_error=lambda err: self.editor.message_posted.emit(f"Could not start it: {err}"))  # fmt: skip
+        op(self.conn, self, self.conn.client.submit, spec, what="start the pre-labelling job") \
+            .success(self._on_job_started) \
+            .failure(lambda err: self.editor.message_posted.emit(f"Could not start it: {err}")).run()  # fmt: skip
 
-    def _on_job_started(self, job: dict[str, Any]) -> None:
-        self.waiting_for = str(job["id"])
+    def _on_job_started(self, job: JobView) -> None:
+        self.waiting_for = job.id
         self.info.setText(
             f"Pre-labelling job {self.waiting_for} is running; its suggestions show when it ends."
         )
         self.editor.message_posted.emit(f"Started pre-labelling job {self.waiting_for}.")
 
-    @Slot(dict)
-    def _on_conn_job_changed(self, job: dict[str, Any]) -> None:
-        if job.get("id") != self.waiting_for:
+    @Slot(object)
+    def _on_conn_job_changed(self, job: Any) -> None:
+        """A job's record changed (``JobRecord``): the started pre-labelling job has ended."""
+        if job.id != self.waiting_for or not job.is_terminal:
             return
-        if job.get("state") == "COMPLETED":
-            self.waiting_for = None
-            self.load_job(str(job["id"]))
-        elif job.get("state") in ("FAILED", "CANCELLED"):
-            self.waiting_for = None
-            self.info.setText(
-                f"Pre-labelling job {job['id']} {str(job['state']).lower()}: {job.get('reason') or ''}"
-            )
+        self.waiting_for = None
+        if job.state is JobState.COMPLETED:
+            self.load_job(job.id)
+        else:
+            self.info.setText(f"Pre-labelling job {job.id} {job.state.value.lower()}: {job.reason or ''}")
