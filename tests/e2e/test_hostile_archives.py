@@ -196,7 +196,7 @@ def test_png_declaring_40000_by_40000_pixels(served, work):
     hf.png_declaring(src / "bomb.png", 40_000, 40_000, rows=1)
     status, answer = detect(client, src)  # detect reads headers only: the sample says why
     assert status == 200, answer
-    assert "40,000 × 40,000 pixels" in sentence(answer.samples[0]["error"])
+    assert "40,000 × 40,000 pixels" in sentence(answer.image_samples[0].error or "")
     refused(
         served,
         src,
@@ -214,7 +214,7 @@ def test_10000_by_10000_pictures_import_with_bounded_memory(served, work):
     task = wait_import(client, start_import(client, src, "large"))
     assert task.state is ImportState.COMPLETED, task
     q = client.dataset_quality("large")
-    assert q.summary["undecodable"] == 0 and [n.path for n in q.not_compared] == ["big.png"]
+    assert q.summary.undecodable == 0 and [n.path for n in q.not_compared] == ["big.png"]
     within_memory(home)
     hf.png_declaring(src / "big.png", 10_000, 10_000, rows=9_000)  # cut short: found by the stream check
     task = wait_import(client, start_import(client, src, "large"))

@@ -238,7 +238,7 @@ def _quality(args: argparse.Namespace, client: Client) -> int:
         emit_json(q)
         return 0
     print(f"{args.name} v{q.version} quality")
-    for key, n in q.summary.items():
+    for key, n in q.summary.model_dump().items():
         print(f"  {key.replace('_', ' '):<18} {n}")
     for u in q.undecodable[:20]:
         print(f"  undecodable {u.path}: {u.error}")

@@ -113,11 +113,11 @@ class ImportDialog(QDialog):
         if preview.modality == "image":
             self.thumb_list.clear()
             base = self.source.parent if self.source.is_file() else self.source
-            for s in samples:
-                item = QListWidgetItem(s.get("label") or Path(s["path"]).name, self.thumb_list)
-                item.setToolTip(s["path"])
+            for s in preview.image_samples:
+                item = QListWidgetItem(s.label or Path(s.path).name, self.thumb_list)
+                item.setToolTip(s.path)
                 if not preview.archive:
-                    path = str(base / s["path"])
+                    path = str(base / s.path)
                     item.setData(Qt.ItemDataRole.UserRole, path)
                     pix = self._thumbs.get(path)
                     if pix is not None:

@@ -111,11 +111,11 @@ class QualityView(QWidget):
             self.status.setText(text)
         for b in (self.verify_button, self.quality_button):
             b.setEnabled(not busy and self.name is not None)
-        found = self.report.summary if self.report else {}
-        wanted = {"dedupe": found.get("exact_duplicates"), "dedupe-near": found.get("near_duplicates"),
-                  "drop-corrupt": found.get("undecodable")}  # fmt: skip
+        found = self.report.summary if self.report else None
+        wanted = {"dedupe": found.exact_duplicates, "dedupe-near": found.near_duplicates,
+                  "drop-corrupt": found.undecodable} if found else {}  # fmt: skip
         for gate, b in self.gate_buttons.items():
-            b.setEnabled(not busy and bool(wanted[gate]))
+            b.setEnabled(not busy and bool(wanted.get(gate)))
 
     def _call(self, fn: Any, *args: Any, done: Any, text: str, **kw: Any) -> None:
         if self.name is None:
@@ -163,7 +163,7 @@ class QualityView(QWidget):
         summary = rep.summary
         for key, title in SECTIONS:
             rows = getattr(rep, key)  # SECTIONS names QualityReport's finding lists
-            top = QTreeWidgetItem(self.tree, [f"{title} ({summary.get(key, len(rows)):,})"])
+            top = QTreeWidgetItem(self.tree, [f"{title} ({getattr(summary, key):,})"])
             for finding in rows:
                 QTreeWidgetItem(top, list(describe(finding)))
             top.setExpanded(0 < len(rows) <= 20)
@@ -174,7 +174,7 @@ class QualityView(QWidget):
                                               f"imbalance {ratio:.1f}×" if ratio else ""])  # fmt: skip
             for cls, n in sorted(classes.items(), key=lambda kv: -kv[1]):
                 QTreeWidgetItem(top, [cls, f"{n:,}"])
-        issues = sum(summary.get(k, 0) for k, _ in SECTIONS)
+        issues = sum(getattr(summary, k) for k, _ in SECTIONS)
         self._set_busy(False, f"Version {rep.version}: {issues:,} finding(s)." if issues
                        else f"Version {rep.version}: no problems found.")  # fmt: skip
 

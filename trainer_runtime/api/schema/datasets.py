@@ -228,6 +228,18 @@ class NotCompared(View):
     height: int
 
 
+class QualitySummary(View):
+    """How many findings each list of the report has (counted before the lists were cut)."""
+
+    undecodable: int
+    exact_duplicates: int
+    near_duplicates: int
+    empty_rows: int
+    overlong_rows: int
+    schema_errors: int
+    not_compared: int
+
+
 class QualityReport(View):
     dataset: str
     version: int
@@ -240,7 +252,7 @@ class QualityReport(View):
     not_compared: list[NotCompared]
     class_counts: dict[str, int]
     imbalance_ratio: float | None
-    summary: dict[str, int]  # finding list → how many (before the lists were cut)
+    summary: QualitySummary
     near_threshold: int
     max_text_chars: int
 
@@ -271,6 +283,17 @@ class DeletedAnswer(View):
     deleted: DeletedView
 
 
+class ImageSample(Sparse):
+    """An image sample of a preview: its size from the header, or why it cannot be read."""
+
+    path: str
+    label: str | None = None
+    width: int | None = None
+    height: int | None = None
+    mode: str | None = None
+    error: str | None = None
+
+
 class PreviewView(View):
     """What an import would store. ``samples`` are a few items as read: an image's path, label
     and size (or why it cannot be read), a text row's fields."""
@@ -286,6 +309,11 @@ class PreviewView(View):
     samples: list[dict[str, Any]]
     meta: dict[str, Any]
     total_bytes: int
+
+    @property
+    def image_samples(self) -> list[ImageSample]:
+        """The samples of an image dataset as views (a text dataset's are its rows' fields)."""
+        return [ImageSample.model_validate(s) for s in self.samples] if self.modality == "image" else []
 
 
 class PreviewAnswer(View):
@@ -341,6 +369,7 @@ __all__ = [
     "FormatsView",
     "GatesAnswer",
     "GatesView",
+    "ImageSample",
     "ImportAnswer",
     "ImportList",
     "ImportRequest",
@@ -351,6 +380,7 @@ __all__ = [
     "QualityAnswer",
     "QualityReport",
     "QualityRequest",
+    "QualitySummary",
     "Relabel",
     "Sparse",
     "RollbackRequest",
