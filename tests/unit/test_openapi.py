@@ -90,9 +90,16 @@ def test_every_producer_event_fits_the_union():
         {**bus, "type": "job_health", "job_id": "j1",
          "health": {"status": "stopped", "since": 1.0, "message": "the worker is stopped (SIGSTOP)"}},
         {**bus, "type": "dataset_changed", "name": "corpus"},
+        {**bus, "type": "dataset_import", "import": {
+            "id": "t1", "name": "corpus", "source": "/data/corpus", "state": "running", "phase": "hashing",
+            "done": 3, "total": 10, "error": None, "version": None, "started": 1.0, "finished": None}},
     ]  # fmt: skip
     seen = {parse(Event, e).type for e in events}
-    assert seen | {"dataset_import"} == set(EVENT_TYPES)
+    assert seen == set(EVENT_TYPES)
+    task = parse(Event, events[-1])
+    assert task.import_["state"] == "running" and json.loads(dump(Event, task))["import"]["id"] == "t1"
+    with pytest.raises(ValidationError):  # the task is checked against ImportTaskView
+        parse(Event, {**events[-1], "import": {**events[-1]["import"], "state": "sleeping"}})
     state = parse(Event, events[3])
     assert isinstance(state, JobStateEvent) and state.job.allowed_actions == [
         JobAction.PAUSE,

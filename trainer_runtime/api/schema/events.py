@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from trainer_runtime.api.schema.base import View
+from trainer_runtime.api.schema.datasets import ImportTaskView
 from trainer_runtime.api.schema.jobs import HealthView, JobRecord, MetricPoint
 
 
@@ -81,13 +82,22 @@ class JobHealthEvent(_BusEvent):
     health: HealthView | None  # None: the worker is fine again
 
 
+def _import_task(task: dict[str, Any]) -> dict[str, Any]:
+    ImportTaskView.model_validate(task)  # raises ValidationError when the task does not fit
+    return task
+
+
 class DatasetImportEvent(_BusEvent):
     """An import task started, progressed, or ended (``import`` is the task's view)."""
 
     model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
 
     type: Literal["dataset_import"]
-    import_: dict[str, Any] = Field(alias="import")
+    # checked as an ImportTaskView, kept a dict: the GUI's connection still hands it on through a
+    # Signal(dict), which would turn a model into {} (sparktrainer_gui/runtime.py)
+    import_: Annotated[dict[str, Any], AfterValidator(_import_task)] = Field(
+        alias="import", description="an ImportTaskView"
+    )
 
 
 class DatasetChanged(_BusEvent):
