@@ -16,6 +16,8 @@ from sparktrainer_gui.panels.gpus.panel import NO_DRIVER, GpusPanel
 from sparktrainer_gui.panels.gpus.state import device_rows
 from sparktrainer_gui.panels.gpus.strip import BAR_H, BAR_TOP
 from sparktrainer_gui.panels.gpus.table_model import MIG, UTIL, DeviceTableModel
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.gpus import GpuList
 
 SIM = "8xH100-80GB"
 BURN = "import time\nend = time.time() + 120\nwhile time.time() < end:\n    pass\n"
@@ -30,7 +32,7 @@ def sim_client(daemon_with, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def burner(sim_client) -> Iterator:
     """A busy process pinned to simulated GPU 3 (the simulated set turns its CPU into GPU load)."""
-    uuid = sim_client.gpus()["gpus"][3]["uuid"]
+    uuid = sim_client.gpus().gpus[3].uuid
     proc = subprocess.Popen([sys.executable, "-c", BURN], env={**os.environ, "CUDA_VISIBLE_DEVICES": uuid})
     yield proc
     proc.kill()
@@ -62,8 +64,8 @@ def test_the_panel_shows_the_simulated_gpus_live(qtbot, conn, burner):
     first = panel.model.index(3, UTIL).data()
     seen: set[str] = {first}
     qtbot.waitUntil(lambda: seen.add(panel.model.index(3, UTIL).data()) or len(seen) > 1, timeout=30_000)
-    gpu3 = panel.snapshot["gpus"][3]
-    history = panel.history.devices[gpu3["uuid"]]
+    gpu3 = panel.snapshot.gpus[3]
+    history = panel.history.devices[gpu3.uuid]
     assert len(history) >= 2 and history.time[-1] > history.time[0]
     panel.table.selectRow(3)
 
@@ -113,11 +115,11 @@ def test_the_planner_refuses_an_invalid_layout_with_the_reason(qtbot, conn, sim_
     assert [(e.profile, e.start) for e in planner.entries] == [("4g.40gb", 0), ("4g.40gb", None)]
     with qtbot.waitSignal(planner.checked, timeout=20_000) as answer:
         qtbot.mouseClick(planner.check_button, Qt.MouseButton.LeftButton)
-    assert answer.args[0]["valid"] is False
+    assert answer.args[0].valid is False
     text = planner.result_view.toPlainText()
     assert "does not fit" in text
     assert "4g.40gb" in text
-    assert any(e["reason"].rstrip(".") in text for e in answer.args[0]["errors"])
+    assert any(e.reason.rstrip(".") in text for e in answer.args[0].errors)
     assert not planner.apply_button.isEnabled()
 
 
@@ -132,10 +134,10 @@ def test_the_planner_shows_the_dry_run_operations_and_applies(qtbot, conn, sim_c
     with qtbot.waitSignal(planner.checked, timeout=20_000) as answer:
         qtbot.mouseClick(planner.check_button, Qt.MouseButton.LeftButton)
     plan = answer.args[0]
-    assert plan["valid"] is True
+    assert plan.valid is True
     text = planner.result_view.toPlainText()
     assert "The layout fits" in text
-    assert plan["operations"] and all(op in text for op in plan["operations"])
+    assert plan.operations and all(op in text for op in plan.operations)
     assert "nvmlDeviceCreateGpuInstanceWithPlacement" in text
     assert planner.apply_button.isEnabled()
 
@@ -151,7 +153,7 @@ def test_the_planner_shows_the_dry_run_operations_and_applies(qtbot, conn, sim_c
 def test_no_driver_shows_the_banner_and_the_panel_stays_usable(qtbot, conn, daemon_with, monkeypatch):
     monkeypatch.delenv("SPARKTRAINER_GPU_SIM", raising=False)
     client = daemon_with()
-    if client.gpus()["backend"] is not None:
+    if client.gpus().backend is not None:
         pytest.skip("this machine has an NVIDIA driver: the no-driver banner cannot be shown here")
     panel = make_panel(qtbot, conn)
     qtbot.waitUntil(panel.banner.isVisible, timeout=20_000)
@@ -159,17 +161,17 @@ def test_no_driver_shows_the_banner_and_the_panel_stays_usable(qtbot, conn, daem
     assert panel.model.rowCount() == 0
     assert not panel.plan_action.isEnabled()
     assert panel.open_planner() is None
-    count = len(panel.snapshot)
+    first = panel.snapshot
     panel.poll()  # polling goes on without errors
-    qtbot.waitUntil(lambda: not panel._in_flight, timeout=10_000)
-    assert len(panel.snapshot) == count
+    qtbot.waitUntil(lambda: not panel._in_flight and panel.snapshot is not first, timeout=10_000)
+    assert panel.snapshot.gpus == [] and panel.banner.isVisible()
 
 
-def _snapshot(t: float, util: float, migs: int = 0, gpus: int = 2) -> dict:
+def _snapshot(t: float, util: float, migs: int = 0, gpus: int = 2, processes: list | None = None) -> GpuList:
     out = []
     for i in range(gpus):
         devices = [
-            {"uuid": f"MIG-{i}-{k}", "profile": "1g.10gb", "gi_id": k, "ci_id": 0, "start": k, "size": 1,
+            {"uuid": f"MIG-{i}-{k}", "gpu_index": i, "profile": "1g.10gb", "gi_id": k, "ci_id": 0, "start": k, "size": 1,
              "memory_total_mb": 9984, "memory_used_mb": 0, "util_pct": None}
             for k in range(migs if i == 0 else 0)
         ]  # fmt: skip
@@ -177,8 +179,8 @@ def _snapshot(t: float, util: float, migs: int = 0, gpus: int = 2) -> dict:
                     "memory_total_mb": 81559, "memory_used_mb": 0, "util_pct": util if i == 1 else 0,
                     "temp_c": 30, "power_w": 70, "power_limit_w": 700,
                     "mig": {"current": bool(migs), "pending": bool(migs)},
-                    "mig_devices": devices, "processes": []})  # fmt: skip
-    return {"backend": "sim", "message": None, "time": t, "gpus": out}
+                    "mig_devices": devices, "processes": processes if i == 1 and processes else []})  # fmt: skip
+    return parse(GpuList, {"backend": "sim", "message": None, "time": t, "gpus": out})
 
 
 def test_the_device_model_updates_in_place(qtbot, model_tester):
@@ -192,7 +194,7 @@ def test_the_device_model_updates_in_place(qtbot, model_tester):
     model.dataChanged.connect(lambda a, b, _roles=(): changed.append((a.row(), a.column(), b.column())))
     model.modelReset.connect(lambda: resets.append(True))
 
-    def feed(snap: dict) -> None:
+    def feed(snap: GpuList) -> None:
         model.set_devices(device_rows(snap), sampled=bool(history.add_snapshot(snap)))
 
     feed(_snapshot(1.0, 10))
@@ -216,7 +218,7 @@ def test_apply_on_a_busy_gpu_is_refused_naming_the_process(qtbot, conn, burner):
     panel.table.selectRow(3)  # the burner runs there
     planner = panel.open_planner()
     qtbot.waitUntil(lambda: planner.strip.slots == 8, timeout=20_000)
-    assert planner.gpu["index"] == 3
+    assert planner.gpu.index == 3
     planner.choose_profile("7g.80gb")
     click_slot(qtbot, planner.strip, 2)
     with qtbot.waitSignal(planner.checked, timeout=20_000):
@@ -225,19 +227,18 @@ def test_apply_on_a_busy_gpu_is_refused_naming_the_process(qtbot, conn, burner):
     planner.apply(confirm=False)
     qtbot.waitUntil(lambda: "busy" in planner.result_view.toPlainText(), timeout=20_000)
     text = planner.result_view.toPlainText()
-    assert text.startswith("GPU 3 is busy; nothing was changed.")
+    assert text.startswith("GPU 3 · H100 80GB is busy; nothing was changed.")
     assert str(burner.pid) in text
-    assert not planner.gpus[planner.gpu["uuid"]]["mig_devices"]
+    assert not planner.gpus[planner.gpu.uuid].mig_devices
 
 
 def test_a_process_of_a_job_opens_that_job(qtbot, conn):
     panel = GpusPanel(conn)
     qtbot.addWidget(panel)
-    snap = _snapshot(1.0, 10)
-    snap["gpus"][1]["processes"] = [
+    snap = _snapshot(1.0, 10, processes=[
         {"pid": 4242, "user": "alice", "used_mb": 2048, "device_uuid": "GPU-1", "job_id": "j-abc"},
         {"pid": 77, "user": "bob", "used_mb": 10, "device_uuid": "GPU-1", "job_id": None},
-    ]
+    ])  # fmt: skip
     panel.apply_snapshot(snap)
     panel.show()
     panel.processes.set_job_names({"j-abc": "tiny-lora"})
@@ -266,6 +267,6 @@ def test_recommend_with_no_queued_jobs_keeps_the_whole_gpu_and_says_why(qtbot, c
         qtbot.mouseClick(planner.recommend_button, Qt.MouseButton.LeftButton)
     assert planner.entries == []
     assert "no queued single-device job" in planner.hint.text()
-    assert answer.args[0]["valid"] is True
+    assert answer.args[0].valid is True
     shown = planner.diff_label.text().replace("<b>", "").replace("</b>", "")
     assert "Current whole GPU (MIG off) → planned whole GPU (MIG off)" in shown

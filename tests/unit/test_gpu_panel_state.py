@@ -13,19 +13,21 @@ from sparktrainer_gui.panels.gpus.state import (
     power_text,
     process_rows,
 )
+from trainer_runtime.api.schema.base import parse
+from trainer_runtime.api.schema.gpus import GpuHistory, GpuList
 
 
-def snapshot(t: float, util: int = 10) -> dict:
-    return {
+def snapshot(t: float, util: int = 10) -> GpuList:
+    return parse(GpuList, {
         "backend": "sim", "message": None, "time": t,
         "gpus": [
             {"index": 0, "uuid": "GPU-a", "name": "NVIDIA H100 80GB HBM3", "model": "H100-80GB",
              "memory_total_mb": 81559, "memory_used_mb": 2048, "util_pct": util, "temp_c": 40,
              "power_w": 120.4, "power_limit_w": 700, "mig": {"current": True, "pending": True},
              "mig_devices": [
-                 {"uuid": "MIG-2", "profile": "3g.40gb", "gi_id": 2, "ci_id": 0, "start": 4, "size": 4,
+                 {"uuid": "MIG-2", "gpu_index": 0, "profile": "3g.40gb", "gi_id": 2, "ci_id": 0, "start": 4, "size": 4,
                   "memory_total_mb": 40448, "memory_used_mb": 0, "util_pct": None},
-                 {"uuid": "MIG-1", "profile": "3g.40gb", "gi_id": 1, "ci_id": 0, "start": 0, "size": 4,
+                 {"uuid": "MIG-1", "gpu_index": 0, "profile": "3g.40gb", "gi_id": 1, "ci_id": 0, "start": 0, "size": 4,
                   "memory_total_mb": 40448, "memory_used_mb": 900, "util_pct": None},
              ],
              "processes": [{"pid": 42, "user": "alice", "used_mb": 900, "device_uuid": "MIG-1", "job_id": "j-1"}]},
@@ -34,7 +36,7 @@ def snapshot(t: float, util: int = 10) -> dict:
              "power_limit_w": 700, "mig": {"current": False, "pending": True}, "mig_devices": [],
              "processes": [{"pid": 7, "user": "bob", "used_mb": 100, "device_uuid": "GPU-b", "job_id": None}]},
         ],
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def test_rows_list_each_gpu_then_its_mig_devices_by_start():
@@ -43,6 +45,7 @@ def test_rows_list_each_gpu_then_its_mig_devices_by_start():
         ("GPU-a", "gpu", "GPU-a"), ("MIG-1", "mig", "GPU-a"), ("MIG-2", "mig", "GPU-a"), ("GPU-b", "gpu", "GPU-b"),
     ]  # fmt: skip
     assert rows[0].label == "GPU 0" and rows[1].label.endswith("MIG 3g.40gb")
+    assert rows[0].data.label == "GPU 0 · H100 80GB" and rows[1].data.label == "GPU 0 · 3g.40gb"
     assert mig_text(rows[0]) == "on · 2 instances"
     assert mig_text(rows[1]) == "GI 1 · CI 0 · slots 0–3"
     assert mig_text(rows[3]) == "off (→ on after a GPU reset)"
@@ -64,9 +67,9 @@ def test_snapshots_append_one_sample_per_time_and_history_merges_in_order():
     assert store.add_snapshot(snapshot(10.0, util=60)) == set()  # same sample time: not again
     store.add_snapshot(snapshot(11.0, util=70))
     # the history block arrives late and overlaps the live samples
-    store.load({"interval_s": 1.0, "devices": {"GPU-a": {
+    store.load(parse(GpuHistory, {"interval_s": 1.0, "devices": {"GPU-a": {
         "time": [7.0, 8.0, 9.0, 10.0], "util_pct": [1, 2, 3, 50], "memory_used_mb": [0, 0, 0, 2048],
-        "temp_c": [30, 30, 30, 40], "power_w": [None, 80, 80, 120]}}})  # fmt: skip
+        "temp_c": [30, 30, 30, 40], "power_w": [None, 80, 80, 120]}}}))  # fmt: skip
     gpu = store.devices["GPU-a"]
     assert list(gpu.time) == [7.0, 8.0, 9.0, 10.0, 11.0]
     assert list(gpu.values["util_pct"]) == [1, 2, 3, 50, 70]
@@ -79,7 +82,7 @@ def test_snapshots_append_one_sample_per_time_and_history_merges_in_order():
 
 def test_an_empty_history_has_no_recent_values():
     assert DeviceHistory().recent("util_pct") == []
-    assert HistoryStore().add_snapshot({"backend": None, "gpus": []}) == set()
+    assert HistoryStore().add_snapshot(GpuList(backend=None, message="no driver", time=1.0, gpus=[])) == set()
 
 
 def test_apply_failures_read_as_sentences():

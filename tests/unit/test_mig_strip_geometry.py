@@ -22,6 +22,7 @@ from sparktrainer_gui.panels.gpus.geometry import (
     refusal,
     start_for,
 )
+from trainer_runtime.api.schema.gpus import LayoutEntry, MigProfileView
 
 H100 = [
     {"name": "1g.10gb", "compute_slices": 1, "memory_slices": 1, "memory_mb": 9856, "max_count": 7,
@@ -37,7 +38,7 @@ H100 = [
     {"name": "7g.80gb", "compute_slices": 7, "memory_slices": 8, "memory_mb": 80384, "max_count": 1,
      "placements": [0]},
 ]  # fmt: skip
-PROFILES = {p["name"]: Profile.from_api(p) for p in H100}
+PROFILES = {p["name"]: Profile.from_api(MigProfileView(id=i, **p)) for i, p in enumerate(H100)}
 SLOTS = 8
 
 
@@ -144,7 +145,8 @@ def test_the_diff_keeps_removes_and_adds():
     [("3g.40gb", Slot("3g.40gb")), ({"profile": "1g.10gb", "start": 3}, Slot("1g.10gb", 3))],
 )
 def test_layout_entries_round_trip_through_the_api_shape(raw, slot):
-    assert Slot.from_api(raw) == slot
+    entry = raw if isinstance(raw, str) else LayoutEntry(**raw)
+    assert Slot.from_api(entry) == slot
     assert slot.to_api() == raw
 
 

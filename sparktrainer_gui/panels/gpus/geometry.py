@@ -13,6 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from trainer_runtime.api.schema.gpus import LayoutEntry, MigProfileView
+from trainer_runtime.api.schema.gpus import Slot as PlacedSlot
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -24,15 +27,15 @@ class Profile:
     compute_slices: int = 0
 
     @classmethod
-    def from_api(cls, raw: dict[str, Any]) -> Profile:
-        size = int(raw.get("size") or raw.get("memory_slices") or 1)
+    def from_api(cls, view: MigProfileView) -> Profile:
+        """A profile of the daemon's ``/v1/mig/profiles`` answer."""
         return cls(
-            name=str(raw["name"]),
-            size=size,
-            placements=tuple(int(p) for p in raw.get("placements") or ()),
-            max_count=int(raw.get("max_count") or 0),
-            memory_mb=int(raw.get("memory_mb") or 0),
-            compute_slices=int(raw.get("compute_slices") or 0),
+            name=view.name,
+            size=view.memory_slices or 1,
+            placements=tuple(view.placements),
+            max_count=view.max_count,
+            memory_mb=view.memory_mb,
+            compute_slices=view.compute_slices,
         )
 
 
@@ -47,11 +50,12 @@ class Slot:
         return self.profile if self.start is None else {"profile": self.profile, "start": self.start}
 
     @classmethod
-    def from_api(cls, raw: str | dict[str, Any]) -> Slot:
+    def from_api(cls, raw: str | LayoutEntry | PlacedSlot) -> Slot:
+        """A layout entry as the contract has it: a profile name (a preset, a recommendation),
+        a ``{profile, start}`` entry, or a place a plan put an instance."""
         if isinstance(raw, str):
             return cls(raw)
-        start = raw.get("start")
-        return cls(str(raw["profile"]), None if start is None else int(start))
+        return cls(raw.profile, raw.start)
 
 
 @dataclass(frozen=True)

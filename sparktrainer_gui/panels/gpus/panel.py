@@ -11,7 +11,6 @@ import logging
 import time
 from typing import Any, TypeVar
 
-import shiboken6
 from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from sparktrainer_gui import theme
 from sparktrainer_gui.actions import make_action
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.gpus.delegates import SparklineDelegate
 from sparktrainer_gui.panels.gpus.state import HISTORY_S, HistoryStore, device_rows, process_rows
 from sparktrainer_gui.panels.gpus.table_model import (
@@ -41,6 +41,8 @@ from sparktrainer_gui.panels.gpus.table_model import (
     ProcessTableModel,
 )
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.gpus import GpuHistory, GpuList
+from trainer_runtime.api.schema.jobs import JobRow
 from trainer_runtime.client.client import ApiError
 
 log = logging.getLogger(__name__)
@@ -77,14 +79,14 @@ class GpusPanel(QWidget):
     title = "GPUs"
     icon = "gpu"
     message_posted = Signal(str)
-    snapshot_applied = Signal(dict)  # a /v1/gpus answer, after the tables took it
+    snapshot_applied = Signal(object)  # a /v1/gpus answer (GpuList), after the tables took it
     job_open_requested = Signal(str)  # a job id: show it in the Jobs panel
 
     def __init__(self, conn: RuntimeConnection, parent: QWidget | None = None):
         super().__init__(parent)
         self.conn = conn
         self.history = HistoryStore()
-        self.snapshot: dict[str, Any] = {}
+        self.snapshot: GpuList | None = None
         self.model = DeviceTableModel(self.history, self)
         self.processes = ProcessTableModel(self)
         self.process_filter = _GpuFilter(self)
@@ -185,7 +187,8 @@ class GpusPanel(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self.detail is None:
-            self.conn.submit(importlib.import_module, DETAIL_MODULE, on_done=self._on_detail_module_loaded)
+            op(self.conn, self, importlib.import_module, DETAIL_MODULE, what="load the device plot") \
+                .success(self._on_detail_module_loaded).run()  # fmt: skip
         if self.conn.is_connected:
             self.start_polling()
 
@@ -202,9 +205,10 @@ class GpusPanel(QWidget):
             seconds, latest = HISTORY_S, self.history.latest_time()
             if latest is not None:
                 seconds = int(min(HISTORY_S, max(5.0, time.time() - latest + 5)))
-            self.conn.submit(self.conn.client.gpu_history, seconds, on_done=self._on_history_read,
-                             on_error=self._on_history_failed)  # fmt: skip
-            self.conn.submit(self.conn.client.jobs, on_done=self._on_jobs_read, on_error=self._on_jobs_failed)
+            op(self.conn, self, self.conn.client.gpu_history, seconds, what="read the GPU history") \
+                .success(self._on_history_read).failure(self._on_history_failed).run()  # fmt: skip
+            op(self.conn, self, self.conn.client.jobs, what="list the jobs") \
+                .success(self._on_jobs_read).failure(self._on_jobs_failed).run()  # fmt: skip
         self.poll_timer.start()
         self.poll()
 
@@ -213,19 +217,19 @@ class GpusPanel(QWidget):
         if self._in_flight:  # the daemon has not answered the last one: do not pile up requests
             return
         self._in_flight = True
-        self.conn.submit(self.conn.client.gpus, on_done=self._on_gpus_read, on_error=self._on_gpus_failed)
+        call = op(self.conn, self, self.conn.client.gpus, what="read the GPUs")
+        if call.success(self._on_gpus_read).failure(self._on_gpus_failed).run().future is None:
+            self._in_flight = False  # the connection stopped: nothing will answer
 
     @Slot()
     def _on_poll_timer_timeout(self) -> None:
         self.poll()
 
-    def _on_gpus_read(self, snapshot: dict[str, Any]) -> None:
+    def _on_gpus_read(self, snapshot: GpuList) -> None:
         self._in_flight = False
-        if not shiboken6.isValid(self):
-            return
         self.apply_snapshot(snapshot)
 
-    def apply_snapshot(self, snapshot: dict[str, Any]) -> None:
+    def apply_snapshot(self, snapshot: GpuList) -> None:
         """Take a ``/v1/gpus`` answer: history, tables, banner, summary."""
         self.snapshot = snapshot
         sampled = self.history.add_snapshot(snapshot)
@@ -234,21 +238,19 @@ class GpusPanel(QWidget):
         for delegate in self._sparks.values():
             delegate.forget({r.uuid for r in rows})
         self.processes.set_rows(process_rows(snapshot))
-        gpus = snapshot.get("gpus") or []
-        if snapshot.get("backend") is None:
-            detail = snapshot.get("message") or ""
+        gpus = snapshot.gpus
+        if snapshot.backend is None:
+            detail = snapshot.message or ""
             self._show_banner(NO_DRIVER + (f" ({detail})" if detail else ""))
             self.summary.setText("No GPUs: jobs run on CPU slots.")
         else:
             self.banner.hide()
-            migs = sum(len(g.get("mig_devices") or []) for g in gpus)
-            busy = sum(1 for g in gpus if g.get("processes"))
-            backend = (
-                "simulated" if snapshot.get("backend") == "sim" else str(snapshot.get("backend")).upper()
-            )
+            migs = sum(len(g.mig_devices) for g in gpus)
+            busy = sum(1 for g in gpus if g.processes)
+            backend = "simulated" if snapshot.backend == "sim" else snapshot.backend.upper()
             self.summary.setText(f"{len(gpus)} GPUs · {migs} MIG devices · {busy} in use · {backend}")
         self.plan_action.setEnabled(bool(gpus))
-        if self.planner is not None and shiboken6.isValid(self.planner):
+        if self.planner is not None:  # cleared when the planner closes
             self.planner.update_gpus(gpus)
         if self.table.selectionModel().selectedRows() == [] and rows:
             self.table.selectRow(0)
@@ -256,8 +258,6 @@ class GpusPanel(QWidget):
 
     def _on_gpus_failed(self, err: Exception) -> None:
         self._in_flight = False
-        if not shiboken6.isValid(self):
-            return
         if isinstance(err, ApiError) and err.status == 404:
             self._show_banner("This daemon has no GPU API: quit it (sparktrainer daemon stop) and start the app "
                               "again to run the current version.")  # fmt: skip
@@ -266,7 +266,7 @@ class GpusPanel(QWidget):
 
     def _paint_banner(self) -> None:
         c = theme.colors()
-        self.banner_icon.setPixmap(theme.icon("warning", c["QUEUED"]).pixmap(18, 18))
+        self.banner_icon.setPixmap(theme.icon("warning", c["caution"]).pixmap(18, 18))
         self.banner.setStyleSheet(
             f"#gpuNotice {{ background: {c['alt']}; border-bottom: 1px solid {c['border']}; }}"
             f"#gpuNoticeText {{ color: {c['text']}; font-weight: 600; }}"
@@ -281,11 +281,10 @@ class GpusPanel(QWidget):
         self.banner_text.setText(text)
         self.banner.show()
 
-    def _on_history_read(self, payload: dict[str, Any]) -> None:
-        if shiboken6.isValid(self):
-            self.history.load(payload)
-            if self.snapshot:
-                self.model.set_devices(device_rows(self.snapshot), sampled=True)
+    def _on_history_read(self, payload: GpuHistory) -> None:
+        self.history.load(payload)
+        if self.snapshot is not None:
+            self.model.set_devices(device_rows(self.snapshot), sampled=True)
 
     def _on_history_failed(self, err: Exception) -> None:
         self._history_loaded = False  # try again next time the panel is shown
@@ -294,9 +293,8 @@ class GpusPanel(QWidget):
     def _on_jobs_failed(self, err: Exception) -> None:
         log.warning("could not list the jobs for the process table: %s", err)  # job ids are shown instead
 
-    def _on_jobs_read(self, jobs: list[dict[str, Any]]) -> None:
-        if shiboken6.isValid(self):
-            self.processes.set_job_names({j["id"]: j.get("name") or j["id"] for j in jobs})
+    def _on_jobs_read(self, jobs: list[JobRow]) -> None:
+        self.processes.set_job_names({j.id: j.name or j.id for j in jobs})
 
     # ----------------------------------------------------------------- slots
     @Slot(dict)
@@ -304,13 +302,13 @@ class GpusPanel(QWidget):
         if self.isVisible():
             self.start_polling()
 
-    @Slot(dict)
-    def _on_conn_job_changed(self, job: dict) -> None:
-        if job.get("id") and job.get("name") and self.processes.job_names.get(job["id"]) != job["name"]:
-            self.processes.set_job_names({job["id"]: job["name"]})
+    @Slot(object)
+    def _on_conn_job_changed(self, job: Any) -> None:  # a JobRecord (trainer_runtime.api.schema.jobs)
+        if job.name and self.processes.job_names.get(job.id) != job.name:
+            self.processes.set_job_names({job.id: job.name})
 
     def _on_detail_module_loaded(self, module: Any) -> None:
-        if not shiboken6.isValid(self.detail_host) or self.detail is not None:
+        if self.detail is not None:
             return
         self.detail = module.DeviceDetailPlot(self.history, self.detail_host)
         self.detail_host.addWidget(self.detail)
@@ -329,16 +327,17 @@ class GpusPanel(QWidget):
         index = next(iter(self.table.selectionModel().selectedRows()), None)
         row = self.model.row_at(index.row()) if index is not None else None
         self.process_filter.set_gpu(row.gpu_uuid if row else None)
-        self.process_label.setText(
-            f"Processes on GPU {row.gpu.get('index')}" if row else "Processes on all GPUs"
-        )
+        self.process_label.setText(f"Processes on GPU {row.gpu.index}" if row else "Processes on all GPUs")
         if self.detail is None:
             return
         if row is None:
             self.detail.show_device(None)
             return
-        title = f"{row.label.strip(' └')} · {row.data.get('name') or row.data.get('profile')} · last hour"
-        limits = {"memory_used_mb": row.data.get("memory_total_mb"), "power_w": row.data.get("power_limit_w")}
+        title = f"{row.data.label} · last hour"
+        limits = {
+            "memory_used_mb": row.data.memory_total_mb,
+            "power_w": row.gpu.power_limit_w if row.data is row.gpu else None,
+        }
         self.detail.show_device(row.uuid, title, limits)
 
     @Slot(QModelIndex)
@@ -354,7 +353,7 @@ class GpusPanel(QWidget):
     def open_planner(self) -> Any:
         from sparktrainer_gui.panels.gpus.planner import MigPlannerDialog
 
-        gpus = self.snapshot.get("gpus") or []
+        gpus = self.snapshot.gpus if self.snapshot is not None else []
         if not gpus:
             self.message_posted.emit("There is no GPU to plan MIG partitions for.")
             return None
@@ -363,8 +362,13 @@ class GpusPanel(QWidget):
         self.planner = MigPlannerDialog(self.conn, gpus, row.gpu_uuid if row else None, self)
         self.planner.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.planner.applied.connect(self._on_planner_applied)
+        self.planner.destroyed.connect(self._on_planner_destroyed)
         self.planner.show()
         return self.planner
+
+    @Slot()
+    def _on_planner_destroyed(self) -> None:
+        self.planner = None
 
     @Slot(str)
     def _on_planner_applied(self, _uuid: str) -> None:

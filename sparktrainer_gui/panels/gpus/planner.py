@@ -1,16 +1,17 @@
 """The MIG planner: lay out a GPU's MIG instances, check the layout with the daemon (which
 answers with the reasons it does not fit, or the exact operations a dry run would perform),
 and apply it after a confirmation. Every daemon call runs off the main thread; replies to a
-request that has been superseded (another GPU, an edited layout) are dropped."""
+request that has been superseded (another GPU, an edited layout) are dropped, and so are
+replies that arrive after the dialog closed (``ops.op``)."""
 
 from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
@@ -29,11 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from sparktrainer_gui import theme
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.gpus.geometry import Profile, diff, first_free_start
 from sparktrainer_gui.panels.gpus.geometry import Slot as Entry
 from sparktrainer_gui.panels.gpus.strip import BAD_COLOR, OK_COLOR, MigStrip
 from sparktrainer_gui.panels.gpus.texts import apply_error_text, gpu_title, layout_text, sentence
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.gpus import GpuView, MigApplied, MigPlan, MigProfiles, MigRecommendation
 from trainer_runtime.client.client import ApiError
 
 log = logging.getLogger(__name__)
@@ -55,27 +58,27 @@ def _named(widget: W, name: str) -> W:
 
 class MigPlannerDialog(QDialog):
     applied = Signal(str)  # the GPU's UUID, after a successful apply
-    checked = Signal(dict)  # the daemon's answer to a Check (plan or dry run)
+    checked = Signal(object)  # the daemon's answer to a Check (a MigPlan)
 
     def __init__(
-        self, conn: RuntimeConnection, gpus: list[dict[str, Any]], gpu_uuid: str | None = None,
+        self, conn: RuntimeConnection, gpus: list[GpuView], gpu_uuid: str | None = None,
         parent: QWidget | None = None,
     ):  # fmt: skip
         super().__init__(parent)
         self.setObjectName("migPlanner")
         self.setWindowTitle("MIG planner")
         self.conn = conn
-        self.gpus = {g["uuid"]: g for g in gpus}
-        self.gpu: dict[str, Any] = {}
+        self.gpus = {g.uuid: g for g in gpus}
+        self.gpu: GpuView | None = None
         self.profiles: dict[str, Profile] = {}
-        self.presets: dict[str, list[Any]] = {}
+        self.presets: dict[str, list[str]] = {}
         self.entries: list[Entry] = []
-        self.last_plan: dict[str, Any] | None = None
+        self.last_plan: MigPlan | None = None
         self._checked_layout: list[Entry] | None = None  # the layout the last valid Check was for
         self._seq = 0
         self._build()
         for g in gpus:
-            self.gpu_combo.addItem(gpu_title(g), g["uuid"])
+            self.gpu_combo.addItem(gpu_title(g), g.uuid)
         start = self.gpu_combo.findData(gpu_uuid) if gpu_uuid else 0
         self.gpu_combo.setCurrentIndex(max(0, start))
         self.gpu_combo.currentIndexChanged.connect(self._on_gpu_combo_current_index_changed)
@@ -158,44 +161,52 @@ class MigPlannerDialog(QDialog):
 
     # ------------------------------------------------------------------ state
     def _current_entries(self) -> list[Entry]:
-        devices = sorted(self.gpu.get("mig_devices") or [], key=lambda m: m.get("start") or 0)
-        return [Entry(str(m.get("profile")), m.get("start")) for m in devices]
+        devices = sorted(self.gpu.mig_devices, key=lambda m: m.start) if self.gpu else []
+        return [Entry(m.profile, m.start) for m in devices]
 
-    def update_gpus(self, gpus: list[dict[str, Any]]) -> None:
+    @property
+    def gpu_uuid(self) -> str:
+        return self.gpu.uuid if self.gpu else ""
+
+    def _run(self, fn: Callable[..., Any], *args: Any, what: str) -> Any:
+        """``fn(*args)`` off the main thread for this dialog: the answer is dropped when the
+        dialog closed meanwhile or a newer request superseded it (``self._seq``)."""
+        self._seq += 1
+        return op(self.conn, self, fn, *args, what=what) \
+            .failure(partial(self._on_call_failed, self._seq, what))  # fmt: skip
+
+    def update_gpus(self, gpus: list[GpuView]) -> None:
         """A newer snapshot: the current layout (and the diff against it) follows the GPU."""
-        self.gpus = {g["uuid"]: g for g in gpus}
-        fresh = self.gpus.get(self.gpu.get("uuid", ""))
+        self.gpus = {g.uuid: g for g in gpus}
+        fresh = self.gpus.get(self.gpu_uuid)
         if fresh is None:
             return
         before = self._current_entries()
         self.gpu = fresh
         if self._current_entries() != before:
-            index = self.gpu_combo.findData(fresh["uuid"])
+            index = self.gpu_combo.findData(fresh.uuid)
             if index >= 0:
                 self.gpu_combo.setItemText(index, gpu_title(fresh))
             self._refresh()
 
     def select_gpu(self, uuid: str) -> None:
-        self._seq += 1
-        self.gpu = self.gpus.get(uuid, {})
+        self.gpu = self.gpus.get(uuid)
         self.profiles, self.presets = {}, {}
         self.strip.configure({}, 0)
         self.result_view.clear()
         self.set_entries(self._current_entries())
-        self.conn.submit(self.conn.client.mig_profiles, uuid,
-                         on_done=partial(self._on_profiles_read, self._seq),
-                         on_error=partial(self._on_call_failed, self._seq, "read the MIG profiles"))  # fmt: skip
+        call = self._run(self.conn.client.mig_profiles, uuid, what="read the MIG profiles")
+        call.success(partial(self._on_profiles_read, self._seq)).run()
 
-    def _on_profiles_read(self, seq: int, payload: dict[str, Any]) -> None:
-        if seq != self._seq or not shiboken6.isValid(self):
+    def _on_profiles_read(self, seq: int, payload: MigProfiles) -> None:
+        if seq != self._seq:
             return
-        self.profiles = {p["name"]: Profile.from_api(p) for p in payload.get("profiles") or []}
-        self.presets = dict(payload.get("presets") or {})
-        slots = int(payload.get("placement_slots") or payload.get("memory_slices") or 8)
-        compute = int(payload.get("slices") or 0)
+        self.profiles = {p.name: Profile.from_api(p) for p in payload.profiles}
+        self.presets = dict(payload.presets)
+        slots, compute = payload.memory_slices or 8, payload.slices
         self.strip.configure(self.profiles, slots, compute)
         self.caption.setText(
-            f"{payload.get('model') or 'This GPU'}: {slots} memory slices (the placement slots below) and "
+            f"{payload.model}: {slots} memory slices (the placement slots below) and "
             f"{compute} compute slices. Click to place the chosen profile, drag to move, right-click to remove."
         )
         self.preset_combo.clear()
@@ -287,45 +298,39 @@ class MigPlannerDialog(QDialog):
     # ------------------------------------------------------------ daemon calls
     @Slot()
     def recommend(self) -> None:
-        self._seq += 1
         self.result_view.setPlainText("Asking the daemon for a recommendation…")
-        self.conn.submit(self.conn.client.mig_recommend, self.gpu.get("uuid"),
-                         on_done=partial(self._on_recommended, self._seq),
-                         on_error=partial(self._on_call_failed, self._seq, "recommend a layout"))  # fmt: skip
+        call = self._run(self.conn.client.mig_recommend, self.gpu_uuid, what="recommend a layout")
+        call.success(partial(self._on_recommended, self._seq)).run()
 
-    def _on_recommended(self, seq: int, answer: dict[str, Any]) -> None:
-        if seq != self._seq or not shiboken6.isValid(self):
+    def _on_recommended(self, seq: int, answer: MigRecommendation) -> None:
+        if seq != self._seq:
             return
-        self._show_hint(f"Recommended: {answer.get('reason') or 'no reason given'}", True)
-        self.set_entries([Entry.from_api(p) for p in answer.get("layout") or []], check=True)
+        self._show_hint(f"Recommended: {answer.reason or 'no reason given'}", True)
+        self.set_entries([Entry.from_api(p) for p in answer.layout], check=True)
 
     @Slot()
     def check(self) -> None:
-        self._seq += 1
         self._checked_layout = None
         layout = [e.to_api() for e in self.entries]
         self.result_view.setPlainText("Checking with the daemon…")
         self._refresh()
-        self.conn.submit(self.conn.client.mig_plan, self.gpu.get("uuid"), layout,
-                         on_done=partial(self._on_plan_read, self._seq),
-                         on_error=partial(self._on_call_failed, self._seq, "check the layout"))  # fmt: skip
+        call = self._run(self.conn.client.mig_plan, self.gpu_uuid, layout, what="check the layout")
+        call.success(partial(self._on_plan_read, self._seq)).run()
 
-    def _on_plan_read(self, seq: int, plan: dict[str, Any]) -> None:
-        if seq != self._seq or not shiboken6.isValid(self):
+    def _on_plan_read(self, seq: int, plan: MigPlan) -> None:
+        if seq != self._seq:
             return
         self.last_plan = plan
-        if plan.get("valid"):
-            placed = [Entry(str(p["profile"]), int(p["start"])) for p in plan.get("placed") or []]
-            self.set_entries(placed)
+        if plan.valid:
+            self.set_entries([Entry.from_api(p) for p in plan.placed])
             self._checked_layout = list(self.entries)
-            ops = plan.get("operations") or []
+            ops = plan.operations
             lines = [f"<p style='color:{OK_COLOR}'><b>The layout fits.</b> A dry run would perform "
                      f"{len(ops)} operation{'s' if len(ops) != 1 else ''}:</p><ol>"]  # fmt: skip
             lines += [f"<li><code>{html.escape(op)}</code></li>" for op in ops]
             self.result_view.setHtml("".join(lines) + "</ol>")
         else:
-            errors = plan.get("errors") or []
-            items = "".join(f"<li>{html.escape(sentence(e.get('reason') or str(e)))}</li>" for e in errors)
+            items = "".join(f"<li>{html.escape(sentence(e.reason))}</li>" for e in plan.errors)
             self.result_view.setHtml(f"<p style='color:{BAD_COLOR}'><b>This layout does not fit the GPU:</b></p>"
                                 f"<ul>{items}</ul>")  # fmt: skip
         self._refresh()
@@ -334,8 +339,8 @@ class MigPlannerDialog(QDialog):
     def apply(self, confirm: bool = True) -> None:
         if self._checked_layout is None or self._checked_layout != self.entries:
             return
-        gpu = f"GPU {self.gpu.get('index', '?')}"
-        ops = (self.last_plan or {}).get("operations") or []
+        gpu = self.gpu.label if self.gpu else "the GPU"
+        ops = self.last_plan.operations if self.last_plan else []
         if confirm:
             answer = QMessageBox.question(
                 self, "Apply the MIG layout",
@@ -346,26 +351,29 @@ class MigPlannerDialog(QDialog):
             )  # fmt: skip
             if answer != QMessageBox.StandardButton.Apply:
                 return
-        self._seq += 1
         self.apply_button.setEnabled(False)
         self.result_view.setPlainText(f"Applying to {gpu}…")
-        self.conn.submit(self.conn.client.mig_apply, self.gpu.get("uuid"), [e.to_api() for e in self.entries],
-                         False, on_done=partial(self._on_applied, self._seq),
-                         on_error=partial(self._on_apply_failed, self._seq, gpu))  # fmt: skip
+        layout = [e.to_api() for e in self.entries]
+        call = self._run(
+            self.conn.client.mig_apply, self.gpu_uuid, layout, False, what=f"apply the layout to {gpu}"
+        )
+        call.success(partial(self._on_applied, self._seq)).failure(
+            partial(self._on_apply_failed, self._seq, gpu)
+        )
+        call.run()
 
-    def _on_applied(self, seq: int, answer: dict[str, Any]) -> None:
-        if seq != self._seq or not shiboken6.isValid(self):
+    def _on_applied(self, seq: int, answer: MigApplied) -> None:
+        if seq != self._seq:
             return
-        back = answer.get("readback") or []
-        shown = ", ".join(f"{p.get('profile')}@{p.get('start')}" for p in back) or "no instances (MIG off)"
+        shown = ", ".join(f"{p.profile}@{p.start}" for p in answer.readback) or "no instances (MIG off)"
         self.result_view.setHtml(f"<p style='color:{OK_COLOR}'><b>Applied.</b> Read back from the GPU: "
                             f"{html.escape(shown)}.</p>")  # fmt: skip
         self._checked_layout = None
         self._refresh()
-        self.applied.emit(self.gpu.get("uuid", ""))
+        self.applied.emit(self.gpu_uuid)
 
     def _on_apply_failed(self, seq: int, gpu: str, err: Exception) -> None:
-        if seq != self._seq or not shiboken6.isValid(self):
+        if seq != self._seq:
             return
         self.result_view.setHtml(
             f"<p style='color:{BAD_COLOR}'>{html.escape(apply_error_text(err, gpu))}</p>"
@@ -373,7 +381,7 @@ class MigPlannerDialog(QDialog):
         self._refresh()
 
     def _on_call_failed(self, seq: int, what: str, err: Exception) -> None:
-        if seq != self._seq or not shiboken6.isValid(self):
+        if seq != self._seq:
             return
         log.warning("could not %s: %s", what, err)
         text = err.message if isinstance(err, ApiError) else str(err)

@@ -1,6 +1,7 @@
 """The GPUs panel's data, as plain Python (no Qt): the rows of a ``/v1/gpus`` snapshot
-(each GPU followed by its MIG devices), the processes, and per-device sample history
-(fed once by ``/v1/gpus/history`` and then by every snapshot), with the cell texts."""
+(``GpuList``: each GPU followed by its MIG devices), the processes, and per-device sample
+history (fed once by ``/v1/gpus/history`` and then by every snapshot), with the cell texts.
+Everything reads the contract's views (``api/schema/gpus.py``) by attribute."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from trainer_runtime.api.schema.gpus import DeviceHistory as HistoryColumns
+from trainer_runtime.api.schema.gpus import GpuHistory, GpuList, GpuView, MigView
+
+Device = GpuView | MigView
 METRICS = ("util_pct", "memory_used_mb", "temp_c", "power_w")
 HISTORY_S = 3600
 SPARK_S = 300  # the sparklines show the last five minutes
@@ -35,21 +40,22 @@ class DeviceHistory:
     def __len__(self) -> int:
         return len(self.time)
 
-    def append(self, t: float, sample: dict[str, Any]) -> bool:
+    def append(self, t: float, sample: tuple[Any, ...]) -> bool:
+        """One sample: the values of METRICS, in order (``sample_of``)."""
         if self.time and t <= self.time[-1]:
             return False
         self.time.append(t)
-        for m in METRICS:
-            self.values[m].append(_num(sample.get(m)))
+        for m, v in zip(METRICS, sample, strict=True):
+            self.values[m].append(_num(v))
         self.version += 1
         return True
 
-    def merge(self, columns: dict[str, list[Any]]) -> None:
-        """Merge a history block (``{"time": [...], metric: [...]}``) with what is here."""
+    def merge(self, block: HistoryColumns) -> None:
+        """Merge a device's history block (a column per metric) with what is here."""
         rows: dict[float, tuple[float, ...]] = {}
-        times = columns.get("time") or []
-        for i, t in enumerate(times):
-            rows[float(t)] = tuple(_num((columns.get(m) or [None] * len(times))[i]) for m in METRICS)
+        columns = [block.util_pct, block.memory_used_mb, block.temp_c, block.power_w]  # METRICS' order
+        for i, t in enumerate(block.time):
+            rows[float(t)] = tuple(_num(col[i] if i < len(col) else None) for col in columns)
         for i, t in enumerate(self.time):
             rows[t] = tuple(self.values[m][i] for m in METRICS)
         self.time.clear()
@@ -83,22 +89,30 @@ class DeviceRow:
     uuid: str
     gpu_uuid: str
     kind: str  # "gpu" | "mig"
-    data: dict[str, Any]
-    gpu: dict[str, Any]
+    data: Device
+    gpu: GpuView
 
     @property
     def label(self) -> str:
-        if self.kind == "gpu":
-            return f"GPU {self.gpu.get('index', '?')}"
-        return f"  └ MIG {self.data.get('profile', '?')}"
+        """The table's tree label (the contract's ``label`` is the one-line name elsewhere)."""
+        if isinstance(self.data, MigView):
+            return f"  └ MIG {self.data.profile}"
+        return f"GPU {self.gpu.index}"
 
 
-def device_rows(snapshot: dict[str, Any]) -> list[DeviceRow]:
+def sample_of(d: Device) -> tuple[Any, ...]:
+    """A device's values of METRICS, in order (a MIG slice has no temperature or power)."""
+    if isinstance(d, GpuView):
+        return (d.util_pct, d.memory_used_mb, d.temp_c, d.power_w)
+    return (d.util_pct, d.memory_used_mb, None, None)
+
+
+def device_rows(snapshot: GpuList) -> list[DeviceRow]:
     rows: list[DeviceRow] = []
-    for gpu in snapshot.get("gpus") or []:
-        rows.append(DeviceRow(gpu["uuid"], gpu["uuid"], "gpu", gpu, gpu))
-        for mig in sorted(gpu.get("mig_devices") or [], key=lambda m: (m.get("start") or 0, m["uuid"])):
-            rows.append(DeviceRow(mig["uuid"], gpu["uuid"], "mig", mig, gpu))
+    for gpu in snapshot.gpus:
+        rows.append(DeviceRow(gpu.uuid, gpu.uuid, "gpu", gpu, gpu))
+        for mig in sorted(gpu.mig_devices, key=lambda m: (m.start, m.uuid)):
+            rows.append(DeviceRow(mig.uuid, gpu.uuid, "mig", mig, gpu))
     return rows
 
 
@@ -114,25 +128,25 @@ class ProcessRow:
     job_id: str | None
 
 
-def process_rows(snapshot: dict[str, Any]) -> list[ProcessRow]:
+def process_rows(snapshot: GpuList) -> list[ProcessRow]:
     rows: list[ProcessRow] = []
-    for gpu in snapshot.get("gpus") or []:
-        migs = {m["uuid"]: m for m in gpu.get("mig_devices") or []}
-        for p in gpu.get("processes") or []:
-            dev = str(p.get("device_uuid") or gpu["uuid"])
-            label = f"GPU {gpu.get('index', '?')}"
+    for gpu in snapshot.gpus:
+        migs = {m.uuid: m for m in gpu.mig_devices}
+        for p in gpu.processes:
+            dev = p.device_uuid or gpu.uuid
+            label = f"GPU {gpu.index}"
             if dev in migs:
-                label += f" · MIG {migs[dev].get('profile', '?')}"
+                label += f" · MIG {migs[dev].profile}"
             rows.append(
                 ProcessRow(
-                    key=f"{dev}/{p.get('pid')}",
-                    pid=int(p.get("pid") or 0),
-                    user=str(p.get("user") or "?"),
-                    used_mb=_num(p.get("used_mb")),
+                    key=f"{dev}/{p.pid}",
+                    pid=p.pid,
+                    user=p.user or "?",
+                    used_mb=_num(p.used_mb),
                     device_uuid=dev,
-                    gpu_uuid=gpu["uuid"],
+                    gpu_uuid=gpu.uuid,
                     device_label=label,
-                    job_id=p.get("job_id"),
+                    job_id=p.job_id,
                 )
             )
     return rows
@@ -154,18 +168,18 @@ class HistoryStore:
         times = [h.time[-1] for h in self.devices.values() if h.time]
         return max(times) if times else None
 
-    def load(self, payload: dict[str, Any]) -> None:
-        for uuid, columns in (payload.get("devices") or {}).items():
-            self.device(uuid).merge(columns)
+    def load(self, payload: GpuHistory) -> None:
+        for uuid, block in payload.devices.items():
+            self.device(uuid).merge(block)
 
-    def add_snapshot(self, snapshot: dict[str, Any]) -> set[str]:
+    def add_snapshot(self, snapshot: GpuList) -> set[str]:
         """Append each device's current values; returns the UUIDs that got a new sample."""
-        t = _num(snapshot.get("time"))
+        t = _num(snapshot.time)
         if math.isnan(t):
             return set()
         changed = set()
         for row in device_rows(snapshot):
-            if self.device(row.uuid).append(t, row.data):
+            if self.device(row.uuid).append(t, sample_of(row.data)):
                 changed.add(row.uuid)
         return changed
 
@@ -176,57 +190,53 @@ def fmt_gib(mb: Any) -> str:
     return "–" if math.isnan(v) else f"{v / 1024:.1f}"
 
 
-def memory_text(d: dict[str, Any]) -> str:
-    used, total = d.get("memory_used_mb"), d.get("memory_total_mb")
-    if used is None and total is None:
-        return "–"
-    return f"{fmt_gib(used)} / {fmt_gib(total)} GiB"
+def memory_text(d: Device) -> str:
+    return f"{fmt_gib(d.memory_used_mb)} / {fmt_gib(d.memory_total_mb)} GiB"
 
 
-def util_text(d: dict[str, Any]) -> str:
-    v = _num(d.get("util_pct"))
+def util_text(d: Device) -> str:
+    v = _num(d.util_pct)
     return "–" if math.isnan(v) else f"{v:.0f}%"
 
 
-def temp_text(d: dict[str, Any]) -> str:
-    v = _num(d.get("temp_c"))
+def temp_text(d: Device) -> str:
+    v = _num(d.temp_c) if isinstance(d, GpuView) else math.nan
     return "–" if math.isnan(v) else f"{v:.0f} °C"
 
 
-def power_text(d: dict[str, Any]) -> str:
-    v, limit = _num(d.get("power_w")), _num(d.get("power_limit_w"))
+def _power_limit(d: Device) -> float:
+    return _num(d.power_limit_w) if isinstance(d, GpuView) else math.nan
+
+
+def power_text(d: Device) -> str:
+    v, limit = (_num(d.power_w) if isinstance(d, GpuView) else math.nan), _power_limit(d)
     if math.isnan(v):
         return "–"
     return f"{v:.0f} W" if math.isnan(limit) else f"{v:.0f} / {limit:.0f} W"
 
 
 def mig_text(row: DeviceRow) -> str:
-    if row.kind == "mig":
-        d = row.data
-        size = int(d.get("size") or 1)
-        start = int(d.get("start") or 0)
-        where = f"slot {start}" if size == 1 else f"slots {start}–{start + size - 1}"
-        return f"GI {d.get('gi_id', '?')} · CI {d.get('ci_id', '?')} · {where}"
-    mig = row.data.get("mig")
-    if not isinstance(mig, dict):
-        return "not supported"
-    current, pending = bool(mig.get("current")), bool(mig.get("pending"))
+    d = row.data
+    if isinstance(d, MigView):
+        where = f"slot {d.start}" if d.size == 1 else f"slots {d.start}–{d.start + d.size - 1}"
+        return f"GI {d.gi_id} · CI {d.ci_id} · {where}"
+    current, pending = d.mig.current, d.mig.pending
     text = "on" if current else "off"
     if pending != current:
         text += f" (→ {'on' if pending else 'off'} after a GPU reset)"
     elif current:
-        text += f" · {len(row.data.get('mig_devices') or [])} instances"
+        text += f" · {len(d.mig_devices)} instances"
     return text
 
 
-def spark_range(metric: str, d: dict[str, Any], values: list[float]) -> tuple[float, float]:
+def spark_range(metric: str, d: Device, values: list[float]) -> tuple[float, float]:
     """The fixed vertical range of a sparkline, so a flat line means "steady", not "maximum"."""
     peak = max((v for v in values if v == v), default=0.0)  # v == v: not NaN
     if metric == "util_pct":
         return 0.0, 100.0
     if metric == "memory_used_mb":
-        return 0.0, max(_num(d.get("memory_total_mb")) if d.get("memory_total_mb") else 0.0, peak, 1.0)
+        return 0.0, max(float(d.memory_total_mb or 0), peak, 1.0)
     if metric == "temp_c":
         return 20.0, max(95.0, peak)
-    limit = _num(d.get("power_limit_w"))
+    limit = _power_limit(d)
     return 0.0, max(0.0 if math.isnan(limit) else limit, peak, 1.0)

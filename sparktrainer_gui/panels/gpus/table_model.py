@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from sparktrainer_gui.panels.gpus.state import (
+    Device,
     DeviceHistory,
     DeviceRow,
     HistoryStore,
@@ -22,6 +23,7 @@ from sparktrainer_gui.panels.gpus.state import (
     temp_text,
     util_text,
 )
+from trainer_runtime.api.schema.gpus import GpuView, MigView
 
 Index = QModelIndex | QPersistentModelIndex
 RowT = TypeVar("RowT")
@@ -43,7 +45,7 @@ class Spark:
 
     history: DeviceHistory
     metric: str
-    device: dict[str, Any]
+    device: Device
 
     @property
     def version(self) -> int:
@@ -154,10 +156,10 @@ class DeviceTableModel(_KeyedTable[DeviceRow]):
 
     def cells(self, row: DeviceRow) -> tuple[Any, ...]:
         d = row.data
-        if row.kind == "gpu":
-            name, model = d.get("name") or "?", d.get("model") or "?"
+        if isinstance(d, MigView):
+            name, model = f"MIG slice of GPU {d.gpu_index}", d.profile
         else:
-            name, model = f"MIG slice of GPU {row.gpu.get('index', '?')}", d.get("profile") or "?"
+            name, model = d.name, d.model
         return (
             row.label,
             name,
@@ -199,9 +201,15 @@ class DeviceTableModel(_KeyedTable[DeviceRow]):
         d = row.data
         if col in METRIC_OF:
             return f"{self.columns[col]}: {self._cells[row.uuid][col]} (sparkline: the last 5 minutes)"
-        if col in (DEVICE, NAME) and row.kind == "gpu":
-            clocks = f"SM {d.get('sm_clock_mhz', '?')} MHz, memory {d.get('mem_clock_mhz', '?')} MHz"
-            return f"{d.get('name')} · {row.uuid}\nclocks: {clocks} · ECC errors: {d.get('ecc_errors', '?')}"
+        if col in (DEVICE, NAME) and isinstance(d, GpuView):
+
+            def known(v: int | None) -> str:
+                return "?" if v is None else str(v)
+
+            clocks = f"SM {known(d.sm_clock_mhz)} MHz, memory {known(d.mem_clock_mhz)} MHz"
+            return f"{d.label} ({d.name}) · {row.uuid}\nclocks: {clocks} · ECC errors: {known(d.ecc_errors)}"
+        if isinstance(d, MigView):
+            return f"{d.label} · {self._cells[row.uuid][col]}  ·  {row.uuid}"
         return f"{self._cells[row.uuid][col]}  ·  {row.uuid}"
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sparktrainer_gui.panels.gpus.geometry import Slot
+from trainer_runtime.api.schema.gpus import GpuView
 from trainer_runtime.client.client import ApiError, DaemonUnavailable
 
 
-def gpu_title(gpu: dict[str, Any]) -> str:
-    mig = gpu.get("mig") or {}
-    state = "MIG on" if mig.get("current") else "MIG off"
-    return f"GPU {gpu.get('index', '?')} · {gpu.get('model') or gpu.get('name')} · {state}"
+def gpu_title(gpu: GpuView) -> str:
+    return f"{gpu.label} · {'MIG on' if gpu.mig.current else 'MIG off'}"
 
 
 def layout_text(entries: list[Slot]) -> str:
@@ -34,7 +31,7 @@ def apply_error_text(err: Exception, gpu: str) -> str:
         if err.status == 403:
             return f"Applying a MIG layout needs administrator rights; nothing was changed. {msg}"
         if err.status == 400:
-            reasons = " ".join(sentence(p.get("message", "")) for p in err.problems)
+            reasons = " ".join(sentence(p["message"]) for p in err.problems)
             return f"The daemon refused this layout; nothing was changed. {msg} {reasons}".strip()
         return f"The apply failed and what it had done was rolled back. {msg}"
     if isinstance(err, DaemonUnavailable):

@@ -70,13 +70,13 @@ class GpuView(View):
     model: str = Field(description="the model key of the MIG tables (H100-80GB)")
     memory_total_mb: int
     memory_used_mb: int
-    util_pct: float | None
-    temp_c: float | None
-    power_w: float | None
-    power_limit_w: float | None
-    sm_clock_mhz: int | None
-    mem_clock_mhz: int | None
-    ecc_errors: int | None
+    util_pct: float | None = None
+    temp_c: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    sm_clock_mhz: int | None = None
+    mem_clock_mhz: int | None = None
+    ecc_errors: int | None = None
     mig: MigMode
     mig_devices: list[MigView] = Field(default_factory=list)
     processes: list[GpuProcessView] = Field(default_factory=list)
