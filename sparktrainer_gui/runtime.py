@@ -23,26 +23,18 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from trainer_runtime.api.schema.events import (
-    DatasetChanged,
-    DatasetImportEvent,
-    Event,
-    Hello,
-    JobDeleted,
-    JobHealthEvent,
-    JobStateEvent,
-    Lagged,
-    LogEvent,
-    MetricsEvent,
-    ProgressEvent,
-)
-from trainer_runtime.api.schema.jobs import StatusView
-from trainer_runtime.client.client import ApiError, Client, DaemonUnavailable, start_daemon
+from trainer_runtime.client.transport import ApiError, DaemonUnavailable
 from trainer_runtime.paths import DataDir
+
+if TYPE_CHECKING:
+    from trainer_runtime.api.schema.events import Event
+    from trainer_runtime.api.schema.jobs import StatusView
+    from trainer_runtime.client.client import Client
 
 log = logging.getLogger(__name__)
 RETRY_S = (0.5, 1, 2, 4, 5)
@@ -81,7 +73,6 @@ class RuntimeConnection(QObject):
     ):
         super().__init__(parent)
         self.data = data or DataDir.default()
-        self.client = Client(self.data)
         self.autostart_daemon = autostart_daemon
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="daemon-call")
         self._stop = threading.Event()
@@ -95,6 +86,14 @@ class RuntimeConnection(QObject):
         self._opened.connect(self._on_stream_opened)
         self._lost.connect(self._on_stream_lost)
         self._refused.connect(self._on_start_refused)
+
+    @cached_property
+    def client(self) -> Client:
+        """The daemon's client, made on first use: the client and the contract's models (pydantic)
+        are imported after the window's first paint, not before it (bench/gui_startup.py)."""
+        from trainer_runtime.client.client import Client
+
+        return Client(self.data)
 
     # ------------------------------------------------------------------ calls
     def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
@@ -183,6 +182,8 @@ class RuntimeConnection(QObject):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _listen(self) -> None:
+        from trainer_runtime.api.schema.events import Hello
+
         attempt = 0
         streaming = False  # whether the main thread was told about an open stream
         while not self._stop.is_set():
@@ -237,6 +238,8 @@ class RuntimeConnection(QObject):
             raise DaemonUnavailable(f"the SparkTrainer daemon is not running for {self.data.root}")
         if time.monotonic() < self._next_start:
             raise _NotStartedYet()
+        from trainer_runtime.client.client import start_daemon
+
         try:
             start_daemon(self.data)
         except DaemonUnavailable as err:
@@ -253,24 +256,26 @@ class RuntimeConnection(QObject):
     def _dispatch(self, ev: Event) -> None:
         """Re-emit one event of the stream as the signal for its kind (stream thread; Qt
         delivers the signal on the main thread)."""
+        from trainer_runtime.api.schema import events as e
+
         match ev:
-            case JobStateEvent():
+            case e.JobStateEvent():
                 self.job_changed.emit(ev.job)
-            case JobHealthEvent():
+            case e.JobHealthEvent():
                 self.job_health_changed.emit(ev.job_id, ev.health)
-            case MetricsEvent():
+            case e.MetricsEvent():
                 self.metrics_added.emit(ev.job_id, ev.attempt, ev.points)
-            case ProgressEvent():
+            case e.ProgressEvent():
                 self.progress_changed.emit(ev.job_id, ev.step or 0, ev.total or 0)
-            case LogEvent():
+            case e.LogEvent():
                 self.log_added.emit(ev.job_id, ev.text)
-            case JobDeleted():
+            case e.JobDeleted():
                 self.job_removed.emit(ev.job_id)
-            case DatasetImportEvent():
+            case e.DatasetImportEvent():
                 self.dataset_import_changed.emit(ev.import_)
-            case DatasetChanged():
+            case e.DatasetChanged():
                 self.dataset_changed.emit(ev.name)
-            case Lagged():
+            case e.Lagged():
                 raise DaemonUnavailable("this window fell behind the daemon's event stream; reconnecting")
             case _:  # hello, heartbeat: nothing to tell
                 pass

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QP
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
-from trainer_runtime.api.schema.jobs import JobState
+from trainer_runtime.jobs.state import JobState
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 MODES = ("system", "light", "dark")

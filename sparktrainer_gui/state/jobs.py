@@ -18,18 +18,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
 from sparktrainer_gui.state.evented import Emitter
-from trainer_runtime.api.schema.jobs import (
-    HealthView,
-    JobRecord,
-    JobRow,
-    JobState,
-    MetricPoint,
-)
+from trainer_runtime.jobs.state import JobState
 
-RECORD_FIELDS = tuple(k for k in JobRecord.model_fields if k != "spec")  # what an event says of a job
-ROW_FIELDS = tuple(JobRow.model_fields)
+if TYPE_CHECKING:  # the views are imported when the first one arrives (after the first paint)
+    from trainer_runtime.api.schema.jobs import HealthView, JobRecord, JobRow, MetricPoint
+
 LIVE_FIELDS = ("eta_s", "best_eval_loss", "job_dir", "device_info", "waiting_for")  # the daemon's view only
 BEST_KEY = "eval_loss"  # the metric behind the table's "Best eval loss"
 
@@ -57,17 +54,36 @@ class _Rate:
     s0: int
 
 
+@cache
+def record_fields() -> tuple[str, ...]:
+    """What a ``job_state`` event says of a job (its record, less the spec)."""
+    from trainer_runtime.api.schema.jobs import JobRecord
+
+    return tuple(k for k in JobRecord.model_fields if k != "spec")
+
+
+@cache
+def row_fields() -> tuple[str, ...]:
+    from trainer_runtime.api.schema.jobs import JobRow
+
+    return tuple(JobRow.model_fields)
+
+
 def as_row(view: JobRow) -> JobRow:
     """A job's row from a row or a full view (``JobView`` adds its spec and metric summaries)."""
+    from trainer_runtime.api.schema.jobs import JobRow
+
     if type(view) is JobRow:
         return view
-    return JobRow.model_construct(**{k: getattr(view, k) for k in ROW_FIELDS})
+    return JobRow.model_construct(**{k: getattr(view, k) for k in row_fields()})
 
 
 def row_from_record(record: JobRecord) -> JobRow:
     """A row for a job first seen in an event: what only the daemon's view has is left empty
     (``needs_view`` says so) until that view is read."""
-    fields = {k: getattr(record, k) for k in RECORD_FIELDS}
+    from trainer_runtime.api.schema.jobs import JobRow
+
+    fields = {k: getattr(record, k) for k in record_fields()}
     return JobRow.model_construct(
         **fields,
         progress=_progress(record.step, record.total_steps),
@@ -165,7 +181,7 @@ class JobsState:
         if known is None:
             self._add(row)
         else:
-            self._replace(known, {k: getattr(row, k) for k in ROW_FIELDS})
+            self._replace(known, {k: getattr(row, k) for k in row_fields()})
 
     def apply_record(self, record: JobRecord) -> bool:
         """A ``job_state`` event. Returns whether the job's row now needs the daemon's view
@@ -176,7 +192,7 @@ class JobsState:
             row = row_from_record(record)
             self._add(row)
             return needs_view(row)
-        update: dict[str, object] = {k: getattr(record, k) for k in RECORD_FIELDS}
+        update: dict[str, object] = {k: getattr(record, k) for k in record_fields()}
         update["progress"] = _progress(record.step, record.total_steps)
         if record.attempt != known.attempt:
             update.update(eta_s=None, job_dir="", best_eval_loss=None)

@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from sparktrainer_gui import theme
-from trainer_runtime.api.schema.jobs import JobState
+from trainer_runtime.jobs.state import JobState
 
 Index = QModelIndex | QPersistentModelIndex
 

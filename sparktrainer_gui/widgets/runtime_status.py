@@ -6,6 +6,7 @@ main thread on job changes (debounced) and every few seconds while connected."""
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
@@ -13,7 +14,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from sparktrainer_gui import theme
 from sparktrainer_gui.ops import op
 from sparktrainer_gui.runtime import RuntimeConnection
-from trainer_runtime.api.schema.jobs import JobState, StatusView
+from trainer_runtime.jobs.state import JobState
+
+if TYPE_CHECKING:
+    from trainer_runtime.api.schema.jobs import StatusView
 
 REFRESH_MS = 4000
 # The dots borrow the job states' colours: fine like a running job, waiting like a queued one.

@@ -30,7 +30,7 @@ from sparktrainer_gui.panels.jobs.log_view import LogView
 from sparktrainer_gui.panels.jobs.metrics_feed import MetricsFeed
 from sparktrainer_gui.panels.jobs.trouble import MIRROR_FIELDS, TroubleLines, mirror_pending
 from sparktrainer_gui.runtime import RuntimeConnection
-from sparktrainer_gui.state.jobs import RECORD_FIELDS
+from sparktrainer_gui.state.jobs import record_fields
 from trainer_runtime.api.schema.jobs import (
     ArtifactView,
     HealthView,
@@ -70,7 +70,7 @@ def allowed_actions(job: JobView | None) -> set[JobAction]:
 
 def record_update(record: JobRecord | JobView) -> Update:
     """What a ``job_state`` event says of a job, as an update of its view."""
-    return {**{k: getattr(record, k) for k in RECORD_FIELDS}, "spec": record.spec}
+    return {**{k: getattr(record, k) for k in record_fields()}, "spec": record.spec}
 
 
 def _merged(job: JobView, update: Update) -> JobView:

@@ -5,10 +5,15 @@ The state combo's entries come from the contract: every state by its display lab
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
 
 from sparktrainer_gui.panels.jobs.table_model import JOB_ROLE, SORT_ROLE, device_text, state_text
-from trainer_runtime.api.schema.jobs import JobRow, JobState
+from trainer_runtime.jobs.state import JobState
+
+if TYPE_CHECKING:
+    from trainer_runtime.api.schema.jobs import JobRow
 
 ALL = "All jobs"
 ACTIVE = frozenset(s for s in JobState if not s.is_terminal())

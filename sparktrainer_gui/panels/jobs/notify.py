@@ -8,12 +8,16 @@ system tray), else it posts a status-bar sentence through ``status_posted``."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
 from sparktrainer_gui.panels.jobs.table_model import aware
-from trainer_runtime.api.schema.jobs import JobRecord, JobState
+from trainer_runtime.jobs.state import JobState
+
+if TYPE_CHECKING:
+    from trainer_runtime.api.schema.jobs import JobRecord
 
 TITLES = {JobState.COMPLETED: "Training finished", JobState.FAILED: "Training failed",
           JobState.CANCELLED: "Training cancelled"}  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -40,7 +40,10 @@ from sparktrainer_gui.panels.jobs.table_model import (
 from sparktrainer_gui.runtime import RuntimeConnection
 from sparktrainer_gui.state.jobs import JobsState
 from sparktrainer_gui.widgets.delegates import ProgressDelegate, StatePillDelegate
-from trainer_runtime.api.schema.jobs import HealthView, JobAction, JobRecord, JobView, MetricPoint
+from trainer_runtime.jobs.state import JobAction
+
+if TYPE_CHECKING:
+    from trainer_runtime.api.schema.jobs import HealthView, JobRecord, JobView, MetricPoint
 
 # What the status bar says an action is doing. Which jobs an action applies to is each job's
 # ``allowed_actions`` (the runtime's state machine), never a table here.

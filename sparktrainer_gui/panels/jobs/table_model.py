@@ -8,12 +8,15 @@ the contract: a state's display label, its ``is_terminal``, the devices' labels.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from sparktrainer_gui.state.jobs import JobChange, JobsState
-from trainer_runtime.api.schema.jobs import HealthView, JobAction, JobRow, JobState
+from trainer_runtime.jobs.state import JobAction, JobState
+
+if TYPE_CHECKING:
+    from trainer_runtime.api.schema.jobs import HealthView, JobRow
 
 Index = QModelIndex | QPersistentModelIndex
 
