@@ -182,7 +182,7 @@ class Ui_SettingsForm(object):
         self.tracking_group.setTitle(QCoreApplication.translate("SettingsForm", u"Experiment tracking", None))
         self.tracking_uri_label.setText(QCoreApplication.translate("SettingsForm", u"MLflow tracking URI", None))
         self.save_tracking_button.setText(QCoreApplication.translate("SettingsForm", u"Save", None))
-        self.tracking_note_label.setText(QCoreApplication.translate("SettingsForm", u"Saved in settings.json in the data folder; applies when the runtime restarts. Empty: the default store.", None))
+        self.tracking_note_label.setText(QCoreApplication.translate("SettingsForm", u"The runtime checks the URI, saves it in settings.json and moves its MLflow mirror there at once: the next runs land in the new store. Empty: the default store.", None))
         self.tracking_error.setText("")
         self.appearance_group.setTitle(QCoreApplication.translate("SettingsForm", u"Appearance", None))
         self.theme_label.setText(QCoreApplication.translate("SettingsForm", u"Theme", None))

@@ -1,5 +1,6 @@
 """The Settings page: credentials round trip through the REAL OS keyring (never shown back),
-no-keyring refusal, tracking URI into settings.json, theme choice.
+no-keyring refusal, the tracking URI through the daemon (refused with its reason, or applied
+live: the next job's MLflow run lands in the new store), theme choice.
 
 Real-keyring tests: ``bash .ci/keyring-session .venv/bin/python -m pytest tests/gui/test_settings.py``."""
 
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 
 from sparktrainer_gui.panels.settings import SettingsPanel
 from trainer_runtime.secrets.store import SecretStore
-from trainer_runtime.settings import Settings
 
 WAIT_MS = 20_000
 
@@ -103,27 +103,77 @@ def test_without_a_keyring_the_page_says_so_and_saving_is_disabled(
     assert not any(p.is_file() and b"hf_should_not_be_kept" in p.read_bytes() for p in home.rglob("*"))
 
 
-def test_data_dir_and_tracking_uri(qtbot, conn, no_keyring, home: Path) -> None:
+def test_data_dir_and_tracking_uri_without_a_runtime(qtbot, conn, no_keyring, home: Path) -> None:
     panel = SettingsPanel(conn)
     qtbot.addWidget(panel)
     assert panel.rows == {} and panel.store is None  # nothing of the keyring before the page is shown
     assert panel.form.data_dir_edit.text() == str(home.resolve()) and panel.form.data_dir_edit.isReadOnly()
-    assert panel.form.tracking_uri_edit.text() == ""
     assert panel.form.tracking_uri_edit.placeholderText().startswith("sqlite:///")
-    panel.form.tracking_uri_edit.setText("http://mlflow.local:5000")
-    qtbot.mouseClick(panel.form.save_tracking_button, Qt.MouseButton.LeftButton)
-    saved = json.loads((home / "settings.json").read_text())
-    # the URI, and every other setting at its default (the runtime's list of settings grows)
-    assert saved == Settings(tracking_uri="http://mlflow.local:5000").model_dump(exclude_none=True)
-    assert saved["tracking_uri"] == "http://mlflow.local:5000"
-    assert "applies when the runtime restarts" in panel.form.tracking_note_label.text().lower()
+    # the daemon owns settings.json: without one the field waits for it, and nothing is written
+    qtbot.waitUntil(lambda: "not running" in panel.form.tracking_note_label.text())
+    assert not panel.form.tracking_uri_edit.isEnabled() and not panel.form.save_tracking_button.isEnabled()
+    assert not (home / "settings.json").exists()
 
-    again = SettingsPanel(conn)
-    qtbot.addWidget(again)
-    assert again.form.tracking_uri_edit.text() == "http://mlflow.local:5000"
-    again.form.tracking_uri_edit.setText("")
-    qtbot.mouseClick(again.form.save_tracking_button, Qt.MouseButton.LeftButton)
-    assert "tracking_uri" not in json.loads((home / "settings.json").read_text())
+
+def _save_uri(qtbot, panel: SettingsPanel, uri: str) -> None:
+    qtbot.waitUntil(lambda: panel.form.save_tracking_button.isEnabled())  # the daemon's settings came
+    panel.form.tracking_uri_edit.setText(uri)
+    qtbot.mouseClick(panel.form.save_tracking_button, Qt.MouseButton.LeftButton)
+
+
+@pytest.mark.e2e
+def test_a_refused_tracking_uri_is_explained_at_the_field(qtbot, conn, no_keyring, daemon_with, home) -> None:
+    daemon_with(watchdog_s=900)
+    before = (home / "settings.json").read_bytes()
+    panel = SettingsPanel(conn)
+    qtbot.addWidget(panel)
+    panel.show()
+    _save_uri(qtbot, panel, "bogus://mlflow.local")
+    qtbot.waitUntil(lambda: panel.form.tracking_error.isVisible())
+    assert "not one MLflow knows" in panel.form.tracking_error.text()
+    assert (home / "settings.json").read_bytes() == before  # refused: nothing saved
+    assert panel.form.save_tracking_button.isEnabled()  # fix it and try again
+
+
+@pytest.mark.e2e
+def test_a_new_tracking_uri_takes_effect_without_a_restart(
+    qtbot, conn, no_keyring, daemon_with, home: Path, tmp_path: Path, spec_file
+) -> None:
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from tests.helpers import cli, daemon_pid
+
+    client = daemon_with(mlflow_sync_interval_s=0.3)
+    pid = daemon_pid(home)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    panel = SettingsPanel(conn)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.settings is not None)
+    assert panel.form.tracking_uri_edit.text() == ""  # the default store
+    with qtbot.waitSignal(panel.message_posted) as posted:
+        _save_uri(qtbot, panel, other)
+    assert posted.args == ["Saved; the runtime uses the new settings now."]
+    assert not panel.form.tracking_error.isVisible()
+    assert "new runs go to" in panel.form.tracking_note_label.text()
+    assert json.loads((home / "settings.json").read_text())["tracking_uri"] == other
+    assert client.status().tracking_uri == other
+
+    job_id = cli(
+        "jobs", "submit", str(spec_file(train={"max_steps": 5, "eval_every": 0})), check=True
+    ).stdout.strip()
+    deadline = time.monotonic() + 240
+    while not (job := client.job(job_id)).mlflow_done:
+        assert time.monotonic() < deadline, f"{job.state}, mlflow_error={job.mlflow_error}"
+        time.sleep(0.2)
+    assert job.state == "COMPLETED" and job.mlflow_error is None
+    run = MlflowClient(tracking_uri=other).get_run(job.mlflow_run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["sparktrainer.job_id"] == job_id
+    assert len(MlflowClient(tracking_uri=other).get_metric_history(run.info.run_id, "loss")) == 5
+    with pytest.raises(MlflowException):  # not in the default store
+        MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}").get_run(job.mlflow_run_id)
+    assert daemon_pid(home) == pid  # the same daemon all along
 
 
 def test_theme_choice_is_applied(qtbot, conn, no_keyring, monkeypatch: pytest.MonkeyPatch) -> None:

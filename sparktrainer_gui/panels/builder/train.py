@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,8 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.builder.editor import GraphEditor
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.jobs import JobView
 
 
 def graph_spec(
@@ -119,21 +120,18 @@ class TrainDialog(QDialog):
         self.submit_button.setEnabled(False)
         self.error.setText("Submitting…")
 
-        def work() -> dict:
+        def work() -> JobView:
             folder.mkdir(parents=True, exist_ok=True)
             graph_file.write_text(data, encoding="utf-8")
             return self.conn.client.submit(spec)
 
-        self.conn.submit(work, on_done=self._on_submitted, on_error=self._on_submit_failed)
+        op(self.conn, self, work, what="submit the graph's training job") \
+            .success(self._on_submitted).failure(self._on_submit_failed).run()  # fmt: skip
 
-    def _on_submitted(self, job: dict) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self.job_submitted.emit(str(job["id"]))
+    def _on_submitted(self, job: JobView) -> None:
+        self.job_submitted.emit(job.id)
         self.accept()
 
     def _on_submit_failed(self, err: Exception) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.submit_button.setEnabled(True)
         self.error.setText(f"The job was not submitted: {err}")

@@ -4,23 +4,28 @@ Credentials go to the OS keyring through ``SecretStore`` and nowhere else; every
 call runs off the main thread (a D-Bus call can block). A stored value is never read back:
 the page only shows, by name, whether a credential is stored. When no OS keyring can be
 used, the page says why and what to install, and saving is disabled.
+
+The runtime's settings (the MLflow tracking URI) belong to the daemon: the page reads and
+changes them through ``/v1/settings``, which checks a change, saves it and applies it to the
+running daemon; a refusal is shown next to the field in the daemon's words.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-import shiboken6
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QPalette, QShowEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QWidget
 
 from sparktrainer_gui.forms.settings_ui import Ui_SettingsForm
+from sparktrainer_gui.ops import op
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.settings import SettingsChanged, SettingsView
+from trainer_runtime.client.transport import ApiError, DaemonUnavailable
 
 if TYPE_CHECKING:
     from trainer_runtime.secrets.store import SecretStore
@@ -76,8 +81,13 @@ class SettingsPanel(QWidget):
         f.data_dir_edit.setText(str(conn.data.root))
         f.open_data_dir_button.clicked.connect(self._on_open_data_dir_button_clicked)
         f.tracking_uri_edit.setPlaceholderText(conn.data.default_tracking_uri)
-        f.tracking_uri_edit.setText(self._read_settings_file().get("tracking_uri") or "")
+        f.tracking_uri_edit.returnPressed.connect(self._on_save_tracking_button_clicked)
         f.save_tracking_button.clicked.connect(self._on_save_tracking_button_clicked)
+        self.settings: SettingsView | None = None  # the daemon's, once read
+        self._tracking_note = f.tracking_note_label.text()
+        self._set_tracking_enabled(False)
+        conn.connected.connect(self._on_conn_connected)
+        self.load_settings()
         f.theme_combo.setCurrentIndex(THEMES.index(self._theme_mode()))
         f.theme_combo.activated.connect(self._on_theme_combo_activated)
 
@@ -117,11 +127,10 @@ class SettingsPanel(QWidget):
     def refresh_credentials(self) -> None:
         if self.store is None:
             return
-        self.conn.submit(self.store.names, on_done=self._on_store_names_read, on_error=self._on_store_failed)
+        op(self.conn, self, self.store.names, what="read the keyring") \
+            .success(self._on_store_names_read).failure(self._on_store_failed).run()  # fmt: skip
 
     def _on_store_names_read(self, names: list[str]) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.keyring_usable = True
         self.stored = list(names)
         self.form.keyring_error.setVisible(False)
@@ -134,8 +143,6 @@ class SettingsPanel(QWidget):
     def _on_store_failed(self, err: Exception, name: str | None = None) -> None:
         from trainer_runtime.secrets.store import KeyringUnavailable
 
-        if not shiboken6.isValid(self):
-            return
         if isinstance(err, KeyringUnavailable):
             self.keyring_usable = False
             self.form.keyring_error.setText(f"{err}\nNothing is stored anywhere else, so saving is disabled.")
@@ -170,15 +177,11 @@ class SettingsPanel(QWidget):
             return
         row.save.setEnabled(False)
         row.status.setText("saving…")
-        self.conn.submit(
-            self.store.set, name, row.edit.text(),
-            on_done=lambda _r: self._on_credential_saved(name),
-            on_error=lambda err: self._on_store_failed(err, name),
-        )  # fmt: skip
+        op(self.conn, self, self.store.set, name, row.edit.text(), what=f"store {name}") \
+            .success(lambda _r: self._on_credential_saved(name)) \
+            .failure(lambda err: self._on_store_failed(err, name)).run()  # fmt: skip
 
     def _on_credential_saved(self, name: str) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.rows[name].edit.clear()  # the value is in the keyring now; never keep it on screen
         self.message_posted.emit(f"Stored {name} in the OS keyring.")
         self.refresh_credentials()
@@ -188,15 +191,11 @@ class SettingsPanel(QWidget):
         if self.store is None:
             return
         self.rows[name].remove.setEnabled(False)
-        self.conn.submit(
-            self.store.delete, name,
-            on_done=lambda _r: self._on_credential_removed(name),
-            on_error=lambda err: self._on_store_failed(err, name),
-        )  # fmt: skip
+        op(self.conn, self, self.store.delete, name, what=f"remove {name}") \
+            .success(lambda _r: self._on_credential_removed(name)) \
+            .failure(lambda err: self._on_store_failed(err, name)).run()  # fmt: skip
 
     def _on_credential_removed(self, name: str) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.message_posted.emit(f"Removed {name} from the OS keyring.")
         self.refresh_credentials()
 
@@ -209,16 +208,41 @@ class SettingsPanel(QWidget):
             self.message_posted.emit(f"Could not open a file manager; the data folder is {root}")
 
     # --------------------------------------------------------------- tracking
-    def _read_settings_file(self) -> dict:
-        path = self.conn.data.settings_file
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as err:
-            self._show_tracking_error(f"{path} is not valid JSON ({err}); fix or delete it.")
-            return {}
-        return raw if isinstance(raw, dict) else {}
+    def load_settings(self) -> None:
+        """Ask the daemon for its settings (again after a reconnect: another client may have
+        changed them)."""
+        op(self.conn, self, self.conn.client.settings, what="read the runtime's settings") \
+            .success(self._on_settings_read).failure(self._on_settings_unreadable).run()  # fmt: skip
+
+    @Slot(dict)
+    def _on_conn_connected(self, _status: dict) -> None:
+        self.load_settings()
+
+    def _on_settings_read(self, view: SettingsView) -> None:
+        self.settings = view
+        self.form.tracking_uri_edit.setText(view.tracking_uri or "")
+        self.form.tracking_uri_edit.setPlaceholderText(view.default_tracking_uri)
+        self._set_tracking_enabled(True)
+        self._show_tracking_error("")
+        override = view.overridden.get("tracking_uri")
+        note = self._tracking_note
+        if override:
+            note = f"{override} is set for the runtime and wins over this field until it starts without it."
+        self.form.tracking_note_label.setText(note)
+        self.form.tracking_note_label.setToolTip(f"In use now: {view.effective_tracking_uri}")
+
+    def _on_settings_unreadable(self, err: Exception) -> None:
+        self._set_tracking_enabled(False)
+        if isinstance(err, DaemonUnavailable):
+            self.form.tracking_note_label.setText(
+                "The runtime is not running: its settings show here once it answers."
+            )
+        else:
+            self._show_tracking_error(f"Could not read the runtime's settings: {err}")
+
+    def _set_tracking_enabled(self, enabled: bool) -> None:
+        self.form.tracking_uri_edit.setEnabled(enabled)
+        self.form.save_tracking_button.setEnabled(enabled)
 
     def _show_tracking_error(self, text: str) -> None:
         self.form.tracking_error.setText(text)
@@ -226,32 +250,31 @@ class SettingsPanel(QWidget):
 
     @Slot()
     def _on_save_tracking_button_clicked(self) -> None:
-        from pydantic import ValidationError
-
-        from trainer_runtime.settings import Settings, save_settings
-
         uri = self.form.tracking_uri_edit.text().strip()
-        raw = self._read_settings_file()  # the file as written: environment overrides stay out of it
-        if uri:
-            raw["tracking_uri"] = uri
-        else:
-            raw.pop("tracking_uri", None)
-        try:
-            settings = Settings.model_validate(raw)
-            self.conn.data.root.mkdir(parents=True, exist_ok=True)
-            save_settings(self.conn.data, settings)
-        except ValidationError as err:
-            self._show_tracking_error(f"{self.conn.data.settings_file} has invalid settings: {err}")
-            return
-        except OSError as err:
-            self._show_tracking_error(f"Could not write {self.conn.data.settings_file}: {err}")
-            return
+        self.form.save_tracking_button.setEnabled(False)
         self._show_tracking_error("")
-        shown = uri or "the default store"
-        self.form.tracking_note_label.setText(
-            f"Saved: {shown}. Applies when the runtime restarts (quit the daemon and start it again)."
-        )
-        self.message_posted.emit(f"Tracking URI saved ({shown}); applies when the runtime restarts.")
+        call = partial(self.conn.client.update_settings, tracking_uri=uri or None)
+        op(self.conn, self, call, what="save the tracking URI") \
+            .success(self._on_tracking_saved).failure(self._on_tracking_refused).run()  # fmt: skip
+
+    def _on_tracking_saved(self, answer: SettingsChanged) -> None:
+        self._on_settings_read(answer.settings)
+        change = next((c for c in answer.changes if c.key == "tracking_uri"), None)
+        if change is None:
+            self.form.tracking_note_label.setText("Unchanged: the runtime already tracks there.")
+        else:
+            self.form.tracking_note_label.setText(f"Saved: {change.note}.")
+        self.message_posted.emit(answer.message)
+
+    def _on_tracking_refused(self, err: Exception) -> None:
+        self.form.save_tracking_button.setEnabled(True)
+        if isinstance(err, ApiError):
+            reasons = [p["message"] for p in err.problems if p.get("field") == "tracking_uri"]
+            self._show_tracking_error(reasons[0] if reasons else err.message)
+        elif isinstance(err, DaemonUnavailable):
+            self._show_tracking_error(f"Not saved: the runtime is not running ({err}).")
+        else:
+            self._show_tracking_error(f"Not saved: {err}")
 
     # ------------------------------------------------------------------ theme
     @staticmethod
