@@ -33,20 +33,20 @@ while time.time() < end:
 """
 
 
-def ensure_mig_layout(client: Any) -> list[dict[str, Any]]:
-    """GPU 1 split into 3g + 2g + 1g (applied through the daemon); returns the GPUs."""
-    gpus = client.gpus()["gpus"]
-    if not gpus[1]["mig_devices"]:
-        client.mig_apply(gpus[1]["uuid"], GPU1_LAYOUT, dry_run=False)
-        gpus = client.gpus()["gpus"]
+def ensure_mig_layout(client: Any) -> list[Any]:
+    """GPU 1 split into 3g + 2g + 1g (applied through the daemon); returns the GPUs (GpuView)."""
+    gpus = client.gpus().gpus
+    if not gpus[1].mig_devices:
+        client.mig_apply(gpus[1].uuid, GPU1_LAYOUT, dry_run=False)
+        gpus = client.gpus().gpus
     return gpus
 
 
 def start_load(client: Any, seconds: float) -> list[subprocess.Popen]:
     """Load on GPUs 0, 3 and GPU 1's first MIG device."""
     gpus = ensure_mig_layout(client)
-    mig = min(gpus[1]["mig_devices"], key=lambda m: m["start"])["uuid"]
-    targets = [(gpus[0]["uuid"], 0.0), (gpus[3]["uuid"], 2.0), (mig, 4.0)]
+    mig = min(gpus[1].mig_devices, key=lambda m: m.start).uuid
+    targets = [(gpus[0].uuid, 0.0), (gpus[3].uuid, 2.0), (mig, 4.0)]
     return [
         subprocess.Popen(
             [sys.executable, "-c", LOAD, str(phase), str(seconds)],
@@ -66,7 +66,7 @@ def capture_gpus(window: Any, pump: Callable[..., bool], save: Callable[..., Any
 
     from sparktrainer_gui.panels.gpus.strip import BAR_H, BAR_TOP
 
-    if window.conn.client.gpus().get("backend") is None:
+    if window.conn.client.gpus().backend is None:
         print("the daemon has no GPU back end (SPARKTRAINER_GPU_SIM is empty?): no GPU screenshots")
         return
     ensure_mig_layout(window.conn.client)
@@ -79,7 +79,7 @@ def capture_gpus(window: Any, pump: Callable[..., bool], save: Callable[..., Any
     pump(2)
     save(window, "gpus")
 
-    panel.table.selectRow(panel.model.row_of(panel.snapshot["gpus"][2]["uuid"]))
+    panel.table.selectRow(panel.model.row_of(panel.snapshot.gpus[2].uuid))
     planner = panel.open_planner()
     planner.resize(900, 640)
     if not pump(20, lambda: planner.strip.slots > 0):
