@@ -9,6 +9,7 @@ from trainer_runtime.api.schema import datasets as ds
 from trainer_runtime.api.schema import labels as lb
 from trainer_runtime.api.schema.base import parse
 from trainer_runtime.client.transport import ApiError, Transport
+from trainer_runtime.jsontext import gc_paused
 
 PARSE_CHUNK = 500  # images of a labels answer validated per call (the GIL is given up between)
 
@@ -95,11 +96,12 @@ class DatasetCalls(Transport):
         the GUI's main thread waited for it."""
         data = self.request("GET", f"{self._ds(name)}/labels", query={"version": version})
         images = data.pop("images", [])
-        head = parse(lb.LabelsView, {**data, "images": []})
-        parsed: list[lb.LabelImageView] = []
-        for i in range(0, len(images), PARSE_CHUNK):
-            parsed.extend(parse(list[lb.LabelImageView], images[i : i + PARSE_CHUNK]))
-        return head.model_copy(update={"images": parsed})
+        with gc_paused():  # tens of thousands of views: a full collection each few chunks cost 5x
+            head = parse(lb.LabelsView, {**data, "images": []})
+            parsed: list[lb.LabelImageView] = []
+            for i in range(0, len(images), PARSE_CHUNK):
+                parsed.extend(parse(list[lb.LabelImageView], images[i : i + PARSE_CHUNK]))
+            return head.model_copy(update={"images": parsed})
 
     def labels_save(self, name: str, base_version: int, annotations: dict[str, Any],
                     classes: dict[str, Any] | None = None, message: str = "") -> ds.VersionView:  # fmt: skip
