@@ -11,13 +11,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainer_runtime.datasets.formats import IMAGE_SUFFIXES
 from trainer_runtime.userfiles import UserFileError, check_file_or_folder, display, read_bytes
 
 from .errors import GraphError
 from .graph import Graph
 from .infer import infer
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 TARGET = "target"
 CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 MAX_HEADER = 1 << 20  # bytes read to find a CSV's header row
