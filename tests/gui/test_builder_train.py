@@ -46,14 +46,14 @@ def test_a_graph_from_the_editor_trains_to_completed_above_chance(
     with qtbot.waitSignal(panel.job_submitted, timeout=30_000) as submitted:
         qtbot.mouseClick(dialog.submit_button, Qt.MouseButton.LeftButton)
     job = daemon.job(submitted.args[0])
-    spec = job["spec"]
+    spec = job.spec
     assert spec["recipe"] == "graph" and spec["name"] == "mlp-from-builder"
     graph_file = Path(spec["model"]["graph"])
     assert graph_file.is_relative_to(home) and graph_file.exists()
     assert json.loads(graph_file.read_text())["nodes"] == panel.editor.graph.to_dict()["nodes"]
-    job = daemon.wait(job["id"], timeout=240)
-    assert job["state"] == "COMPLETED", job.get("reason")
-    accuracy = [p["value"] for p in daemon.metrics(job["id"], key="eval_accuracy")["points"]]
+    job = daemon.wait(job.id, timeout=240)
+    assert job.state == "COMPLETED", job.reason
+    accuracy = [p.value for p in daemon.metrics(job.id, key="eval_accuracy").points]
     assert accuracy and accuracy[-1] >= 0.75, f"eval accuracy stayed near chance (0.5): {accuracy}"
 
 
