@@ -19,13 +19,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sparktrainer_gui.state.evented import Emitter
 from trainer_runtime.jobs.state import JobState
 
 if TYPE_CHECKING:  # the views are imported when the first one arrives (after the first paint)
-    from trainer_runtime.api.schema.jobs import HealthView, JobRecord, JobRow, MetricPoint
+    from trainer_runtime.api.schema.jobs import HealthView, JobRecord, JobRow, JobView, MetricPoint
 
 LIVE_FIELDS = ("eta_s", "best_eval_loss", "job_dir", "device_info", "waiting_for")  # the daemon's view only
 BEST_KEY = "eval_loss"  # the metric behind the table's "Best eval loss"
@@ -93,6 +93,23 @@ def row_from_record(record: JobRecord) -> JobRow:
         device_info=[],
         waiting_for=None,
     )
+
+
+Update = dict[str, Any]  # fields of a view, as an event tells them
+
+
+def record_update(record: JobRecord | JobView) -> Update:
+    """What a ``job_state`` event (or an action's answer) says of a job, as an update of its
+    view (the job detail keeps the whole ``JobView``)."""
+    return {**{k: getattr(record, k) for k in record_fields()}, "spec": record.spec}
+
+
+def merge_view(job: JobView, update: Update) -> JobView:
+    """A job's view with a newer (partial) view of it applied; its progress follows the steps."""
+    if "step" in update or "total_steps" in update:
+        step, total = update.get("step", job.step), update.get("total_steps", job.total_steps)
+        update = {**update, "progress": _progress(step, total)}
+    return job.model_copy(update=update)
 
 
 def needs_view(row: JobRow) -> bool:
@@ -284,7 +301,11 @@ __all__ = [
     "JobChange",
     "JobsState",
     "MetricsAdded",
+    "Update",
     "as_row",
+    "merge_view",
     "needs_view",
+    "record_fields",
+    "record_update",
     "row_from_record",
 ]

@@ -156,3 +156,15 @@ def test_a_change_event_is_typed():
     state.upsert(row("a"))
     state.upsert(row("a", JobState.RUNNING))
     assert changes[0].job.state is JobState.RUNNING and "state" in changes[0].fields
+
+
+def test_a_jobs_full_view_takes_the_events_news():
+    from sparktrainer_gui.state.jobs import merge_view, record_update
+    from trainer_runtime.api.schema.jobs import JobView
+
+    view = parse(JobView, {**row("a").model_dump(mode="json"), "spec": {"name": "job-a"}, "metrics": {}})
+    running = merge_view(view, record_update(record("a", JobState.RUNNING, step=30)))
+    assert running.state is JobState.RUNNING and running.step == 30 and running.progress == 0.3
+    assert JobAction.PAUSE in running.allowed_actions and not running.is_terminal  # recomputed
+    assert running.job_dir == view.job_dir and running.metrics == {}  # what only the view has stays
+    assert merge_view(running, {"step": 50}).progress == 0.5

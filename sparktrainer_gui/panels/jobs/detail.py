@@ -8,7 +8,6 @@ the stream's records, progress and health are applied over it. Which buttons app
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont
@@ -30,7 +29,7 @@ from sparktrainer_gui.panels.jobs.log_view import LogView
 from sparktrainer_gui.panels.jobs.metrics_feed import MetricsFeed
 from sparktrainer_gui.panels.jobs.trouble import MIRROR_FIELDS, TroubleLines, mirror_pending
 from sparktrainer_gui.runtime import RuntimeConnection
-from sparktrainer_gui.state.jobs import record_fields
+from sparktrainer_gui.state.jobs import Update, merge_view, record_update
 from trainer_runtime.api.schema.jobs import (
     ArtifactView,
     HealthView,
@@ -44,17 +43,13 @@ from trainer_runtime.api.schema.jobs import (
 log = logging.getLogger(__name__)
 
 MIRROR_POLL_MS = (2_000, 60_000)  # first and longest wait between re-reads of a pending mirror
+# The badge's white text needs these darker tones in both themes.
 STATE_COLORS: dict[JobState, str] = {
-    JobState.PENDING: "#6b7280",
-    JobState.QUEUED: "#6b7280",
-    JobState.RUNNING: "#2f6fde",
-    JobState.PAUSED: "#c98a00",
-    JobState.COMPLETED: "#1e9e5a",
-    JobState.FAILED: "#d03b3b",
+    JobState.PENDING: "#6b7280", JobState.QUEUED: "#6b7280", JobState.RUNNING: "#2f6fde",
+    JobState.PAUSED: "#c98a00", JobState.COMPLETED: "#1e9e5a", JobState.FAILED: "#d03b3b",
     JobState.CANCELLED: "#7a7a7a",
-}  # fmt: skip  (the badge's white text needs these darker tones in both themes)
+}  # fmt: skip
 ACTIONS = (JobAction.PAUSE, JobAction.RESUME, JobAction.CANCEL, JobAction.RESTART)
-Update = dict[str, Any]  # fields of a JobView, as an event tells them
 
 
 def allowed_actions(job: JobView | None) -> set[JobAction]:
@@ -66,19 +61,6 @@ def allowed_actions(job: JobView | None) -> set[JobAction]:
     if job.pending_action is not None:
         allowed -= {JobAction.PAUSE, JobAction(job.pending_action)}
     return allowed
-
-
-def record_update(record: JobRecord | JobView) -> Update:
-    """What a ``job_state`` event says of a job, as an update of its view."""
-    return {**{k: getattr(record, k) for k in record_fields()}, "spec": record.spec}
-
-
-def _merged(job: JobView, update: Update) -> JobView:
-    """A job view with a newer (partial) view of it applied."""
-    if "step" in update or "total_steps" in update:
-        step, total = update.get("step", job.step), update.get("total_steps", job.total_steps)
-        update = {**update, "progress": min(1.0, step / total) if total else 0.0}
-    return job.model_copy(update=update)
 
 
 class JobDetail(QWidget):
@@ -200,7 +182,7 @@ class JobDetail(QWidget):
         if gen != self._gen:
             return
         for change in self._early:
-            job = _merged(job, change)
+            job = merge_view(job, change)
         self._early.clear()
         self.job = job
         self._render_header()
@@ -289,7 +271,7 @@ class JobDetail(QWidget):
         if gen != self._gen or self.job is None:
             return
         if changes == self._changes:  # no event came meanwhile (an event is as new or newer)
-            self.job = _merged(self.job, {k: getattr(job, k) for k in MIRROR_FIELDS})
+            self.job = merge_view(self.job, {k: getattr(job, k) for k in MIRROR_FIELDS})
         self._render_header()
 
     def _set_progress(self, step: int, total: int) -> None:
@@ -345,7 +327,7 @@ class JobDetail(QWidget):
     def _apply(self, update: Update) -> None:
         assert self.job is not None
         old = self.job
-        self.job = _merged(old, update)
+        self.job = merge_view(old, update)
         self._changes += 1
         self._render_header()
         if self.job.attempt != old.attempt:
@@ -361,7 +343,7 @@ class JobDetail(QWidget):
         """A record placed the job on devices (or freed them): their labels and the job dir
         come with the daemon's view only, so it is read once for them."""
         assert self.job is not None
-        self.job = _merged(
+        self.job = merge_view(
             self.job, {"device_info": [d for d in self.job.device_info if d.id in self.job.devices]}
         )
         if set(self.job.devices) == {d.id for d in self.job.device_info}:
@@ -370,7 +352,7 @@ class JobDetail(QWidget):
 
         def done(view: JobView) -> None:
             if gen == self._gen and self.job is not None and view.devices == self.job.devices:
-                self.job = _merged(self.job, {"device_info": view.device_info, "job_dir": view.job_dir})
+                self.job = merge_view(self.job, {"device_info": view.device_info, "job_dir": view.job_dir})
                 self._render_header()
 
         read = op(self.conn, self, self.conn.client.job, job_id, what="read the job's devices")
@@ -386,7 +368,7 @@ class JobDetail(QWidget):
         if self.job is None:
             self._early.append(update)
         else:
-            self.job = _merged(self.job, update)
+            self.job = merge_view(self.job, update)
             self._set_progress(self.job.step, self.job.total_steps)
 
     @Slot(str, object)
@@ -396,7 +378,7 @@ class JobDetail(QWidget):
         if self.job is None:
             self._early.append({"health": health})
         else:
-            self.job = _merged(self.job, {"health": health})
+            self.job = merge_view(self.job, {"health": health})
             self._changes += 1
             self._render_header()
 
