@@ -65,7 +65,7 @@ class RuntimeConnection(QObject):
     progress_changed = Signal(str, int, int)  # job id, step, total
     log_added = Signal(str, str)  # job id, text
     call_failed = Signal(str)  # a sentence for the status bar when a background call fails
-    dataset_import_changed = Signal(dict)  # an import's view (state, phase, done, total, error)
+    dataset_import_changed = Signal(object)  # an import task (its dict, or ImportTaskView once typed)
     dataset_changed = Signal(str)  # a dataset's name after a new or deleted version
 
     def __init__(
