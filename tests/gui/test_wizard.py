@@ -293,3 +293,34 @@ def test_switching_recipes_keeps_typed_values_and_restores_the_language_model_fi
     assert f.dataset_drop_label.text() == "Or drop a .txt or .jsonl file anywhere on this window."
     wait_ready(qtbot, wizard)
     assert wizard.spec is not None and wizard.spec.recipe == "causal-lm" and wizard.spec.train.lr == 0.02
+
+
+def test_a_recipe_field_without_a_widget_is_rendered_from_the_daemons_data(
+    qtbot, wizard: NewJobWizard, daemon
+) -> None:
+    from trainer_runtime.api.schema.recipes import recipe_view
+    from trainer_runtime.jobs.recipes import DatasetRule, FormField, Recipe
+
+    wizard.reload_recipes()  # the daemon started after the wizard asked
+    qtbot.waitUntil(lambda: wizard.recipes_listed, timeout=WAIT_MS)
+    extra = recipe_view(Recipe(
+        name="decaying", title="Decaying", description="only in this daemon", worker="m:f",
+        dataset=DatasetRule(materialize="files", pick="folder", hint="a folder of anything"),
+        fields=(FormField("train.max_steps", "Steps", "int", default=50),
+                FormField("train.weight_decay", "Weight decay", "float", default=0.25, help="L2")),
+    ))  # fmt: skip
+    wizard._on_recipes_listed([*wizard.catalog.views, extra])  # as a daemon with one more recipe answers
+    _choose_recipe(wizard, "decaying")
+    f = wizard.form
+    assert wizard.recipe_fields.extra_group.isVisibleTo(wizard)
+    edit = wizard.recipe_fields.extra_inputs["train.weight_decay"]
+    assert edit.text() == "0.25" and "from 0 to 10" in edit.toolTip()  # the spec's own bounds
+    assert not f.train_lr_edit.isVisibleTo(wizard) and not f.method_combo.isVisibleTo(wizard)
+    assert (
+        not f.model_builtin_radio.isEnabled() and f.model_path_radio.isChecked()
+    )  # it has no built-in model
+    assert f.dataset_drop_label.text().startswith("Or drop a folder")
+    type_into(qtbot, edit, "0.5")
+    sent = wizard.spec_dict()
+    assert sent["recipe"] == "decaying" and sent["train"] == {"max_steps": 50, "weight_decay": 0.5}
+    assert "method" not in sent and "lora" not in sent

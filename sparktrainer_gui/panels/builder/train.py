@@ -1,5 +1,6 @@
 """ "Train…": a small dialog that saves the graph into the data folder and submits a
-``recipe: graph`` job through the daemon (off the main thread). The daemon validates the
+job training that graph file through the daemon (off the main thread; the registry gives a
+``model.graph`` spec its recipe). The daemon validates the
 spec; its sentence is shown in the dialog when it refuses."""
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ def graph_spec(
 ) -> dict[str, Any]:
     return {
         "name": name,
-        "recipe": "graph",
         "model": {"graph": str(graph_file)},
         "dataset": {"path": dataset},
         "train": {"max_steps": steps, "batch_size": batch_size, "lr": lr, "eval_every": max(1, steps // 10)},

@@ -5,13 +5,12 @@ through ``ops.op``, bound to this widget."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QWidget
 
 from sparktrainer_gui.ops import op
 from sparktrainer_gui.runtime import RuntimeConnection
+from trainer_runtime.api.schema.datasets import DatasetView, VersionView
 
 
 class DatasetPicker(QWidget):
@@ -35,7 +34,7 @@ class DatasetPicker(QWidget):
         lay.addWidget(self.name_combo, 3)  # the name and size need the room; "v12" does not
         lay.addWidget(self.version_combo, 1)
         self._wanted: dict[str, str] = {}  # a name/version set before the lists arrived
-        self._listed: list[dict[str, Any]] = []
+        self._listed: list[DatasetView] = []
         self._modality: str | None = None  # None: every dataset
         self.use_stored.toggled.connect(self._on_use_stored_toggled)
         self.name_combo.activated.connect(self._on_name_combo_activated)
@@ -54,15 +53,15 @@ class DatasetPicker(QWidget):
             self._modality = modality
             self._on_listed(self._listed)
 
-    def _on_listed(self, datasets: list[dict[str, Any]]) -> None:
+    def _on_listed(self, datasets: list[DatasetView]) -> None:
         self._listed = datasets
         explicit = self._wanted.get("name")  # from a spec: kept even when not offered
         wanted = explicit or self.name_combo.currentData()
         self.name_combo.clear()
         for d in datasets:
-            if self._modality and d.get("modality") != self._modality:
+            if self._modality and d.modality != self._modality:
                 continue
-            self.name_combo.addItem(f"{d['name']} ({d['modality']}, {d['items']:,} items)", d["name"])
+            self.name_combo.addItem(f"{d.name} ({d.modality}, {d.items:,} items)", d.name)
         if explicit and self.name_combo.findData(explicit) < 0:
             self.name_combo.addItem(explicit, explicit)  # not (or no longer) stored: validation says so
         self.name_combo.setCurrentIndex(max(0, self.name_combo.findData(wanted)) if wanted else 0)
@@ -76,14 +75,14 @@ class DatasetPicker(QWidget):
         op(self.conn, self, self.conn.client.dataset_versions, name, what=f"list the versions of {name}") \
             .success(lambda rows: self._on_versions(name, rows)).run()  # fmt: skip
 
-    def _on_versions(self, name: str, rows: list[dict[str, Any]]) -> None:
+    def _on_versions(self, name: str, rows: list[VersionView]) -> None:
         if name != self.name_combo.currentData():
             return
         wanted = self._wanted.pop("version", None) or str(self.version_combo.currentData() or "latest")
         self.version_combo.clear()
         self.version_combo.addItem("latest", "latest")
-        for v in sorted(rows, key=lambda v: -v["version"]):
-            self.version_combo.addItem(f"v{v['version']} ({v['files']:,} files)", str(v["version"]))
+        for v in sorted(rows, key=lambda v: -v.version):
+            self.version_combo.addItem(f"v{v.version} ({v.files:,} files)", str(v.version))
         if self.version_combo.findData(wanted) < 0:
             self.version_combo.addItem(wanted, wanted)
         self.version_combo.setCurrentIndex(self.version_combo.findData(wanted))

@@ -211,8 +211,9 @@ class RecipeFields:
             if key.startswith("lora."):
                 continue  # the LoRA group shows as a whole (show_lora)
             for w in (widget, error):
-                layout = w.parentWidget().layout() if w is not None and w.parentWidget() else None
-                if isinstance(layout, QFormLayout):
+                parent = w.parentWidget() if w is not None else None
+                layout = parent.layout() if parent is not None else None
+                if w is not None and isinstance(layout, QFormLayout):
                     layout.setRowVisible(w, field is not None or view is None)
         self._render_extra(view)
         sources = view.model_sources if view is not None else spec_form.MODEL_SOURCES

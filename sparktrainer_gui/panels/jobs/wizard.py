@@ -120,7 +120,20 @@ class NewJobWizard(QDialog):
         f.submit_button.setEnabled(False)  # enabled by the first validation
         defaults = dict(spec_form.defaults(self.catalog), name=time.strftime("job-%m%d-%H%M"))
         self.set_values(defaults)
-        op(conn, self, conn.client.recipes, what="list the recipes").success(self._on_recipes_listed).run()
+        conn.connected.connect(self._on_conn_connected)
+        self.reload_recipes()
+
+    def reload_recipes(self) -> None:
+        """Ask the daemon for its recipes. Until it answers (or while it is not running) the
+        form shows this process's registry; a connection that opens later asks again."""
+        op(self.conn, self, self.conn.client.recipes, what="list the recipes") \
+            .success(self._on_recipes_listed) \
+            .failure(lambda err: log.info("the recipe list is not there yet: %s", err)).run()  # fmt: skip
+
+    @Slot(object)
+    def _on_conn_connected(self, _status: object) -> None:
+        if not self.recipes_listed:
+            self.reload_recipes()
 
     def _on_recipes_listed(self, views: list[RecipeView]) -> None:
         """The daemon's registry replaces the one of this process (it may hold more recipes)."""
