@@ -60,12 +60,19 @@ def _rows(view: SettingsView) -> list[list[str]]:
 
     rows = [
         ["tracking_uri", shown(view.tracking_uri), view.effective_tracking_uri],
-        ["cpu_slots", shown(view.cpu_slots), "-" if view.cpu_slots_in_use is None else str(view.cpu_slots_in_use)],
+        [
+            "cpu_slots",
+            shown(view.cpu_slots),
+            "-" if view.cpu_slots_in_use is None else str(view.cpu_slots_in_use),
+        ],
     ]
     for key in ("cancel_timeout_s", "watchdog_s", "pause_timeout_s", "mlflow_sync_interval_s"):
         rows.append([key, f"{getattr(view, key):g}", f"{getattr(view, key):g}"])
+    from trainer_runtime.datasets.limits import DEFAULT_LIMITS
+
     for key, value in view.import_limits.model_dump().items():
-        rows.append([f"import_limits.{key}", shown(value), shown(value)])
+        in_use = getattr(DEFAULT_LIMITS, key) if value is None else value
+        rows.append([f"import_limits.{key}", shown(value), f"{in_use:,}"])
     for row in rows:
         var = view.overridden.get(row[0])
         if var:

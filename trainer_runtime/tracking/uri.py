@@ -26,6 +26,10 @@ def tracking_uri_problem(uri: str) -> str | None:
 
     if _SPACE.search(uri):
         return "a tracking URI holds no spaces or line breaks"
+    if uri == "databricks" or uri.startswith("databricks://"):
+        return None  # the Databricks workspace of the default (or named) CLI profile
+    if uri in ("databricks-uc", "uc") or uri.startswith(("databricks-uc:", "uc:")):
+        return "Unity Catalog holds models, not runs: track to 'databricks' (or a server or store) instead"
     try:
         scheme = get_uri_scheme(uri)
         _tracking_store_registry.get_store_builder(uri)
@@ -44,7 +48,7 @@ def tracking_uri_problem(uri: str) -> str | None:
         return _local_folder(uri, scheme)
     if scheme.split("+")[0] == "sqlite":
         return _sqlite(uri)
-    if scheme not in ("databricks", "databricks-uc", "uc"):
+    if scheme != "databricks":
         try:
             from mlflow.utils.uri import extract_db_type_from_uri
 

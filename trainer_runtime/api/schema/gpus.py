@@ -115,7 +115,7 @@ class HistoryQuery(Query):
 
 # -------------------------------------------------------------- /v1/mig/...
 class ProfilesQuery(Query):
-    gpu: str = Field("", max_length=100, description="the GPU's UUID or index")
+    gpu: str = Field(min_length=1, max_length=100, description="the GPU's UUID or index")
 
 
 class MigProfileView(View):
