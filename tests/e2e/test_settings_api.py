@@ -20,7 +20,10 @@ pytestmark = pytest.mark.e2e
 def test_an_unparsable_tracking_uri_is_refused_and_nothing_is_saved(daemon_with, home: Path) -> None:
     client = daemon_with(watchdog_s=900)
     before = (home / "settings.json").read_bytes()
-    for bad, why in (("bogus://somewhere", "not one MLflow knows"), ("sqlite:///relative.db", "relative path")):
+    for bad, why in (
+        ("bogus://somewhere", "not one MLflow knows"),
+        ("sqlite:///relative.db", "relative path"),
+    ):
         with pytest.raises(ApiError) as err:
             client.update_settings(tracking_uri=bad)
         assert err.value.status == 400 and why in err.value.message
@@ -66,3 +69,29 @@ def test_an_environment_override_waits_for_a_restart(daemon, home: Path) -> None
     assert daemon.status().devices.total == 2
     out = cli("settings", "get")
     assert out.returncode == 0 and "SPARKTRAINER_CPU_SLOTS overrides it" in out.stdout
+
+
+def test_new_import_limits_reach_the_next_import(daemon, tmp_path: Path) -> None:
+    """The dataset service already exists (an import ran); a lower pixel limit set through the
+    API refuses the next import's bigger picture, naming the setting. (Raw requests: this test
+    is about the settings, not the datasets client.)"""
+    from tests import dataset_fixtures as fx
+
+    def run_import(folder: Path, name: str) -> dict:
+        task = daemon.request("POST", "/v1/datasets/imports", {"path": str(folder), "name": name})["import"]
+        deadline = time.monotonic() + 120
+        while task["state"] == "running":
+            assert time.monotonic() < deadline, task
+            time.sleep(0.1)
+            task = daemon.request("GET", f"/v1/datasets/imports/{task['id']}")["import"]
+        return task
+
+    for i, size in enumerate((64, 16)):
+        fx.png(tmp_path / "pets" / ("cat", "dog")[i] / "a.png", seed=i, size=size)
+    assert run_import(tmp_path / "pets", "pets")["state"] == "completed"
+    answer = daemon.update_settings(import_limits={"max_image_pixels": 1000})
+    assert answer.changes[0].key == "import_limits.max_image_pixels" and answer.changes[0].live
+    for i, size in enumerate((64, 16)):  # new pictures: a stored one is not checked again
+        fx.png(tmp_path / "more" / ("cat", "dog")[i] / "b.png", seed=10 + i, size=size)
+    task = run_import(tmp_path / "more", "more")
+    assert task["state"] == "failed" and "max_image_pixels" in task["error"], task
