@@ -35,10 +35,10 @@ def test_two_process_ddp_job_completes(daemon, spec_file):
         time.sleep(0.2)
     assert ranks == {"0", "1"}
     out = cli("jobs", "wait", job_id, "--timeout", "400", "--json", timeout=450)
-    job = json.loads(out.stdout)
-    assert out.returncode == 0, job.reason
-    assert job.devices == ["cpu:0", "cpu:1"]
-    events = [json.loads(x) for x in (Path(job.job_dir) / "events.jsonl").read_text().splitlines()]
+    job = json.loads(out.stdout)  # the CLI's --json: the JobView dumped
+    assert out.returncode == 0, job["reason"]
+    assert job["devices"] == ["cpu:0", "cpu:1"]
+    events = [json.loads(x) for x in (Path(job["job_dir"]) / "events.jsonl").read_text().splitlines()]
     started = next(e for e in events if e["type"] == "started")
     assert started["world_size"] == 2
     steps = [p.step for p in daemon.metrics(job_id, key="loss").points]
