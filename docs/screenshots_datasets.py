@@ -48,14 +48,17 @@ def make_shapes(root: Path) -> Path:
 
 def import_shapes(client: Any, home: Path) -> str:
     src = make_shapes(home / "screenshot-sources" / "shapes")
-    task = client.dataset_import(str(src), "shapes")
+    from trainer_runtime.api.schema.datasets import ImportRequest
+    from trainer_runtime.datasets.tasks import ImportState
+
+    task = client.import_dataset(ImportRequest(path=str(src), name="shapes"))
     deadline = time.monotonic() + 120
-    while (task := client.dataset_import_status(task["id"]))["state"] == "running":
+    while not (task := client.dataset_import_status(task.id)).is_terminal:
         if time.monotonic() > deadline:
             raise RuntimeError("the shapes import did not finish in 2 minutes")
         time.sleep(0.2)
-    if task["state"] != "completed":
-        raise RuntimeError(f"the shapes import ended {task['state']}: {task.get('error')}")
+    if task.state is not ImportState.COMPLETED:
+        raise RuntimeError(f"the shapes import ended {task.state}: {task.error}")
     return "shapes"
 
 
@@ -76,7 +79,7 @@ def capture_datasets(
         first = detail.grid.indexAt(detail.grid.viewport().rect().topLeft()).row()
         for row in range(max(0, first), min(detail.model.rowCount(), max(0, first) + 30)):
             e = detail.model.entry(row)
-            if e is None or not detail.thumbnails.is_cached(e["blob"]):
+            if e is None or not detail.thumbnails.is_cached(e.blob):
                 detail.grid.viewport().update()
                 return False
         return True

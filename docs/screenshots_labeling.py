@@ -51,9 +51,11 @@ def import_streets(client: Any, home: Path, n: int = 14) -> str:
     folder = home / "streets"
     for i in range(n):
         street(folder / f"street_{i:03d}.png", i)
-    task = client.dataset_import(str(folder), "streets")
+    from trainer_runtime.api.schema.datasets import ImportRequest
+
+    task = client.import_dataset(ImportRequest(path=str(folder), name="streets"))
     deadline = time.monotonic() + 120
-    while client.dataset_import_status(task["id"])["state"] != "completed":
+    while not client.dataset_import_status(task.id).is_terminal:
         if time.monotonic() > deadline:
             raise RuntimeError("the streets import did not complete")
         time.sleep(0.2)

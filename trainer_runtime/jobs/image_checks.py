@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer_runtime.architecture.dataset import image_classes
-from trainer_runtime.datasets.model import is_image
+from trainer_runtime.datasets.formats import is_image
 from trainer_runtime.jobs.spec import JobSpec, SpecError
 from trainer_runtime.userfiles import UserFileError, check_folder
 
