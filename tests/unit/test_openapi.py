@@ -97,8 +97,8 @@ def test_every_producer_event_fits_the_union():
     seen = {parse(Event, e).type for e in events}
     assert seen == set(EVENT_TYPES)
     task = parse(Event, events[-1])
-    assert task.import_["state"] == "running" and json.loads(dump(Event, task))["import"]["id"] == "t1"
-    with pytest.raises(ValidationError):  # the task is checked against ImportTaskView
+    assert task.import_.state == "running" and json.loads(dump(Event, task))["import"]["id"] == "t1"
+    with pytest.raises(ValidationError):  # the task is an ImportTaskView
         parse(Event, {**events[-1], "import": {**events[-1]["import"], "state": "sleeping"}})
     state = parse(Event, events[3])
     assert isinstance(state, JobStateEvent) and state.job.allowed_actions == [

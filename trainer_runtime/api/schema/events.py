@@ -11,9 +11,9 @@ caught by the daemon (and its tests), not by a client.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from trainer_runtime.api.schema.base import View
 from trainer_runtime.api.schema.datasets import ImportTaskView
@@ -82,22 +82,13 @@ class JobHealthEvent(_BusEvent):
     health: HealthView | None  # None: the worker is fine again
 
 
-def _import_task(task: dict[str, Any]) -> dict[str, Any]:
-    ImportTaskView.model_validate(task)  # raises ValidationError when the task does not fit
-    return task
-
-
 class DatasetImportEvent(_BusEvent):
     """An import task started, progressed, or ended (``import`` is the task's view)."""
 
     model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
 
     type: Literal["dataset_import"]
-    # checked as an ImportTaskView, kept a dict: the GUI's connection still hands it on through a
-    # Signal(dict), which would turn a model into {} (sparktrainer_gui/runtime.py)
-    import_: Annotated[dict[str, Any], AfterValidator(_import_task)] = Field(
-        alias="import", description="an ImportTaskView"
-    )
+    import_: ImportTaskView = Field(alias="import")
 
 
 class DatasetChanged(_BusEvent):
