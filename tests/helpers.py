@@ -114,15 +114,22 @@ def wait_job(client, job_id: str, cond, timeout: float = 300, what: str = "", un
         time.sleep(0.1)
 
 
-def wait_import(client, task: dict, timeout: float = 300) -> dict:
-    """Poll a dataset import (a task view from ``dataset_import``) until it is no longer running."""
+def start_import(client, path, name: str, **options):
+    """``client.import_dataset`` of ``path`` as ``name`` (options: format, keep_corrupt, link...)."""
+    from trainer_runtime.api.schema.datasets import ImportRequest
+
+    return client.import_dataset(ImportRequest(path=str(path), name=name, **options))
+
+
+def wait_import(client, task, timeout: float = 300):
+    """Poll a dataset import (an ImportTaskView from ``import_dataset``) until it has ended."""
     import time
 
     deadline = time.monotonic() + timeout
-    while task["state"] == "running":
+    while not task.is_terminal:
         assert time.monotonic() < deadline, f"import still running: {task}"
         time.sleep(0.05)
-        task = client.dataset_import_status(task["id"])
+        task = client.dataset_import_status(task.id)
     return task
 
 
