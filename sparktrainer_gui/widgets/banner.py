@@ -95,4 +95,4 @@ class Banner(QFrame):
 
     @Slot(str)
     def _on_theme_changed(self, _resolved: str) -> None:
-        self.icon.setPixmap(theme.icon("warning", theme.colors()["FAILED"]).pixmap(18, 18))
+        self.icon.setPixmap(theme.icon("warning", theme.colors()["error"]).pixmap(18, 18))

@@ -20,9 +20,10 @@ from urllib.parse import quote
 import pytest
 
 from tests import dataset_fixtures as fx
-from tests.helpers import cli, daemon_pid, fill, peak_rss_mb, stop_everything, wait_import
+from tests.helpers import cli, daemon_pid, fill, peak_rss_mb, start_import, stop_everything, wait_import
 from trainer_runtime.client.client import ApiError, Client
 from trainer_runtime.client.transport import _UnixConnection
+from trainer_runtime.datasets.tasks import ImportState
 
 pytestmark = pytest.mark.e2e
 PEAK_MB = 500  # the daemon's peak resident memory over a whole hostile run
@@ -115,9 +116,9 @@ class StatusWatch:
         return max(self.times, default=0.0)
 
 
-def _imported(client: Client, task: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+def _imported(client: Client, task: Any, timeout: float = 120) -> Any:
     task = wait_import(client, task, timeout)
-    assert task["state"] == "completed", task
+    assert task.state is ImportState.COMPLETED, task
     return task
 
 
@@ -161,7 +162,7 @@ def test_no_route_answers_500_to_hostile_requests(daemon, home: Path, tmp_path: 
     """A generated sweep (schemathesis-style, over the real routes): raw bodies, every field of
     every body, every query parameter and URL part set to hostile values."""
     job_id = daemon.submit(spec_of(corpus)).id
-    ds = _imported(daemon, daemon.dataset_import(str(fx.text_corpus(tmp_path / "texts")), "texts"))
+    ds = _imported(daemon, start_import(daemon, fx.text_corpus(tmp_path / "texts"), "texts"))
     missing = str(tmp_path / "no-such-thing")
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/v1/specs/validate"): {"spec": spec_of(corpus), "base_dir": str(tmp_path)},
@@ -257,7 +258,7 @@ def test_no_route_answers_500_to_hostile_requests(daemon, home: Path, tmp_path: 
     assert not failures, f"{len(failures)} of {sent} hostile requests broke the rules:\n" + "\n".join(
         failures[:60]
     )
-    assert ds["state"] == "completed" and daemon.status().pid == daemon_pid(home)
+    assert ds.state is ImportState.COMPLETED and daemon.status().pid == daemon_pid(home)
     print(f"{sent} hostile requests; daemon peak RSS {peak_rss_mb(daemon_pid(home)):.0f} MiB")
     assert peak_rss_mb(daemon_pid(home)) < PEAK_MB
 
@@ -294,8 +295,8 @@ def test_invalid_specs_are_refused_with_the_field_named(daemon, corpus: Path):
 
 
 def test_a_forged_dataset_hash_is_refused_and_the_path_is_the_daemons(daemon, tmp_path: Path, corpus: Path):
-    _imported(daemon, daemon.dataset_import(str(fx.text_corpus(tmp_path / "texts")), "texts"))
-    real = daemon.dataset_versions("texts")[0]["manifest_hash"]
+    _imported(daemon, start_import(daemon, fx.text_corpus(tmp_path / "texts"), "texts"))
+    real = daemon.dataset_versions("texts")[0].manifest_hash
     forged = {"name": "texts", "version": 1, "hash": "0" * 64, "path": "/etc/passwd"}
     with pytest.raises(ApiError) as info:
         daemon.validate(spec_of(corpus, dataset=forged))
@@ -367,7 +368,7 @@ def test_special_files_are_refused_while_the_loop_keeps_answering(
 
 
 def test_a_big_labels_draft_is_parsed_off_the_loop(daemon, home: Path, tmp_path: Path):
-    _imported(daemon, daemon.dataset_import(str(fx.image_folder(tmp_path / "pics")), "pics"))
+    _imported(daemon, start_import(daemon, fx.image_folder(tmp_path / "pics"), "pics"))
     shape = {"kind": "polygon", "label": "cat", "points": [[i, i + 0.5] for i in range(40)]}
     annotations = {f"img/{i:06d}.png": {"w": 64, "h": 64, "status": "done", "tags": ["cat"], "shapes": [shape]}
                    for i in range(24_000)}  # fmt: skip
@@ -381,13 +382,13 @@ def test_a_big_labels_draft_is_parsed_off_the_loop(daemon, home: Path, tmp_path:
         assert status == 413 and "32 MiB" in answer["error"], (status, answer)
     print(f"slowest /v1/status meanwhile: {watch.slowest:.3f} s of {len(watch.times)}")
     assert not watch.errors and watch.slowest < STATUS_S, (watch.slowest, watch.errors[:3])
-    assert daemon.labels_draft("pics")["annotations"].keys() == annotations.keys()
+    assert daemon.labels_draft("pics").annotations.keys() == annotations.keys()
     print(f"daemon peak RSS {peak_rss_mb(daemon_pid(home)):.0f} MiB")
     assert peak_rss_mb(daemon_pid(home)) < PEAK_MB
 
 
 def test_export_targets_are_checked_and_written_whole(daemon, home: Path, tmp_path: Path):
-    _imported(daemon, daemon.dataset_import(str(fx.image_folder(tmp_path / "pics")), "pics"))
+    _imported(daemon, start_import(daemon, fx.image_folder(tmp_path / "pics"), "pics"))
     blobs = home / "datasets" / "blobs"
     before = sorted(p.name for p in blobs.rglob("*"))
     out = cli("labels", "export", "pics", "--format", "coco", "--out", str(blobs / "x"))
