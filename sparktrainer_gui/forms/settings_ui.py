@@ -116,6 +116,7 @@ class Ui_SettingsForm(object):
 
         self.tracking_note_label = QLabel(self.tracking_group)
         self.tracking_note_label.setObjectName(u"tracking_note_label")
+        self.tracking_note_label.setWordWrap(True)
         self.tracking_note_label.setProperty(u"role", u"hint")
 
         self.tracking_layout.setWidget(1, QFormLayout.ItemRole.FieldRole, self.tracking_note_label)
