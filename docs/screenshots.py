@@ -19,6 +19,7 @@ is behind or gave up, and a daemon that refuses to start (``docs/screenshots_tro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,6 +215,25 @@ def capture(home: Path) -> None:
             cancel_active_jobs(client)
 
 
+@contextlib.contextmanager
+def screen_session(prefix: str = "sparktrainer-screens-") -> Iterator[Path]:
+    """A throwaway SPARKTRAINER_HOME (own keyring service and Qt settings) on Xvfb when DISPLAY
+    is unset; everything started under it (daemon, workers, Xvfb) is stopped at the end."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["SPARKTRAINER_HOME"] = str(home)
+    os.environ["SPARKTRAINER_KEYRING_SERVICE"] = f"sparktrainer-screenshots-{os.getpid()}"
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    xvfb = start_xvfb()
+    try:
+        yield home
+    finally:
+        stop_data_dir_processes(home)
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -221,13 +241,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    home = Path(tempfile.mkdtemp(prefix="sparktrainer-screens-"))
-    os.environ["SPARKTRAINER_HOME"] = str(home)
-    os.environ["SPARKTRAINER_KEYRING_SERVICE"] = f"sparktrainer-screenshots-{os.getpid()}"
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
     os.environ.setdefault("SPARKTRAINER_GPU_SIM", "8xH100-80GB")  # the GPUs panel's simulated set
-    xvfb = start_xvfb()
-    try:
+    with screen_session() as home:
         if args.only == "trouble":
             from screenshots_trouble import capture_trouble_only
 
@@ -246,12 +261,6 @@ def main() -> int:
             capture_gpus_only(home, pump, save)
         else:
             capture_builder_only(home) if args.only == "builder" else capture(home)
-    finally:
-        stop_data_dir_processes(home)
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(10)
-        shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

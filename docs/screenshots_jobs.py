@@ -9,10 +9,7 @@ sample jobs of ``docs/screenshots.py``; everything it started is stopped at the 
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,33 +18,22 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    home = Path(tempfile.mkdtemp(prefix="sparktrainer-jobs-shot-"))
-    os.environ["SPARKTRAINER_HOME"] = str(home)
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
     import screenshots as s
     from screenshot_app import main_window, running_daemon
 
-    xvfb = s.start_xvfb()
-    try:
-        with running_daemon() as client:
-            running_id = s.start_sample_jobs(client)
-            try:
-                with main_window(home) as window:
-                    jobs = window.panels["jobs"]
-                    s.pump(30, lambda: window.conn.is_connected and jobs.model.rowCount() >= 2)
-                    s.pump(10, lambda: jobs.select_job(running_id))
-                    row = jobs.model.row_of(running_id)
-                    s.pump(15, lambda: jobs.model.index(row, 3).data() == "CPU")  # the device's label
-                    s.pump(4)  # curves and log fill in
-                    s.save(window, "jobs-typed")
-            finally:
-                s.cancel_active_jobs(client)
-    finally:
-        s.stop_data_dir_processes(home)
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(10)
-        shutil.rmtree(home, ignore_errors=True)
+    with s.screen_session("sparktrainer-jobs-shot-") as home, running_daemon() as client:
+        running_id = s.start_sample_jobs(client)
+        try:
+            with main_window(home) as window:
+                jobs = window.panels["jobs"]
+                s.pump(30, lambda: window.conn.is_connected and jobs.model.rowCount() >= 2)
+                s.pump(10, lambda: jobs.select_job(running_id))
+                row = jobs.model.row_of(running_id)
+                s.pump(15, lambda: jobs.model.index(row, 3).data() == "CPU")  # the device's label
+                s.pump(4)  # curves and log fill in
+                s.save(window, "jobs-typed")
+        finally:
+            s.cancel_active_jobs(client)
     return 0
 
 

@@ -10,9 +10,7 @@ sentence at the field. Everything it started is stopped at the end.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +18,7 @@ sys.path.insert(0, str(ROOT / "docs"))
 sys.path.insert(0, str(ROOT))
 
 from screenshot_app import main_window, running_daemon  # noqa: E402
-from screenshots import pump, save, start_xvfb, stop_data_dir_processes  # noqa: E402
+from screenshots import pump, save, screen_session  # noqa: E402
 
 BAD_URI = "ftp://mlflow.example/runs"
 
@@ -41,21 +39,9 @@ def capture_settings(window) -> None:
 
 
 def main() -> int:
-    home = Path(tempfile.mkdtemp(prefix="sparktrainer-screens-"))
-    os.environ["SPARKTRAINER_HOME"] = str(home)
-    os.environ["SPARKTRAINER_KEYRING_SERVICE"] = f"sparktrainer-screenshots-{os.getpid()}"
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
-    xvfb = start_xvfb()
-    try:
-        with running_daemon(), main_window(home) as window:
-            pump(30, lambda: window.conn.is_connected)
-            capture_settings(window)
-    finally:
-        stop_data_dir_processes(home)
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(10)
-        shutil.rmtree(home, ignore_errors=True)
+    with screen_session(), running_daemon(), main_window(Path(os.environ["SPARKTRAINER_HOME"])) as window:
+        pump(30, lambda: window.conn.is_connected)
+        capture_settings(window)
     return 0
 
 
