@@ -1,6 +1,10 @@
 """No blocking work on the daemon's event loop: while a validate, a submit and a restart check a
 50,000-file image folder (a walk of every class folder, on the daemon's input-check threads),
-another client's ``GET /v1/status`` keeps answering within 100 ms."""
+another client's ``GET /v1/status`` keeps answering within 100 ms.
+
+On a busy machine the answers are slow anyway (the poller and the daemon wait for a core): the
+bound is then 100 ms above the slowest answer of an idle daemon measured just before, on the
+same machine, with the same poller. A walk on the loop would stall it for seconds either way."""
 
 from __future__ import annotations
 
@@ -89,6 +93,10 @@ def test_status_answers_within_100_ms_while_a_50000_file_folder_is_checked(daemo
         "validate": lambda: daemon.validate(spec),
         "submit": lambda: daemon.submit(spec),
     }
+    with StatusPoller(daemon) as idle:
+        time.sleep(2.0)  # the machine's own latency: the daemon has nothing to do meanwhile
+    limit = LIMIT_S + max(0.0, max(idle.times) - LIMIT_S / 2)
+    report.append(f"idle: {idle.summary()}; bound {limit * 1000:.0f} ms")
     seen: dict[str, Any] = {}
     for name, call in calls.items():
         with StatusPoller(daemon) as poll:
@@ -97,7 +105,7 @@ def test_status_answers_within_100_ms_while_a_50000_file_folder_is_checked(daemo
             took = time.perf_counter() - t
         report.append(f"{name} took {took:.2f} s; status: {poll.summary()}")
         assert len(poll.times) >= 3, f"{name} ended before status was asked again: {report}"
-        assert max(poll.times) < LIMIT_S, report
+        assert max(poll.times) < limit, report
     job = seen["submit"]
     daemon.action(job.id, "cancel")
     wait_job(daemon, job.id, lambda j: j.is_terminal, timeout=120, what="the cancel")
@@ -108,4 +116,4 @@ def test_status_answers_within_100_ms_while_a_50000_file_folder_is_checked(daemo
     report.append(f"restart took {took:.2f} s; status: {poll.summary()}")
     daemon.action(job.id, "cancel")
     print("\n".join(report))
-    assert len(poll.times) >= 3 and max(poll.times) < LIMIT_S, report
+    assert len(poll.times) >= 3 and max(poll.times) < limit, report
