@@ -53,10 +53,12 @@ class DaemonKiller:
         before: Callable[[int], None] | None = None,
         note: Callable[[], str] = str,
         while_down: Callable[[int], None] | None = None,
+        after_restart: Callable[[int], None] | None = None,
     ) -> None:
         """Kill ``n`` times; ``before(i)`` waits for the moment of kill ``i`` (e.g. a step), then
         a random pause of ``between`` seconds makes the moment random within it; ``while_down(i)``
-        runs while no daemon runs (e.g. wait for a worker to finish)."""
+        runs while no daemon runs (e.g. wait for a worker to finish), ``after_restart(i)`` once the
+        next daemon answers."""
         for i in range(n):
             if before is not None:
                 before(i)
@@ -68,3 +70,5 @@ class DaemonKiller:
             if while_down is not None:
                 while_down(i)
             restart_daemon(self.home)
+            if after_restart is not None:
+                after_restart(i)
