@@ -45,7 +45,7 @@ from trainer_runtime.api.schema.jobs import (
     TransitionView,
     ValidateAnswer,
 )
-from trainer_runtime.api.schema.routes import declare, reply
+from trainer_runtime.api.schema.routes import declare, mount, reply
 from trainer_runtime.jobs.checks import check_inputs
 from trainer_runtime.jobs.spec import JobSpec, SpecError, parse_spec, resolve_paths
 from trainer_runtime.jobs.state import JobState
@@ -138,22 +138,16 @@ class Api:
         app[DATA_DIR] = str(self.d.data.root)
         app[DESCRIBE_DB] = self.d.store.describe_error
         r = app.router
-        r.add_get(STATUS.path, self.status)
-        r.add_post(SHUTDOWN.path, self.shutdown)
-        r.add_get(OPENAPI.path, self.openapi)
-        r.add_post(VALIDATE.path, self.validate_spec)
-        r.add_get(LIST.path, self.list_jobs)
-        r.add_post(SUBMIT.path, self.submit)
-        r.add_get(SHOW.path, self.show)
-        r.add_delete(DELETE.path, self.delete)
-        r.add_get(METRICS.path, self.metrics)
-        r.add_get(TRANSITIONS.path, self.transitions)
-        r.add_get(ARTIFACTS.path, self.artifacts)
-        r.add_get(LOGS.path, self.logs)
+        for route, handler in (
+            (STATUS, self.status), (SHUTDOWN, self.shutdown), (OPENAPI, self.openapi),
+            (VALIDATE, self.validate_spec), (LIST, self.list_jobs), (SUBMIT, self.submit),
+            (SHOW, self.show), (DELETE, self.delete), (METRICS, self.metrics),
+            (TRANSITIONS, self.transitions), (ARTIFACTS, self.artifacts), (LOGS, self.logs),
+            (ACTIONS["restart"], self.restart), (EVENTS, self.events),
+        ):  # fmt: skip
+            mount(r, route, handler)
         for action in ("pause", "resume", "cancel"):
-            r.add_post(ACTIONS[action].path, self._action(action))
-        r.add_post(ACTIONS["restart"].path, self.restart)
-        r.add_get(EVENTS.path, self.events)
+            mount(r, ACTIONS[action], self._action(action))
         gpus.register(r, self.d)
         settings.register(r, self.d)
         graphs.register(r)

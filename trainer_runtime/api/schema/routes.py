@@ -55,6 +55,11 @@ def declare(
     return route
 
 
+def mount(router: web.UrlDispatcher, route: Route, handler: Any) -> None:
+    """Serve ``route`` with ``handler`` under the method and path it was declared with."""
+    router.add_route(route.method, route.path, handler)
+
+
 def reply(route: Route, value: Any, status: int | None = None) -> web.Response:
     """The answer of ``route``: ``value`` serialised as its response model."""
     return web.Response(
@@ -62,4 +67,4 @@ def reply(route: Route, value: Any, status: int | None = None) -> web.Response:
     )
 
 
-__all__ = ["ROUTES", "Route", "declare", "reply"]
+__all__ = ["ROUTES", "Route", "declare", "mount", "reply"]
