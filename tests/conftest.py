@@ -32,6 +32,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d.mkdir()
     monkeypatch.setenv("SPARKTRAINER_HOME", str(d))
     monkeypatch.setenv("SPARKTRAINER_CPU_SLOTS", os.environ.get("SPARKTRAINER_TEST_CPU_SLOTS", "2"))
+    # Every test daemon logs a turn of its event loop that holds the CPU over 100 ms, with the stack.
+    monkeypatch.setenv("SPARKTRAINER_LOOP_WATCH_MS", "100")
     return d
 
 

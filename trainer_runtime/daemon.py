@@ -32,6 +32,7 @@ from trainer_runtime.jobs.devices import DevicePool
 from trainer_runtime.jobs.state import JobState
 from trainer_runtime.jobs.supervisor import Supervisor
 from trainer_runtime.jsontext import gc_paused
+from trainer_runtime.loopwatch import LoopWatch
 from trainer_runtime.paths import DataDir, UnsafeRuntimeDir
 from trainer_runtime.settings import Settings, SettingsError, load_settings
 from trainer_runtime.store.health import DatabaseDamaged
@@ -254,6 +255,9 @@ class Daemon:
         # back from a thread doing Python work (an input check walking 50,000 files, an import's
         # scan): at the default 5 ms one status answer took 30-140 ms; at 1 ms it stays under 40.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        watch = LoopWatch.from_environment(asyncio.get_running_loop())
+        if watch:
+            watch.start()
         await asyncio.to_thread(self.credentials.refresh)
         self.supervisor.recover()
         self.gpu.workers = {h.pid: job_id for job_id, h in self.supervisor.handles.items()}
@@ -293,6 +297,8 @@ class Daemon:
         sock.unlink(missing_ok=True)
         self.data.pointer_file.unlink(missing_ok=True)
         self.store.close()
+        if watch:
+            watch.stop()
 
     def _write_pointer(self, sock: Path) -> None:
         info = {

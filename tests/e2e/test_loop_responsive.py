@@ -1,10 +1,14 @@
 """No blocking work on the daemon's event loop: while a validate, a submit and a restart check a
 50,000-file image folder (a walk of every class folder, on the daemon's input-check threads),
-another client's ``GET /v1/status`` keeps answering within 100 ms.
+another client's ``GET /v1/status`` keeps answering.
 
-On a busy machine the answers are slow anyway (the poller and the daemon wait for a core): the
-bound is then 100 ms above the slowest answer of an idle daemon measured just before, on the
-same machine, with the same poller. A walk on the loop would stall it for seconds either way."""
+Two views. The daemon's own loop watch (``trainer_runtime/loopwatch.py``, on in every test
+daemon) logs any turn of the loop that held its thread on the CPU over 100 ms, or blocked it in
+a call: the log must say nothing of the kind. And the client's: 95 % of the answers within
+100 ms (on a busy machine, 100 ms above the idle daemon's 95th percentile measured just before),
+none over a second. A walk on the loop stalls it for seconds; on a 2-core machine a starting
+worker (torch's import, its own check of the folder) and the check threads slow single answers
+by scheduling alone, which the loop watch tells apart."""
 
 from __future__ import annotations
 
@@ -19,11 +23,17 @@ import pytest
 
 from tests.helpers import wait_job
 from trainer_runtime.client.client import Client
+from trainer_runtime.loopwatch import STALL_MARK
 
 pytestmark = pytest.mark.e2e
 
 FILES = 50_000
-LIMIT_S = 0.100
+LIMIT_S = 0.100  # the 95th percentile's bound
+MAX_S = 1.0  # no single answer slower
+
+
+def p95(times: list[float]) -> float:
+    return statistics.quantiles(times, n=20)[-1]
 
 
 def tiny_png() -> bytes:
@@ -77,7 +87,10 @@ class StatusPoller:
 
     def summary(self) -> str:
         ms = sorted(t * 1000 for t in self.times)
-        return f"{len(ms)} answers, median {statistics.median(ms):.1f} ms, max {ms[-1]:.1f} ms"
+        return (
+            f"{len(ms)} answers, median {statistics.median(ms):.1f} ms, "
+            f"p95 {p95(ms):.1f} ms, max {ms[-1]:.1f} ms"
+        )
 
 
 def test_status_answers_within_100_ms_while_a_50000_file_folder_is_checked(daemon, tmp_path: Path):
@@ -95,7 +108,7 @@ def test_status_answers_within_100_ms_while_a_50000_file_folder_is_checked(daemo
     }
     with StatusPoller(daemon) as idle:
         time.sleep(2.0)  # the machine's own latency: the daemon has nothing to do meanwhile
-    limit = LIMIT_S + max(0.0, max(idle.times) - LIMIT_S / 2)
+    limit = LIMIT_S + max(0.0, p95(idle.times) - LIMIT_S / 2)
     report.append(f"idle: {idle.summary()}; bound {limit * 1000:.0f} ms")
     seen: dict[str, Any] = {}
     for name, call in calls.items():
@@ -105,7 +118,7 @@ def test_status_answers_within_100_ms_while_a_50000_file_folder_is_checked(daemo
             took = time.perf_counter() - t
         report.append(f"{name} took {took:.2f} s; status: {poll.summary()}")
         assert len(poll.times) >= 3, f"{name} ended before status was asked again: {report}"
-        assert max(poll.times) < limit, report
+        assert p95(poll.times) < limit and max(poll.times) < MAX_S, report
     job = seen["submit"]
     daemon.action(job.id, "cancel")
     wait_job(daemon, job.id, lambda j: j.is_terminal, timeout=120, what="the cancel")
@@ -116,4 +129,8 @@ def test_status_answers_within_100_ms_while_a_50000_file_folder_is_checked(daemo
     report.append(f"restart took {took:.2f} s; status: {poll.summary()}")
     daemon.action(job.id, "cancel")
     print("\n".join(report))
-    assert len(poll.times) >= 3 and max(poll.times) < limit, report
+    assert len(poll.times) >= 3 and p95(poll.times) < limit and max(poll.times) < MAX_S, report
+    log_lines = daemon.data.daemon_log.read_text().splitlines()
+    assert any("loop watch on" in line for line in log_lines), "the daemon's loop watch is off"
+    held = [line for line in log_lines if STALL_MARK in line]
+    assert not held, f"the daemon's loop watch saw its loop held: {held} (stacks in {daemon.data.daemon_log})"
