@@ -81,8 +81,10 @@ def test_ten_daemon_kills_during_a_job_lose_and_duplicate_nothing(
             return 0
         with open(events, "rb") as fh:
             fh.seek(max(0, events.stat().st_size - 4096))
-            tail = fh.read().decode("utf-8", "replace").splitlines()[1:] or [""]
-        found = [json.loads(line)["step"] for line in tail if line.startswith('{"type":"metrics"')]
+            data = fh.read()
+        # The first line may be cut by the seek, the last by a write still under way.
+        lines = data[: data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()[1:]
+        found = [json.loads(line)["step"] for line in lines if line.startswith('{"type":"metrics"')]
         return max(found, default=0)
 
     def before(i: int) -> None:
