@@ -20,7 +20,7 @@ from aiohttp import web
 from trainer_runtime.api.edge import BadRequest, disk_full, json_body, query, url_int
 from trainer_runtime.api.schema import datasets as s
 from trainer_runtime.api.schema.base import parse
-from trainer_runtime.api.schema.routes import Route, declare, reply
+from trainer_runtime.api.schema.routes import Route, declare, mount, reply
 from trainer_runtime.datasets import formats
 from trainer_runtime.datasets.errors import DatasetError, ImportCancelled
 from trainer_runtime.datasets.limits import Limits
@@ -127,7 +127,7 @@ class DatasetsApi:
             (QUALITY, self.quality),
             (ROLLBACK, self.rollback),
         ):  # the fixed paths (formats, imports) before {name}
-            r.add_route(route.method, route.path, handler)  # errors: api.edge's middleware
+            mount(r, route, handler)  # errors: api.edge's middleware
         app.on_cleanup.append(self._close)
 
     async def _close(self, app: web.Application) -> None:

@@ -26,7 +26,7 @@ from trainer_runtime.api.schema.gpus import (
     PlanBody,
     ProfilesQuery,
 )
-from trainer_runtime.api.schema.routes import declare, reply
+from trainer_runtime.api.schema.routes import declare, mount, reply
 from trainer_runtime.gpu import apply as mig_apply
 from trainer_runtime.gpu import planner
 from trainer_runtime.gpu.errors import ApplyFailed, GpuBusy, GpuError, LayoutInvalid, NeedsRoot, UnknownGpu
@@ -154,9 +154,9 @@ class GpuApi:
 
 def register(router: web.UrlDispatcher, daemon: Any) -> None:
     api = GpuApi(daemon)
-    router.add_get(GPUS.path, _guard(api.gpus))
-    router.add_get(HISTORY.path, _guard(api.history))
-    router.add_get(PROFILES.path, _guard(api.profiles))
-    router.add_post(PLAN.path, _guard(api.plan))
-    router.add_post(APPLY.path, _guard(api.apply))
-    router.add_post(RECOMMEND.path, _guard(api.recommend))
+    mount(router, GPUS, _guard(api.gpus))
+    mount(router, HISTORY, _guard(api.history))
+    mount(router, PROFILES, _guard(api.profiles))
+    mount(router, PLAN, _guard(api.plan))
+    mount(router, APPLY, _guard(api.apply))
+    mount(router, RECOMMEND, _guard(api.recommend))

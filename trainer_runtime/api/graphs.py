@@ -18,7 +18,7 @@ from aiohttp import web
 from trainer_runtime.api.edge import error_response, json_body
 from trainer_runtime.api.schema.base import parse
 from trainer_runtime.api.schema.graphs import CheckBody, GraphImported, GraphSummary, ImportBody
-from trainer_runtime.api.schema.routes import declare, reply
+from trainer_runtime.api.schema.routes import declare, mount, reply
 from trainer_runtime.architecture.graph import Graph
 from trainer_runtime.architecture.report import summary
 
@@ -74,5 +74,5 @@ async def check_graph(request: web.Request) -> web.Response:
 
 
 def register(router: web.UrlDispatcher) -> None:
-    router.add_post(IMPORT.path, import_graph)
-    router.add_post(CHECK.path, check_graph)
+    mount(router, IMPORT, import_graph)
+    mount(router, CHECK, check_graph)

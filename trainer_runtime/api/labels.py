@@ -17,7 +17,7 @@ from trainer_runtime.api.edge import json_body, parse_body, read_body
 from trainer_runtime.api.schema import labels as s
 from trainer_runtime.api.schema.base import dump, parse
 from trainer_runtime.api.schema.datasets import VersionAnswer
-from trainer_runtime.api.schema.routes import declare
+from trainer_runtime.api.schema.routes import declare, mount
 from trainer_runtime.labeling.service import LabelService
 
 # Saves and drafts carry the annotations of the images edited since the base version (the GUI
@@ -69,7 +69,7 @@ class LabelsApi:
             (EXPORT, self.export),
             (SUGGEST, self.suggestions),
         ):
-            r.add_route(route.method, route.path, handler)  # errors: api.edge's middleware
+            mount(r, route, handler)  # errors: api.edge's middleware
         app.on_cleanup.append(self._close)
 
     async def _close(self, app: web.Application) -> None:

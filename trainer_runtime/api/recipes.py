@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from trainer_runtime.api.schema.recipes import RecipeList, recipe_list
-from trainer_runtime.api.schema.routes import declare, reply
+from trainer_runtime.api.schema.routes import declare, mount, reply
 
 LIST = declare("GET", "/v1/recipes", "Every registered recipe, with its wizard fields", response=RecipeList)
 
@@ -17,7 +17,7 @@ async def list_recipes(request: web.Request) -> web.Response:
 
 
 def register(router: web.UrlDispatcher) -> None:
-    router.add_get(LIST.path, list_recipes)
+    mount(router, LIST, list_recipes)
 
 
 __all__ = ["LIST", "register"]

@@ -25,7 +25,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from trainer_runtime.api.edge import BadRequest, json_body, problems_of
-from trainer_runtime.api.schema.routes import declare, reply
+from trainer_runtime.api.schema.routes import declare, mount, reply
 from trainer_runtime.api.schema.settings import (
     SettingChange,
     SettingsChanged,
@@ -215,5 +215,5 @@ def _merge(raw: dict[str, Any], update: SettingsUpdate) -> dict[str, Any]:
 
 def register(router: web.UrlDispatcher, daemon: Any) -> None:
     api = SettingsApi(daemon)
-    router.add_get(GET.path, api.get)
-    router.add_put(PUT.path, api.put)
+    mount(router, GET, api.get)
+    mount(router, PUT, api.put)
