@@ -119,7 +119,7 @@ class Ui_SettingsForm(object):
         self.tracking_note_label.setWordWrap(True)
         self.tracking_note_label.setProperty(u"role", u"hint")
 
-        self.tracking_layout.setWidget(1, QFormLayout.ItemRole.FieldRole, self.tracking_note_label)
+        self.tracking_layout.setWidget(1, QFormLayout.ItemRole.SpanningRole, self.tracking_note_label)
 
         self.tracking_error = QLabel(self.tracking_group)
         self.tracking_error.setObjectName(u"tracking_error")
@@ -127,7 +127,7 @@ class Ui_SettingsForm(object):
         self.tracking_error.setVisible(False)
         self.tracking_error.setProperty(u"role", u"error")
 
-        self.tracking_layout.setWidget(2, QFormLayout.ItemRole.FieldRole, self.tracking_error)
+        self.tracking_layout.setWidget(2, QFormLayout.ItemRole.SpanningRole, self.tracking_error)
 
 
         self.main_layout.addWidget(self.tracking_group)
