@@ -24,7 +24,7 @@ class View(BaseModel):
     fields when a client parses the view: what arrived for them is dropped, so the rule that
     derives them lives in one place (the runtime module the property calls)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -58,13 +58,13 @@ class Strict(BaseModel):
     """A request body: unknown fields refused, numbers finite, no conversions (``"5"`` and
     ``true`` are not numbers, ``1`` is not a boolean)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True, defer_build=True)
 
 
 class Query(BaseModel):
     """A query string: its values are text, converted to the declared (bounded) types."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
