@@ -63,8 +63,10 @@ def check_dataset_file(path: str | Path, text_field: str = "text") -> None:
                 )
 
 
-def check_model_folder(path: str | Path) -> dict:
-    """A local Hugging Face model folder must hold a config.json naming its model_type."""
+def check_model_folder(path: str | Path, *, causal_lm: bool = False) -> dict:
+    """A local Hugging Face model folder must hold a config.json naming its model_type. With
+    ``causal_lm``, it must also be a decoder with a loadable tokenizer (``model_checks``): what the
+    causal-lm and sft recipes train."""
     p = Path(path)
     where = "model.path"
     try:
@@ -85,6 +87,10 @@ def check_model_folder(path: str | Path) -> dict:
         raise SpecError(
             [(where, f"config.json in {display(p)} names no model_type, so it is not a model config")]
         )
+    if causal_lm:
+        from trainer_runtime.jobs.model_checks import check_causal_lm_folder
+
+        check_causal_lm_folder(p, config=data)
     return data
 
 

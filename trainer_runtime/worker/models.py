@@ -24,6 +24,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 
 from trainer_runtime.jobs.spec import JobSpec, parse_spec
 from trainer_runtime.worker.errors import WorkerError
+from trainer_runtime.worker.lora_targets import candidate_names, resolve_targets
 from trainer_runtime.worker.supervised import count_params as count_params  # re-exported
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 TINY_GPT2: dict[str, Any] = {"n_layer": 2, "n_head": 2, "n_embd": 64}
 MIN_POSITIONS = 128
 BASE_DIR = "base"  # JOB_DIR/base and final/base: the built-in base of a LoRA job
-DEFAULT_LORA_TARGETS = {"gpt2": ["c_attn"]}
 
 
 def builtin_config(spec: JobSpec, tokenizer) -> GPT2Config:
@@ -85,13 +85,21 @@ def _check_fits(model, spec: JobSpec, tokenizer) -> None:
         )
     emb = model.get_input_embeddings()
     if emb is not None and len(tokenizer) > emb.num_embeddings:
+        log.info(
+            "the tokenizer has %d tokens and the model's embeddings %d rows: the embeddings are resized "
+            "(the new rows are trained from scratch)", len(tokenizer), emb.num_embeddings,
+        )  # fmt: skip
         model.resize_token_embeddings(len(tokenizer))
 
 
-def lora_targets(spec: JobSpec, model) -> list[str] | None:
-    if spec.lora and spec.lora.target_modules:
-        return list(spec.lora.target_modules)
-    return DEFAULT_LORA_TARGETS.get(getattr(model.config, "model_type", ""))  # None: peft's own table
+def lora_targets(spec: JobSpec, model) -> list[str]:
+    """The modules LoRA wraps (``worker/lora_targets.py``): the spec's names, each checked against
+    the model, else peft's table, else every linear layer of the attention and MLP blocks (logged)."""
+    given = list(spec.lora.target_modules) if spec.lora and spec.lora.target_modules else None
+    names, note = resolve_targets(model, given)
+    if note:
+        log.info("%s", note)
+    return names
 
 
 @contextlib.contextmanager
@@ -120,8 +128,8 @@ def wrap_lora(model, spec: JobSpec):
             return get_peft_model(model, config)
     except ValueError as err:
         raise WorkerError(
-            f"lora: could not attach LoRA to this model ({err}). Set lora.target_modules to the "
-            "names of its attention or MLP layers."
+            f"lora: could not attach LoRA to the layers {', '.join(config.target_modules or [])} of this "
+            f"model ({err}). Set lora.target_modules to some of: {', '.join(candidate_names(model))}."
         ) from err
 
 

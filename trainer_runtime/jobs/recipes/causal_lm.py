@@ -17,7 +17,11 @@ def check_inputs(spec: JobSpec) -> None:
 
     check_dataset_file(spec.dataset.path or "", spec.dataset.text_field)
     if spec.model.path:
-        check_model_folder(spec.model.path)
+        check_model_folder(spec.model.path, causal_lm=True)  # a decoder, with a tokenizer that loads
+        if spec.method == "lora" and spec.lora and spec.lora.target_modules:
+            from trainer_runtime.jobs.model_checks import check_lora_targets
+
+            check_lora_targets(spec.model.path, spec.lora.target_modules)
 
 
 RECIPE = register(
