@@ -101,4 +101,4 @@ def test_the_recipes_answer_carries_the_spec_bounds_and_round_trips() -> None:
     image = next(r for r in answer.recipes if r.name == "image-classification")
     assert next(f for f in image.fields if f.key == "train.lr").default == 0.001
     assert {f.key for f in image.fields}.isdisjoint({"method", "train.seq_len", "lora.r"})
-    assert [r.name for r in answer.recipes if r.wizard] == ["causal-lm", "image-classification"]
+    assert [r.name for r in answer.recipes if r.wizard] == ["causal-lm", "image-classification", "sft"]

@@ -17,6 +17,7 @@ from trainer_runtime.api.schema.events import Event
 from trainer_runtime.api.schema.jobs import (
     ArtifactList,
     ArtifactView,
+    GenerationList,
     JobAnswer,
     JobList,
     JobRow,
@@ -74,6 +75,11 @@ class JobCalls(Transport):
 
     def transitions(self, job_id: str) -> list[TransitionView]:
         return parse(TransitionList, self.request("GET", f"/v1/jobs/{job_id}/transitions")).transitions
+
+    def generations(self, job_id: str, attempt: int | None = None) -> GenerationList:
+        """An sft job's answers to its eval prompts (``JOB_DIR/generations.jsonl``), oldest first."""
+        data = self.request("GET", f"/v1/jobs/{job_id}/generations", query={"attempt": attempt})
+        return parse(GenerationList, data)
 
     def artifacts(self, job_id: str) -> list[ArtifactView]:
         return parse(ArtifactList, self.request("GET", f"/v1/jobs/{job_id}/artifacts")).artifacts

@@ -47,6 +47,12 @@ def _hub_id(v: str) -> str:
 
 HubId = Annotated[str, AfterValidator(_hub_id)]
 
+# The names of trainer_runtime.sft.formats.FORMATS and render.LOSS_ON, written here so the spec
+# imports nothing of the SFT package (tests/unit/test_sft_worker.py keeps them equal).
+DatasetFormat = Literal["alpaca", "sharegpt", "messages", "prompt-completion", "text"]
+LossOn = Literal["all", "completion", "last_turn"]
+MAX_EVAL_PROMPTS = 8
+
 
 def _manifest_hash(v: str) -> str:
     if not re.fullmatch(r"[0-9a-f]{64}", v):
@@ -104,7 +110,9 @@ class LoraSpec(_Strict):
 
 
 class DatasetSpec(_Strict):
-    path: PathText | None = Field(None, description="a .txt file or a .jsonl file with a 'text' field")
+    path: PathText | None = Field(
+        None, description="a .txt or .jsonl file with a 'text' field; recipe sft: .json, .jsonl or .txt rows"
+    )
     name: str | None = Field(None, max_length=80, description="an imported dataset, instead of path")
     version: int | Literal["latest"] | None = Field(None, description="its version number, or 'latest'")
     hash: ManifestHash | None = Field(
@@ -112,6 +120,14 @@ class DatasetSpec(_Strict):
     )
     text_field: Word = "text"
     eval_fraction: float = Field(0.1, gt=0, lt=1)
+    format: DatasetFormat | None = Field(
+        None, description="recipe sft: the rows' shape (alpaca, sharegpt, ...); left out: detected"
+    )
+    columns: dict[Word, Word] | None = Field(
+        None,
+        max_length=16,
+        description="recipe sft: our field name -> the file's field name, for files named differently",
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -173,6 +189,25 @@ class ResourcesSpec(_Strict):
     )
 
 
+class SftSpec(_Strict):
+    """Recipe sft: how examples become training tokens, and what the job generates while it trains."""
+
+    template: Word | None = Field(
+        None, description="a named chat template (chatml, llama-3, ...); left out: the model's own"
+    )
+    loss_on: LossOn = Field(
+        "completion",
+        description="the tokens the loss counts: all, completion (every assistant turn), last_turn",
+    )
+    packing: bool = Field(True, description="pack short examples into train.seq_len rows (else pad each)")
+    eval_prompts: list[Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
+        default_factory=list,
+        max_length=MAX_EVAL_PROMPTS,
+        description="user prompts answered greedily every train.eval_every steps (generations.jsonl)",
+    )
+    max_new_tokens: int = Field(64, ge=1, le=4096, description="the longest answer to an eval prompt")
+
+
 class PrelabelSpec(_Strict):
     only_unlabeled: bool = Field(True, description="skip images that already have tags or shapes")
     min_score: float = Field(0.0, ge=0, le=1, description="drop suggestions scored below this")
@@ -194,6 +229,7 @@ class JobSpec(_Strict):
     dataset: DatasetSpec
     train: TrainSpec
     prelabel: PrelabelSpec | None = None
+    sft: SftSpec | None = None
     resources: ResourcesSpec = ResourcesSpec()
     priority: int = Field(0, ge=-100, le=100, description="higher runs first")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=MAX_TAGS)

@@ -4,6 +4,11 @@ Exact resume: the batch of a step comes from the step alone (``data.py``), and a
 holds the trainable weights, optimizer, scheduler and every RNG state, so a run paused after
 any step and resumed logs the same losses, float for float, as an uninterrupted run.
 
+The loop, checkpoints, pause and DDP are shared with the sft recipe (``worker/sft.py``), which
+overrides the hooks: ``build_data`` (tokenizer and data), ``loss`` (one step's loss),
+``eval_sums`` (an eval batch's summed loss and token count), ``after_evaluate``,
+``step_tokens``, ``started_fields`` and ``step_metrics``.
+
 Per-step cost is kept to the step itself: metrics are read back (one device sync) only on
 logged steps, events are buffered (``events.py``), and the pause check is a stat call (plus
 one small all-reduce under DDP).
@@ -69,20 +74,7 @@ class CausalLMTrainer:
         self.resumed_from = self.job.resume_from if state else None
         random.seed(t.seed)
         np.random.seed(t.seed % (1 << 32))
-
-        texts: list[str] = []
-
-        def get_texts() -> list[str]:
-            if not texts:
-                texts.extend(read_texts(spec.dataset))
-            return texts
-
-        fallback = [resume_path.parent.parent / "tokenizer"] if resume_path else []
-        self.tokenizer = obtain_tokenizer(
-            spec, job_dir, get_texts, self.dist.is_main, self.dist.barrier, fallback_dirs=fallback
-        )
-        self.data = BlockData.build(spec.dataset, self.tokenizer, t.seq_len, t.seed, get_texts())
-        texts.clear()
+        self.build_data(resume_path)
 
         model = build_model(spec, self.tokenizer, job_dir, fresh=state is None, save_base=self.dist.is_main)
         if state is not None:
@@ -129,6 +121,35 @@ class CausalLMTrainer:
         self.last_eval_step = st.get("last_eval_step", -1)
         self.last_eval_loss = st.get("eval_loss")
 
+    def build_data(self, resume_path) -> None:
+        """Set ``self.tokenizer`` and ``self.data`` (token blocks of the text file)."""
+        spec, t = self.spec, self.t
+        texts: list[str] = []
+
+        def get_texts() -> list[str]:
+            if not texts:
+                texts.extend(read_texts(spec.dataset))
+            return texts
+
+        self.tokenizer = obtain_tokenizer(
+            spec,
+            self.job.job_dir,
+            get_texts,
+            self.dist.is_main,
+            self.dist.barrier,
+            fallback_dirs=self.tokenizer_fallback(resume_path),
+        )
+        self.data = BlockData.build(spec.dataset, self.tokenizer, t.seq_len, t.seed, get_texts())
+        texts.clear()
+
+    @staticmethod
+    def tokenizer_fallback(resume_path) -> list:
+        return [resume_path.parent.parent / "tokenizer"] if resume_path else []
+
+    def started_fields(self) -> dict[str, Any]:
+        """More fields of the ``started`` event (the recipe's own)."""
+        return {}
+
     def device_name(self) -> str:
         if self.device.type == "cuda":
             return f"cuda:{self.device.index} ({torch.cuda.get_device_name(self.device)})"
@@ -152,6 +173,7 @@ class CausalLMTrainer:
             params_trainable=trainable,
             credentials=self.credentials,
             cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+            **self.started_fields(),
         )
         log.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES", "(not set)"))
         log.info(
@@ -170,20 +192,20 @@ class CausalLMTrainer:
         if self.resumed_from is None:
             self.evaluate()
         self.model.train()
-        tokens_per_step = t.batch_size * t.seq_len
         shard = self.dist.shard(t.batch_size)
-        last_log_time, last_log_step = time.perf_counter(), self.step
+        last_log_time, tokens = time.perf_counter(), 0
         while self.step < t.max_steps:
             self.step += 1
             step = self.step
-            batch = self.data.train_batch(step, t.batch_size, shard).to(self.device, non_blocking=True)
+            batch = self.to_device(self.data.train_batch(step, t.batch_size, shard))
             lr = self.optimizer.param_groups[0]["lr"]
-            loss, grad_norm = self.train_step(batch)
+            loss, grad_norm = self.train_step(batch, step)
+            tokens += self.step_tokens(step)
             if step % t.log_every == 0 or step == t.max_steps:
                 now = time.perf_counter()
-                tps = tokens_per_step * (step - last_log_step) / max(now - last_log_time, 1e-9)
+                tps = tokens / max(now - last_log_time, 1e-9)
                 self.log_metrics(step, loss, grad_norm, lr, tps)
-                last_log_time, last_log_step = now, step
+                last_log_time, tokens = now, 0
             if t.eval_every and step % t.eval_every == 0:
                 self.evaluate()
             if t.checkpoint_every and step % t.checkpoint_every == 0 and step < t.max_steps:
@@ -202,11 +224,28 @@ class CausalLMTrainer:
         log.info("completed at step %d; final model in %s", self.step, self.job.job_dir / "final")
         self.outcome = "completed"
 
-    def train_step(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def to_device(self, batch: Any) -> Any:
+        if isinstance(batch, dict):
+            return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        return batch.to(self.device, non_blocking=True)
+
+    def step_tokens(self, step: int) -> int:
+        """Tokens in the global batch of ``step`` (for tokens_per_s)."""
+        return self.t.batch_size * self.t.seq_len
+
+    def step_metrics(self, step: int) -> dict[str, float]:
+        """More metrics of a logged step (the recipe's own)."""
+        return {}
+
+    def loss(self, batch: Any, step: int) -> torch.Tensor:
+        """This rank's loss of ``step``; under DDP the gradients of every rank's loss are averaged."""
         inputs, targets = batch[:, :-1], batch[:, 1:]
         with self.autocast():
             logits = self.model(input_ids=inputs).logits
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
+        return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
+
+    def train_step(self, batch: Any, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        loss = self.loss(batch, step)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.t.max_grad_norm)
@@ -225,7 +264,8 @@ class CausalLMTrainer:
                 f"training diverged: the loss became {loss_v} at step {step}. "
                 "Lower train.lr or raise train.warmup_steps and start again."
             )
-        self.events.metrics(step, {"loss": loss_v, "lr": lr, "grad_norm": gn_v, "tokens_per_s": tps})
+        points = {"loss": loss_v, "lr": lr, "grad_norm": gn_v, "tokens_per_s": tps, **self.step_metrics(step)}
+        self.events.metrics(step, points)
         now = time.monotonic()
         if now >= self._next_progress:
             self._next_progress = now + PROGRESS_LOG_INTERVAL_S
@@ -245,22 +285,30 @@ class CausalLMTrainer:
         model.eval()
         sums = torch.zeros(2, dtype=torch.float64, device=self.device)
         for batch in self.data.eval_batches(self.t.batch_size, self.t.eval_batches, self.dist.shard):
-            if batch.numel() == 0:
+            if _empty(batch):
                 continue
-            batch = batch.to(self.device, non_blocking=True)
-            with self.autocast():
-                logits = model(input_ids=batch[:, :-1]).logits
-            targets = batch[:, 1:].reshape(-1)
-            loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets, reduction="sum")
-            sums[0] += loss.double()
-            sums[1] += targets.numel()
+            loss_sum, count = self.eval_sums(model, self.to_device(batch))
+            sums[0] += loss_sum.double()
+            sums[1] += count
         self.dist.sum_(sums)
-        model.train()
         value = (sums[0] / sums[1]).item()
         self.last_eval_step, self.last_eval_loss = self.step, value
         self.events.metrics(self.step, {"eval_loss": value})
         log.info("step %d eval_loss %.4f", self.step, value)
+        self.after_evaluate(model)
+        model.train()
         return value
+
+    def eval_sums(self, model, batch: Any) -> tuple[torch.Tensor, int]:
+        """(summed loss, number of targets) of one eval batch."""
+        with self.autocast():
+            logits = model(input_ids=batch[:, :-1]).logits
+        targets = batch[:, 1:].reshape(-1)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets, reduction="sum")
+        return loss, targets.numel()
+
+    def after_evaluate(self, model) -> None:
+        """Called after every evaluation, the model in eval mode (the sft recipe generates here)."""
 
     # ---- checkpoints, pause -------------------------------------------------------------
 
@@ -325,3 +373,9 @@ class CausalLMTrainer:
             self.pause.consume()
         log.info("paused at step %d", self.step)
         self.outcome = "paused"
+
+
+def _empty(batch: Any) -> bool:
+    if isinstance(batch, dict):
+        return batch["input_ids"].numel() == 0
+    return batch.numel() == 0

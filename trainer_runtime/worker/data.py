@@ -27,7 +27,8 @@ TOKENIZE_BATCH = 1024  # texts per tokenizer call
 
 
 def read_texts(ds: DatasetSpec) -> list[str]:
-    """The dataset's documents: the whole file for .txt, one per line for .jsonl."""
+    """The dataset's documents: the whole file for .txt, one per line for .jsonl. A file of chat
+    or instruction rows (whatever its suffix) is refused with the sentence that names recipe sft."""
     if ds.path is None:
         raise WorkerError(f"dataset.name: dataset '{ds.name}' was not resolved to a file by the daemon")
     p = Path(ds.path)
@@ -45,6 +46,11 @@ def read_texts(ds: DatasetSpec) -> list[str]:
         raise WorkerError(
             f"{WHERE}: dataset file looks binary (contains NUL bytes), expected UTF-8 text: {p}"
         )
+    from trainer_runtime.jobs.sft_checks import chat_data_problem
+
+    problem = chat_data_problem(p, ds.text_field)  # chat rows would train as JSON, or one field alone
+    if problem:
+        raise WorkerError(f"{WHERE}: {problem}")
     if p.suffix.lower() != ".jsonl":
         texts = [text]
     else:

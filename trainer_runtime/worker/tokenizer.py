@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
@@ -25,8 +25,14 @@ BUILTIN_VOCAB_SIZE = 1024
 MAX_TRAIN_CHARS = 64 << 20  # BPE training reads at most this much text
 
 
-def train_bpe(texts: Iterable[str], vocab_size: int = BUILTIN_VOCAB_SIZE) -> PreTrainedTokenizerFast:
-    """A deterministic byte-level BPE trained on ``texts``, wrapped for transformers."""
+def train_bpe(
+    texts: Iterable[str], vocab_size: int = BUILTIN_VOCAB_SIZE, special_tokens: Sequence[str] = ()
+) -> PreTrainedTokenizerFast:
+    """A deterministic byte-level BPE trained on ``texts``, wrapped for transformers.
+
+    ``special_tokens`` (a chat template's ``<|im_start|>``, ...) become single tokens that are
+    never split or merged, and are left out when generated text is decoded."""
+    extra = [t for t in dict.fromkeys(special_tokens) if t != EOS]
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
@@ -35,13 +41,14 @@ def train_bpe(texts: Iterable[str], vocab_size: int = BUILTIN_VOCAB_SIZE) -> Pre
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=2,
-        special_tokens=[EOS],
+        special_tokens=[EOS, *extra],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tok.train_from_iterator(_capped(texts, MAX_TRAIN_CHARS), trainer=trainer)
+    kwargs = {"additional_special_tokens": extra} if extra else {}
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=EOS, bos_token=EOS, unk_token=EOS, pad_token=EOS
+        tokenizer_object=tok, eos_token=EOS, bos_token=EOS, unk_token=EOS, pad_token=EOS, **kwargs
     )
 
 
@@ -75,11 +82,16 @@ def obtain_tokenizer(
     is_main: bool = True,
     barrier=lambda: None,
     fallback_dirs: Iterable[Path] = (),
+    special_tokens_fn=lambda: (),
+    chat_template_fn=None,
 ) -> PreTrainedTokenizerBase:
     """Load ``job_dir/tokenizer`` if it exists (resume), else make it and save it there.
 
-    ``texts_fn()`` returns the dataset's texts; it is only called when a BPE must be trained.
-    Under DDP only rank 0 makes and saves the tokenizer; the others wait and load it.
+    ``texts_fn()`` returns the dataset's texts; it is only called when a BPE must be trained,
+    with ``special_tokens_fn()`` as its special tokens. ``chat_template_fn(tokenizer)``, when
+    given, returns the chat template saved with the tokenizer (the sft recipe records the one it
+    trains with, so inference formats prompts the same way). Under DDP only rank 0 makes and
+    saves the tokenizer; the others wait and load it.
     """
     target = job_dir / "tokenizer"
     if not _is_saved(target):
@@ -91,9 +103,11 @@ def obtain_tokenizer(
         tok: PreTrainedTokenizerBase
         if spec.model.builtin:
             log.info("training a byte-level BPE tokenizer on the dataset")
-            tok = train_bpe(texts_fn())
+            tok = train_bpe(texts_fn(), special_tokens=special_tokens_fn())
         else:
             tok = load_model_tokenizer(spec)
+        if chat_template_fn is not None:
+            tok.chat_template = chat_template_fn(tok)
         save_tokenizer(tok, target)
     barrier()
     try:

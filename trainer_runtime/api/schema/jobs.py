@@ -189,6 +189,21 @@ class LogChunk(View):
     state: JobState
 
 
+class Generation(View):
+    """One answer of an sft job to one of its ``sft.eval_prompts`` (greedy, after an evaluation)."""
+
+    step: int
+    prompt: str
+    output: str
+    time: float  # epoch seconds
+
+
+class GenerationList(View):
+    """An attempt's ``generations.jsonl``, oldest first (empty for a job without eval prompts)."""
+
+    generations: list[Generation]
+
+
 class ValidateAnswer(View):
     """A spec that passed every check, as the daemon will run it (a dataset name pinned to its
     version, paths resolved)."""
@@ -284,6 +299,10 @@ class LogsQuery(Query):
     attempt: Count | None = None
 
 
+class GenerationsQuery(Query):
+    attempt: Count | None = None
+
+
 class EventsQuery(Query):
     types: list[Annotated[str, Field(max_length=50)]] | None = Field(None, max_length=50)
     job_id: str | None = Field(None, max_length=100)
@@ -297,6 +316,9 @@ __all__ = [
     "DeviceView",
     "DevicesSummary",
     "EventsQuery",
+    "Generation",
+    "GenerationList",
+    "GenerationsQuery",
     "GpuBackendView",
     "HealthView",
     "JobAction",

@@ -4,7 +4,13 @@ itself on import. Importing this package registers the built-ins, then the modul
 
 from __future__ import annotations
 
-from trainer_runtime.jobs.recipes import causal_lm, graph, image_classification, prelabel  # noqa: F401 - registers them
+from trainer_runtime.jobs.recipes import (  # noqa: F401 - registers them
+    causal_lm,
+    graph,
+    image_classification,
+    prelabel,
+    sft,
+)
 from trainer_runtime.jobs.recipes.registry import (
     MODULES_ENV,
     DatasetRule,

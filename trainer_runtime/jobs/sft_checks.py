@@ -1,0 +1,207 @@
+"""Checks of an sft job's inputs on disk (the daemon runs them at submit on its input-check
+threads, the worker again at start), and the check that keeps chat data out of next-token
+training.
+
+What is checked before a job is queued: the dataset file reads in its format (the first
+``CHECK_EXAMPLES`` examples, so a broken row near the top is named with its line), the template
+resolves (a named one exists; without a name the model's tokenizer has its own), the model
+folder is a causal LM with a tokenizer (``model_checks``), and ``train.seq_len`` is longer than
+the shortest prompt (else no answer token of any example would be trained).
+
+This module imports neither torch nor transformers (the daemon runs it): what needs a tokenizer
+is checked by the worker at start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from trainer_runtime.jobs.spec import SpecError
+from trainer_runtime.userfiles import UserFileError, check_file, display, read_bytes
+
+if TYPE_CHECKING:
+    from trainer_runtime.jobs.spec import JobSpec
+
+log = logging.getLogger(__name__)
+
+WHERE = "dataset.path"
+SUFFIXES = (".json", ".jsonl", ".txt")
+CHECK_EXAMPLES = 200  # examples read at submit (the worker reads them all)
+MAX_PROBE = 16 << 20  # bytes read to judge whether a causal-lm file is chat data
+PROBE_ROWS = 200
+BUILTIN_TEMPLATE = "chatml"  # a built-in model's tokenizer is trained by the job and has no template
+
+
+def template_name(spec: JobSpec) -> str | None:
+    """The template the job asks for: ``sft.template``, else chatml for a built-in model (its
+    tokenizer is made by the job), else None (the model's own)."""
+    name = spec.sft.template if spec.sft else None
+    if name is None and spec.model.builtin:
+        return BUILTIN_TEMPLATE
+    return name
+
+
+def check_sft_inputs(spec: JobSpec) -> None:
+    """Every submit-time check of the sft recipe; SpecError names the field and why."""
+    check_sft_dataset(spec)
+    if spec.model.path:
+        from trainer_runtime.jobs.checks import check_model_folder
+        from trainer_runtime.jobs.model_checks import check_lora_targets
+
+        # a config.json naming its model_type, a decoder (model_checks.check_causal_lm_folder), a tokenizer
+        check_model_folder(spec.model.path, causal_lm=True)
+        if spec.method == "lora" and spec.lora and spec.lora.target_modules:
+            check_lora_targets(spec.model.path, spec.lora.target_modules)
+    check_template(spec)
+    # seq_len against the shortest prompt needs the tokenizer (transformers, which the daemon never
+    # loads): the worker checks it at start (worker/sft.py check_seq_len), the preview shows it.
+
+
+def check_sft_dataset(spec: JobSpec, limit: int | None = CHECK_EXAMPLES) -> list[Any]:
+    """The first ``limit`` examples of the dataset file, read in the spec's format and columns."""
+    from trainer_runtime.sft.formats import FormatError, read_examples
+
+    ds = spec.dataset
+    p = Path(ds.path or "")
+    if p.is_dir():
+        raise SpecError(
+            [(WHERE, f"dataset path is a folder, expected a .json, .jsonl or .txt file: {display(p)}")]
+        )
+    if p.suffix.lower() not in SUFFIXES:
+        raise SpecError(
+            [
+                (
+                    WHERE,
+                    f"unsupported dataset file '{display(p.name)}': recipe sft reads .json, .jsonl or .txt files",
+                )
+            ]
+        )
+    try:
+        check_file(p, "dataset file")
+    except UserFileError as err:
+        raise SpecError([(WHERE, err.message)]) from None
+    try:
+        fmt, examples = read_examples(p, ds.format, ds.columns, ds.text_field, limit=limit)
+    except FormatError as err:
+        raise SpecError([(WHERE, f"{display(p.name)}: {err}")]) from None
+    except OSError as err:
+        raise SpecError(
+            [(WHERE, f"could not read the dataset file {display(p)}: {err.strerror or err}")]
+        ) from None
+    if not examples:
+        raise SpecError([(WHERE, f"dataset file {display(p)} holds no examples")])
+    log.debug("%s: %s data, %d examples checked", p.name, fmt, len(examples))
+    return examples
+
+
+def _folder_template(path: str) -> str | None:
+    """The chat template a model folder's tokenizer carries, read with json: ``chat_template.jinja``
+    (transformers 4.43+ saves it there) or ``tokenizer_config.json``'s ``chat_template``."""
+    folder = Path(path)
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        try:
+            return read_bytes(jinja, "chat_template.jinja", 1 << 20).decode("utf-8")
+        except (UserFileError, UnicodeDecodeError):
+            return None
+    try:
+        config = json.loads(read_bytes(folder / "tokenizer_config.json", "tokenizer_config.json", 16 << 20))
+    except (UserFileError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    value = config.get("chat_template") if isinstance(config, dict) else None
+    if isinstance(value, list):  # several named templates: the default one
+        value = next(
+            (t.get("template") for t in value if isinstance(t, dict) and t.get("name") == "default"), None
+        )
+    return value if isinstance(value, str) else None
+
+
+def check_template(spec: JobSpec) -> str | None:
+    """The template text the job will use (None: a hub model, whose tokenizer is not here yet)."""
+    from trainer_runtime.sft.templates import TemplateError, resolve
+
+    name = template_name(spec)
+    if spec.model.hub_id and name is None:
+        return None
+    own = _folder_template(spec.model.path) if spec.model.path else None
+    try:
+        text, _label = resolve(SimpleNamespace(chat_template=own), name)
+    except TemplateError as err:
+        raise SpecError([("sft.template", str(err))]) from None
+    return text
+
+
+# ----------------------------------------------------------------------------- causal-lm
+
+
+def _probe_rows(p: Path) -> list[dict[str, Any]]:
+    """Up to ``PROBE_ROWS`` JSON objects of a file, whatever its suffix: a JSON array (or an object
+    holding one list of rows), else JSON lines. [] when it is not JSON rows."""
+    try:
+        raw = read_bytes(p, "dataset file", MAX_PROBE, head=True)
+    except UserFileError:
+        return []  # the file checks name that
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = text.lstrip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            doc = json.loads(stripped)
+        except (json.JSONDecodeError, RecursionError):
+            doc = None
+        if isinstance(doc, dict):
+            lists = [v for v in doc.values() if isinstance(v, list)]
+            doc = lists[0] if len(lists) == 1 else [doc]
+        if isinstance(doc, list):
+            return [r for r in doc[:PROBE_ROWS] if isinstance(r, dict)]
+    rows: list[dict[str, Any]] = []
+    for line in stripped.splitlines():
+        if len(rows) >= PROBE_ROWS:
+            break
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            return []
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def chat_data_problem(path: str | Path, text_field: str = "text") -> str | None:
+    """Why next-token training must not read ``path`` (it holds chat or instruction rows), or None.
+
+    Next-token training on such a file "works" and learns the wrong thing: the raw JSON of an
+    alpaca file renamed to .txt, or the answers alone with ``text_field: output``."""
+    from trainer_runtime.sft.formats import FormatError, detect_format
+
+    p = Path(path)
+    rows = _probe_rows(p)
+    if not rows:
+        return None
+    try:
+        fmt = detect_format(rows, p.name)
+    except FormatError:
+        return None
+    if fmt == "text":
+        return None
+    field = (
+        f" (text_field '{text_field}' would train on that one field alone)" if text_field != "text" else ""
+    )
+    return (
+        f"{display(p.name)} holds {fmt} data: chat/instruction rows, not text{field}. Next-token training "
+        f"would learn the rows' JSON or a part of each; use recipe 'sft', which renders them with a chat template."
+    )
+
+
+def refuse_chat_data(spec: JobSpec) -> None:
+    """For recipes other than sft that read text (causal-lm): SpecError when the file is chat data."""
+    if spec.recipe == "sft" or not spec.dataset.path:
+        return
+    problem = chat_data_problem(spec.dataset.path, spec.dataset.text_field)
+    if problem:
+        raise SpecError([(WHERE, problem)])
