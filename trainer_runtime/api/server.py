@@ -19,7 +19,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from trainer_runtime import __version__
-from trainer_runtime.api import gpus, graphs, recipes, settings
+from trainer_runtime.api import gpus, graphs, recipes, settings, sft
 from trainer_runtime.api.datasets import DatasetsApi
 from trainer_runtime.api.edge import DATA_DIR, DESCRIBE_DB, MAX_JSON_BODY, errors_middleware, json_body, query
 from trainer_runtime.api.labels import LabelsApi
@@ -30,6 +30,9 @@ from trainer_runtime.api.schema.jobs import (
     ArtifactView,
     DeleteAnswer,
     EventsQuery,
+    Generation,
+    GenerationList,
+    GenerationsQuery,
     JobAnswer,
     JobList,
     ListQuery,
@@ -92,6 +95,11 @@ ARTIFACTS = declare(
 LOGS = declare(
     "GET", "/v1/jobs/{id}/logs", "A job's log text from an offset", response=LogChunk, query=LogsQuery
 )
+GENERATIONS = declare(
+    "GET", "/v1/jobs/{id}/generations", "An sft job's answers to its eval prompts, oldest first",
+    response=GenerationList, query=GenerationsQuery,
+)  # fmt: skip
+MAX_GENERATIONS_FILE = 64 << 20  # bytes of generations.jsonl read (8 prompts x 64 tokens: ~1 KiB per eval)
 ACTIONS = {
     name: declare("POST", f"/v1/jobs/{{id}}/{name}", summary, response=JobAnswer)
     for name, summary in (
@@ -143,7 +151,7 @@ class Api:
             (VALIDATE, self.validate_spec), (LIST, self.list_jobs), (SUBMIT, self.submit),
             (SHOW, self.show), (DELETE, self.delete), (METRICS, self.metrics),
             (TRANSITIONS, self.transitions), (ARTIFACTS, self.artifacts), (LOGS, self.logs),
-            (ACTIONS["restart"], self.restart), (EVENTS, self.events),
+            (GENERATIONS, self.generations), (ACTIONS["restart"], self.restart), (EVENTS, self.events),
         ):  # fmt: skip
             mount(r, route, handler)
         for action in ("pause", "resume", "cancel"):
@@ -152,6 +160,7 @@ class Api:
         settings.register(r, self.d)
         graphs.register(r)
         recipes.register(r)
+        sft.register(r, self.d, self._checking, self.datasets)
         self.datasets.register(app)
         self.labels.register(app)
         app.on_cleanup.append(self._close)
@@ -271,6 +280,13 @@ class Api:
         size, text = await asyncio.to_thread(read)
         return reply(LOGS, LogChunk(text=text, offset=q.offset + size, state=JobState(job.state)))
 
+    async def generations(self, request: web.Request) -> web.Response:
+        q = query(request, GenerationsQuery)
+        job = self.d.store.get_job(request.match_info["id"])
+        path = self.d.data.job_dir(job.id, q.attempt or job.attempt) / "generations.jsonl"
+        items = await asyncio.to_thread(read_generations, path)
+        return reply(GENERATIONS, GenerationList(generations=items))
+
     # ------------------------------------------------------------------ events
     async def events(self, request: web.Request) -> web.StreamResponse:
         q = query(request, EventsQuery, multi=("types",))
@@ -314,6 +330,23 @@ def _event_line(event: dict[str, Any]) -> bytes | None:
             "left a %r event out of the stream: it does not fit the contract: %s", event.get("type"), err
         )
         return None
+
+
+def read_generations(path: Path) -> list[Generation]:
+    """The whole lines of a worker's generations.jsonl (a line being written, or one that does not
+    fit the contract, is left out; the worker appends whole lines)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_GENERATIONS_FILE)
+    except FileNotFoundError:
+        return []
+    out = []
+    for raw in data[: data.rfind(b"\n") + 1].splitlines():
+        try:
+            out.append(Generation.model_validate_json(raw))
+        except ValidationError:
+            log.warning("%s: a line that is not a generation was left out", path)
+    return out
 
 
 def _gc_paused(fn: Any, *args: Any) -> Any:

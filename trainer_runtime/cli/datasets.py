@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from trainer_runtime.api.schema.datasets import ImportRequest
+from trainer_runtime.cli import sft_preview
 from trainer_runtime.cli.output import emit_json, error, table, version_arg
 from trainer_runtime.client.client import Client
 from trainer_runtime.datasets.formats import FORMATS, MODALITIES, is_archive_name, strip_suffix
@@ -61,6 +62,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("rollback", help="make a new version equal to version V")
     s.add_argument("name")
     s.add_argument("version", type=int)
+    s.add_argument("--json", action="store_true")
+    s = dsub.add_parser(
+        "preview",
+        help="what an SFT job would train on: rendered examples with their trained tokens, lengths, first batch",
+    )
+    s.add_argument("dataset", help="an imported dataset's name, or a .json/.jsonl/.txt file")
+    s.add_argument("--version", default="latest", type=version_arg, help="of an imported dataset")
+    s.add_argument("--model", required=True, help="a built-in model's name, a model folder or a hub id")
+    s.add_argument("--template", help="a named chat template (default: the model's own)")
+    s.add_argument("--format", help="the rows' shape (default: detected)")
+    s.add_argument("--columns", help="our field=the file's field, comma-separated (instruction=question,...)")
+    s.add_argument("--loss-on", default="completion", help="all, completion or last_turn")
+    s.add_argument("--seq-len", type=int, default=512)
+    s.add_argument("--no-packing", action="store_true", help="pad each example instead of packing")
+    s.add_argument("--batch-size", type=int, default=2)
+    s.add_argument("--examples", type=int, default=3, help="examples rendered")
     s.add_argument("--json", action="store_true")
     s = dsub.add_parser("delete", help="delete one version (files no version uses are reclaimed)")
     s.add_argument("name")
@@ -138,6 +155,8 @@ def run(args: argparse.Namespace, client: Client) -> int:
         return 0 if v.ok else 1
     if cmd == "quality":
         return _quality(args, client)
+    if cmd == "preview":
+        return sft_preview.run(args, client)
     if cmd == "rollback":
         r = client.dataset_rollback(args.name, args.version)
         emit_json(r) if args.json else print(f"{args.name}: new version v{r.version} equals v{args.version} "
@@ -170,6 +189,9 @@ def _import(args: argparse.Namespace, client: Client) -> int:
                   f"({_size(pv.total_bytes)})")  # fmt: skip
             if pv.classes:
                 print("classes: " + ", ".join(f"{k} {v}" for k, v in pv.classes.items()))
+            if pv.meta.get("chat_format"):
+                fields = ", ".join(pv.meta.get("fields") or [])
+                print(f"chat format {pv.meta['chat_format']}" + (f" (fields {fields})" if fields else ""))
             for s in pv.samples:
                 print("  " + ", ".join(f"{k}={v}" for k, v in s.items()))
         return 0

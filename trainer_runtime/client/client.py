@@ -17,6 +17,7 @@ from trainer_runtime.client.gpus import GpuCalls
 from trainer_runtime.client.jobs import JobCalls
 from trainer_runtime.client.recipes import RecipeCalls
 from trainer_runtime.client.settings import SettingsCalls
+from trainer_runtime.client.sft import SftCalls
 from trainer_runtime.client.transport import ApiError, DaemonRefused, DaemonUnavailable
 from trainer_runtime.paths import DataDir, open_private
 
@@ -24,7 +25,7 @@ START_TIMEOUT_S = 60.0
 START_FD_ENV = "SPARKTRAINER_START_FD"  # trainer_runtime.daemon_start reads it (not imported: it logs)
 
 
-class Client(JobCalls, DatasetCalls, GpuCalls, RecipeCalls, SettingsCalls):
+class Client(JobCalls, DatasetCalls, GpuCalls, RecipeCalls, SettingsCalls, SftCalls):
     """The one client of the daemon's API: one call set per domain (``client/jobs.py``,
     ``client/datasets.py``, ``client/gpus.py``) over one transport (``client/transport.py``)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections import Counter
@@ -12,9 +13,17 @@ from typing import Any
 
 from trainer_runtime.datasets import scan_images as img
 from trainer_runtime.datasets import scan_text as txt
+from trainer_runtime.datasets import textio
 from trainer_runtime.datasets.archives import DEFAULT_LIMITS, Limits, extract, is_archive
 from trainer_runtime.datasets.errors import DatasetError
-from trainer_runtime.datasets.formats import DATA_SUFFIXES, FORMATS, IMPORTABLE, MODALITIES, is_image
+from trainer_runtime.datasets.formats import (
+    CHAT_SUFFIXES,
+    DATA_SUFFIXES,
+    FORMATS,
+    IMPORTABLE,
+    MODALITIES,
+    is_image,
+)
 from trainer_runtime.datasets.model import Scan
 from trainer_runtime.datasets.walk import list_files
 
@@ -27,8 +36,57 @@ SCANNERS: dict[str, Callable[[Path, list[tuple[str, Path]], Limits], Scan]] = {
     "jsonl": txt.scan_jsonl,
     "parquet": txt.scan_parquet,
     "text": txt.scan_text,
+    "chat": txt.scan_chat,
 }
 BY_SUFFIX = DATA_SUFFIXES
+PEEK_BYTES = 1 << 20  # what is read of a .json file to tell a COCO file from a chat dataset
+PEEK_ROWS = 20  # the rows of a .jsonl file whose shape says whether it holds chat examples
+COCO_KEY = re.compile(rb'(?<!\\)"(images|annotations|categories)"\s*:')
+
+
+def json_kind(path: Path) -> str:
+    """``coco`` or ``chat`` for a .json file, from its first MiB: an array is a list of
+    examples; an object is a COCO file when it has COCO's keys (``images``, ``annotations``,
+    ``categories``), else an object holding examples. A chat file was taken for a broken COCO
+    file before (every .json was read as COCO)."""
+    with open(path, "rb") as fh:
+        head = fh.read(PEEK_BYTES)
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start == b"[":
+        return "chat"
+    return "coco" if COCO_KEY.search(head) else "chat"
+
+
+def jsonl_kind(path: Path, rel: str = "") -> str:
+    """``chat`` for a .jsonl file whose first rows have an unambiguous chat or instruction
+    shape (``sft.formats.detect_format``), else ``jsonl`` (text or other rows, as before)."""
+    from trainer_runtime.sft.formats import FormatError
+    from trainer_runtime.sft.formats import detect_format as row_format
+
+    rows: list[Any] = []
+    try:
+        for _, line in textio.lines(rel or path.name, path):
+            if not textio.is_blank(line):
+                rows.append(textio.json_value(line, rel or path.name))
+                if len(rows) >= PEEK_ROWS:
+                    break
+    except DatasetError:
+        return "jsonl"  # the JSONL scanner names the line
+    if not rows or not all(isinstance(r, dict) for r in rows):
+        return "jsonl"
+    try:
+        return "jsonl" if row_format(rows, rel or path.name) == "text" else "chat"
+    except FormatError:
+        return "jsonl"
+
+
+def _data_file_format(path: Path, rel: str = "") -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return json_kind(path)
+    if suffix in CHAT_SUFFIXES:
+        return jsonl_kind(path, rel)
+    return BY_SUFFIX[suffix]
 
 
 def detect_format(root: Path, files: list[tuple[str, Path]]) -> str:
@@ -36,7 +94,7 @@ def detect_format(root: Path, files: list[tuple[str, Path]]) -> str:
     if root.is_file():
         suffix = root.suffix.lower()
         if suffix in BY_SUFFIX:
-            return BY_SUFFIX[suffix]
+            return _data_file_format(root)
         if is_image(root.name):
             return "image-flat"
         raise DatasetError(f"cannot tell the format of {root.name}: import {IMPORTABLE}")
@@ -52,6 +110,15 @@ def detect_format(root: Path, files: list[tuple[str, Path]]) -> str:
         depths = {len(PurePosixPath(r).parts) for r in images}
         return "image-folder" if min(depths) >= 2 else "image-flat"
     suffixes = Counter(PurePosixPath(r).suffix.lower() or "(none)" for r in rels)
+    if not images and set(suffixes) <= set(CHAT_SUFFIXES):
+        kinds_found = {_data_file_format(full, rel) for rel, full in files}
+        if kinds_found == {"chat"}:
+            return "chat"
+        if "chat" in kinds_found and kinds_found != {"chat"}:
+            raise DatasetError(
+                f"{root} holds chat/instruction files and other JSON files; import the chat files on "
+                "their own (or choose a format with --format)"
+            )
     if len(suffixes) == 1:
         only = next(iter(suffixes))
         if only in BY_SUFFIX and BY_SUFFIX[only] != "coco":

@@ -15,7 +15,9 @@ from pathlib import PurePath
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-# a data file's suffix → the format it is read as (a lone .json is a COCO file)
+# a data file's suffix → the format it is read as. A .json file is a COCO file or a chat /
+# instruction dataset (an array of rows), and a .jsonl file text rows or chat rows: the detector
+# looks inside (``detect.py``); this table gives the first guess.
 DATA_SUFFIXES = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -25,7 +27,7 @@ DATA_SUFFIXES = {
     ".txt": "text",
     ".json": "coco",
 }
-MODALITIES = ("image", "text", "tabular")
+MODALITIES = ("image", "text", "tabular", "chat")
 FORMATS = {  # dataset format → its default modality
     "image-folder": "image",
     "image-flat": "image",
@@ -35,12 +37,17 @@ FORMATS = {  # dataset format → its default modality
     "jsonl": "text",
     "parquet": "tabular",
     "text": "text",
+    "chat": "chat",  # alpaca, ShareGPT, OpenAI messages, prompt-completion rows (.json / .jsonl)
 }
-TEXT_FORMATS = ("text", "jsonl", "csv", "parquet")  # what the text recipes train on
+# Which suffixes a chat dataset's files may have (a .json array or object, .jsonl rows).
+CHAT_SUFFIXES = (".json", ".jsonl", ".ndjson")
+# What the text recipes train on: causal-lm reads a text field; the sft recipe reads chat rows
+# too (the row shapes are ``trainer_runtime.sft.formats.FORMATS``).
+TEXT_FORMATS = ("text", "jsonl", "csv", "parquet", "chat")
 LABEL_FORMATS = ("yolo", "coco")  # label import and export
 IMPORTABLE = (
     "a folder, a .zip, .tar, .tar.gz/.tgz, .tar.bz2/.tbz2 or .tar.xz/.txz archive, or a "
-    ".csv, .tsv, .jsonl, .parquet, .txt, COCO .json or image file"
+    ".csv, .tsv, .jsonl, .parquet, .txt, chat/instruction .json or .jsonl, COCO .json or image file"
 )
 
 
@@ -84,6 +91,7 @@ def file_dialog_filter() -> str:
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
+    "CHAT_SUFFIXES",
     "DATA_SUFFIXES",
     "FORMATS",
     "IMAGE_SUFFIXES",

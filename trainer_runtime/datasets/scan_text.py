@@ -1,13 +1,14 @@
-"""Text and tabular formats: CSV, JSONL, Parquet and plain .txt corpora."""
+"""Text and tabular formats: CSV, JSONL, Parquet, plain .txt corpora and chat/instruction data."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from trainer_runtime.datasets.errors import DatasetError
-from trainer_runtime.datasets.formats import suffixes_of
-from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits
+from trainer_runtime.datasets.formats import CHAT_SUFFIXES, suffixes_of
+from trainer_runtime.datasets.limits import DEFAULT_LIMITS, Limits, size_text
 from trainer_runtime.datasets.model import Item, Scan
 from trainer_runtime.datasets.textio import csv_rows, is_blank, json_value, lines
 
@@ -131,3 +132,83 @@ def scan_text(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAUL
     return Scan(
         "text", "text", root, [Item(r, f) for r, f in files], count, {}, samples, {"documents": len(files)}
     )
+
+
+# ---------------------------------------------------------------------------- chat / instruction
+CHECKED_EXAMPLES = 1000  # examples of each file read through the SFT format reader at import
+
+
+def chat_rows(rel: str, full: Path, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
+    """The rows of a chat dataset file: a .json array (or an object holding one list of rows),
+    or the objects of a .jsonl file. A .json file is parsed whole, refused above
+    ``limits.max_json_bytes`` before it is read (as a COCO file is)."""
+    if rel.lower().endswith(".json"):
+        size = full.stat().st_size
+        if size > limits.max_json_bytes:
+            raise DatasetError(
+                f"'{rel}' is {size_text(size)}, more than the {size_text(limits.max_json_bytes)} a .json "
+                "dataset may be; write it as .jsonl (one example per line), which is read as a stream"
+            )
+        value = json_value(full.read_bytes(), f"'{rel}'")
+        if isinstance(value, dict):
+            lists = [v for v in value.values() if isinstance(v, list)]
+            if len(lists) != 1:
+                raise DatasetError(
+                    f"'{rel}' is a JSON object with {len(lists)} lists in it ({', '.join(map(str, value))[:200]}); "
+                    "a chat or instruction dataset is an array of examples (or an object holding one)"
+                )
+            value = lists[0]
+        if not isinstance(value, list):
+            raise DatasetError(f"'{rel}' is not a JSON array of examples")
+        return value
+    rows = []
+    for lineno, line in lines(rel, full, limits):
+        if not is_blank(line):
+            rows.append(json_value(line, f"JSONL file '{rel}', line {lineno}"))
+    return rows
+
+
+def _chat_sample(row: Any) -> dict[str, Any]:
+    """A row as a sample to show: strings clipped, nested turns as clipped JSON text."""
+    if not isinstance(row, dict):
+        return {"value": _clip(json.dumps(row, ensure_ascii=False))}
+    return {
+        k: _clip(v) if isinstance(v, (str, int, float, bool)) or v is None
+        else _clip(json.dumps(v, ensure_ascii=False))
+        for k, v in row.items()
+    }  # fmt: skip
+
+
+def scan_chat(root: Path, files: list[tuple[str, Path]], limits: Limits = DEFAULT_LIMITS) -> Scan:
+    """Chat and instruction data (alpaca, ShareGPT, OpenAI messages, prompt-completion) in .json
+    and .jsonl files. Each file's format is told by the SFT reader (``sft.formats.summarize``), the
+    one that trains on it, so an import refuses what training would refuse, with its sentence."""
+    from trainer_runtime.sft.formats import summarize
+
+    files = _only(files, CHAT_SUFFIXES, "chat")
+    found: dict[str, str] = {}
+    fields: tuple[str, ...] = ()
+    count = 0
+    samples: list[dict[str, Any]] = []
+    for rel, full in files:
+        summary = summarize(full, limit=CHECKED_EXAMPLES)
+        if summary.problem:
+            raise DatasetError(f"'{rel}' cannot be read as chat or instruction data: {summary.problem}")
+        if summary.format == "text":
+            raise DatasetError(
+                f"'{rel}' holds plain text rows, not chat or instruction examples; import it as format "
+                "jsonl (or text) instead"
+            )
+        found[rel] = summary.format
+        fields = fields or tuple(summary.fields)
+        rows = chat_rows(rel, full, limits)
+        count += len(rows)
+        samples.extend(_chat_sample(r) for r in rows[: N_SAMPLES - len(samples)])
+    if len(set(found.values())) > 1:
+        shown = ", ".join(f"'{rel}' is {fmt}" for rel, fmt in found.items())
+        raise DatasetError(
+            f"the files hold different chat formats ({shown}); import each format as its own dataset"
+        )
+    chat_format = next(iter(found.values()))
+    meta = {"chat_format": chat_format, "fields": list(fields), "examples": count}
+    return Scan("chat", "chat", root, [Item(r, f) for r, f in files], count, {}, samples, meta)

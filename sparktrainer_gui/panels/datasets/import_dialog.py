@@ -28,6 +28,16 @@ ERROR_STYLE = "color: #d93025;"
 STYLE = 'QLabel[role="error"] { color: #d93025; }'
 
 
+def chat_line(preview: PreviewView) -> str:
+    """The detected chat/instruction format of a chat dataset (the SFT reader's name for its rows,
+    ``meta.chat_format``) and the fields it read, as a line of the summary; "" for other data."""
+    chat = preview.meta.get("chat_format")
+    if not chat:
+        return ""
+    fields = ", ".join(str(f) for f in preview.meta.get("fields") or [])
+    return f"\nChat format: {chat}" + (f" (fields {fields})" if fields else "")
+
+
 class ImportDialog(QDialog):
     imported = Signal(str, object)  # the dataset's name, the new version (a VersionView)
 
@@ -97,6 +107,7 @@ class ImportDialog(QDialog):
         self.summary_label.setText(
             f"{preview.items:,} items in {preview.files:,} files, {human_bytes(preview.total_bytes)}"
             + (f"\n{len(classes)} classes: {shown}{more}" if classes else "")
+            + chat_line(preview)
         )
         self._fill_preview(preview)
         self._update_buttons()

@@ -24,7 +24,12 @@ from PySide6.QtWidgets import (
 
 from sparktrainer_gui.ops import op
 from sparktrainer_gui.panels.jobs.curves import CurvesWidget
-from sparktrainer_gui.panels.jobs.detail_tabs import CheckpointsTable, HistoryTable, SpecView
+from sparktrainer_gui.panels.jobs.detail_tabs import (
+    CheckpointsTable,
+    HistoryTable,
+    SpecView,
+    add_generations_tab,
+)
 from sparktrainer_gui.panels.jobs.log_view import LogView
 from sparktrainer_gui.panels.jobs.metrics_feed import MetricsFeed
 from sparktrainer_gui.panels.jobs.trouble import MIRROR_FIELDS, TroubleLines, mirror_pending
@@ -125,6 +130,7 @@ class JobDetail(QWidget):
         self.tabs.addTab(self.checkpoints, "Checkpoints")
         self.tabs.addTab(self.spec, "Spec")
         self.tabs.addTab(self.history, "History")
+        self.generations = add_generations_tab(self.tabs, conn)
         self.feed = MetricsFeed(conn, self.curves, self)
 
         page = QWidget()
@@ -166,6 +172,7 @@ class JobDetail(QWidget):
         self.error.hide()
         self.feed.load(None)
         self.log_view.load(None)
+        self.generations.set_job(job_id)
         self.checkpoints.set_artifacts([])
         self.history.set_transitions([])
         self.spec.set_spec(None)

@@ -1,4 +1,5 @@
-"""The small read-only tabs of the job detail: checkpoints, spec and state history."""
+"""The small read-only tabs of the job detail: checkpoints, spec, state history and an sft job's
+generations (``generations_view.GenerationsView``, added by ``add_generations_tab``)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QWidget,
 )
 
+from sparktrainer_gui.panels.jobs.generations_view import GenerationsView
 from sparktrainer_gui.panels.jobs.table_model import aware
+from sparktrainer_gui.runtime import RuntimeConnection
 from trainer_runtime.api.schema.jobs import ArtifactView, TransitionView
 
 
@@ -99,3 +103,14 @@ class SpecView(QPlainTextEdit):
         except yaml.YAMLError:
             text = json.dumps(spec, indent=2, default=str)
         self.setPlainText(text)
+
+
+GENERATIONS_TAB = "Generations"
+
+
+def add_generations_tab(tabs: QTabWidget, conn: RuntimeConnection) -> GenerationsView:
+    """Add the "Generations" tab (an sft job's answers to its eval prompts by step) to the job
+    detail's ``tabs``; the detail calls ``set_job(job_id)`` on the view when it shows a job."""
+    view = GenerationsView(conn, tabs)
+    tabs.addTab(view, GENERATIONS_TAB)
+    return view

@@ -29,6 +29,8 @@ from trainer_runtime.api.schema.recipes import RecipeField, RecipeView
 from trainer_runtime.jobs.checks import check_dataset_path
 from trainer_runtime.jobs.spec import SpecError
 
+UNSET_TEXT = "(default)"  # the empty choice of a choice field without a default
+
 
 def dataset_problem(path: str, materialize: str) -> str | None:
     """The dataset check's message for ``path``, or None when a recipe whose datasets are of
@@ -118,7 +120,7 @@ class RecipeFields:
         self.extra_group.setObjectName("recipeExtraGroup")
         self.extra_layout = QFormLayout(self.extra_group)
         form.right_column.insertWidget(form.right_column.indexOf(form.train_group) + 1, self.extra_group)
-        self.extra_inputs: dict[str, QLineEdit] = {}
+        self.extra_inputs: dict[str, QLineEdit | QComboBox] = {}
         self._fill_recipes()
 
     # ---------------------------------------------------------------- catalog
@@ -180,14 +182,29 @@ class RecipeFields:
                 w.setText(text)
 
     def extra_values(self) -> dict[str, str]:
-        return {key: w.text() for key, w in self.extra_inputs.items()}
+        return {
+            key: str(w.currentData() or "") if isinstance(w, QComboBox) else w.text()
+            for key, w in self.extra_inputs.items()
+        }
 
     def set_extra_values(self, values: dict[str, str]) -> None:
         for key, w in self.extra_inputs.items():
             if key in values:
                 w.blockSignals(True)
-                w.setText(values[key])
+                if isinstance(w, QComboBox):
+                    if w.findData(values[key]) < 0:
+                        w.addItem(values[key], values[key])  # from a file: shown, validation names it
+                    w.setCurrentIndex(w.findData(values[key]))
+                else:
+                    w.setText(values[key])
                 w.blockSignals(False)
+
+    def set_unset_text(self, key: str, text: str) -> None:
+        """What the empty choice of a rendered choice field says (``sft.template``: "the model's
+        own", once the daemon's preview said the model has one)."""
+        w = self.extra_inputs.get(key)
+        if isinstance(w, QComboBox) and w.findData("") >= 0:
+            w.setItemText(w.findData(""), text)
 
     # ------------------------------------------------------------------- view
     def _row(self, key: str) -> tuple[QWidget | None, QLabel | None, QLabel | None]:
@@ -241,20 +258,35 @@ class RecipeFields:
         self.show_lora()
 
     def _render_extra(self, view: RecipeView | None) -> None:
-        """Line edits for the recipe's fields that the Designer form has no widget for."""
+        """Widgets for the recipe's fields that the Designer form has no widget for: a combo box
+        for a choice field (its choices are the daemon's; a field without a default starts
+        unset, which the spec reads as "detect" or "the model's own"), a line edit otherwise."""
         keys = [x for x in (view.fields if view else []) if x.key not in spec_form.RECIPE_WIDGET_FIELDS]
         if [x.key for x in keys] != list(self.extra_inputs):
             while self.extra_layout.rowCount():
                 self.extra_layout.removeRow(0)
             self.extra_inputs = {}
+            start = spec_form.recipe_defaults(view) if view is not None else {}  # its sample's values too
             for field in keys:
-                edit = QLineEdit(spec_form._text(field.default), self.extra_group)
-                edit.setObjectName(f"recipeField_{field.key.replace('.', '_')}")
-                edit.setToolTip(field_tip(field))
-                edit.setPlaceholderText(field.help)
-                edit.textEdited.connect(lambda _t, k=field.key: self.on_edited(k))
-                self.extra_layout.addRow(field.label, edit)
-                self.extra_inputs[field.key] = edit
+                w: QComboBox | QLineEdit
+                if field.kind == "choice" and field.choices:
+                    w = QComboBox(self.extra_group)
+                    if field.default is None:
+                        w.addItem(UNSET_TEXT, "")
+                    for choice in field.choices:
+                        w.addItem(choice, choice)
+                    w.setCurrentIndex(
+                        max(0, w.findData(start.get(field.key, spec_form._text(field.default))))
+                    )
+                    w.activated.connect(lambda _i, k=field.key: self.on_edited(k))
+                else:
+                    w = QLineEdit(start.get(field.key, spec_form._text(field.default)), self.extra_group)
+                    w.setPlaceholderText(field.help)
+                    w.textEdited.connect(lambda _t, k=field.key: self.on_edited(k))
+                w.setObjectName(f"recipeField_{field.key.replace('.', '_')}")
+                w.setToolTip(field_tip(field))
+                self.extra_layout.addRow(field.label, w)
+                self.extra_inputs[field.key] = w
         self.extra_group.setVisible(bool(self.extra_inputs))
 
     def show_lora(self) -> None:

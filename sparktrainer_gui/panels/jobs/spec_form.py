@@ -55,6 +55,8 @@ def _default(model: type, field: str) -> Any:
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # a yes/no choice (sft.packing) is offered as "true" / "false"
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return str(value)
@@ -88,6 +90,14 @@ class Catalog:
         """The kind (int, float, text...) of a field key, from any recipe that has it."""
         return next((f.kind for r in self.views for f in r.fields if f.key == key), None)
 
+    def is_flag(self, key: str) -> bool:
+        """Whether a field is a yes/no choice (its choices "true" and "false"): sent as a boolean."""
+        return any(
+            f.key == key and f.kind == "choice" and set(f.choices) == {"true", "false"}
+            for r in self.views
+            for f in r.fields
+        )
+
     def keys(self) -> list[str]:
         """Every recipe field key, in first-seen order."""
         return list(dict.fromkeys(f.key for r in self.views for f in r.fields))
@@ -104,9 +114,43 @@ def local_catalog() -> Catalog:
     return _LOCAL[0]
 
 
+SAMPLES = SAMPLE_CORPUS.parent
+_SAMPLE_SPECS: dict[str, dict[str, Any] | None] = {}
+
+
+def sample_spec(recipe: str) -> dict[str, Any] | None:
+    """The bundled sample spec of ``recipe`` (a ``resources/samples/*.yaml`` whose ``recipe`` is
+    it), its dataset path made absolute, or None. A new wizard for a recipe with a sample starts
+    with the sample's values, so what it opens with is the sample that is known to train."""
+    if recipe not in _SAMPLE_SPECS:
+        import yaml
+
+        found = None
+        for path in sorted(SAMPLES.glob("*.yaml")) if SAMPLES.is_dir() else []:
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and data.get("recipe") == recipe and found is None:
+                ds = data.get("dataset")
+                if isinstance(ds, dict) and isinstance(ds.get("path"), str):
+                    ds["path"] = str((SAMPLES / ds["path"]).resolve())
+                found = data
+        _SAMPLE_SPECS[recipe] = found
+    return copy.deepcopy(_SAMPLE_SPECS[recipe])
+
+
+def _dotted(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def recipe_defaults(recipe: RecipeView) -> dict[str, str]:
     """The values a recipe starts with: its first built-in model, its fields' defaults, and the
-    sample corpus as the dataset of a recipe that reads a text file."""
+    sample corpus as the dataset of a recipe that reads a text file; over them, the values of
+    the bundled sample spec (``sample_spec``) of a recipe that reads another kind of file."""
     text_file = recipe.dataset.materialize == "text" and recipe.dataset.pick == "file"
     out = {
         "model.builtin": recipe.builtin_models[0] if recipe.builtin_models else "",
@@ -114,6 +158,13 @@ def recipe_defaults(recipe: RecipeView) -> dict[str, str]:
     }
     for f in recipe.fields:
         out[f.key] = _text(f.default)
+    # a recipe reading a text file keeps the corpus and its fields' defaults (as before samples)
+    sample = sample_spec(recipe.name) if recipe.dataset.pick == "file" and not text_file else None
+    if sample is not None:
+        for key in (*[f.key for f in recipe.fields], "dataset.path", "model.builtin"):
+            value = _dotted(sample, key)
+            if value is not None and not isinstance(value, (dict, list)):
+                out[key] = _text(value)
     return out
 
 
@@ -206,7 +257,9 @@ def form_to_spec(
     keys = sent_keys(catalog.get(values.get("recipe", "")), values, catalog)
     for key in (*keys, "priority"):
         text = values.get(key, "").strip()
-        if text:  # an empty field takes the spec's default (max_steps has none: "Field required")
+        if text and catalog.is_flag(key) and text in ("true", "false"):
+            _put(out, key, text == "true")
+        elif text:  # an empty field takes the spec's default (max_steps has none: "Field required")
             _put(out, key, _value(catalog.kind(key) or "int", text))
     extra = copy.deepcopy(extras or {})
     if not any(k.startswith("lora.") for k in keys):

@@ -5,7 +5,8 @@ The form is ``ui/new_job.ui`` (``Ui_NewJobForm``). Every edit re-validates the w
 dataset file and the model folder are checked off the main thread. Specs open from and save to
 the same YAML files the CLI uses. The recipes and their fields are the daemon's registry
 (``GET /v1/recipes``); what each recipe shows and reads is ``recipe_fields``. Daemon calls and
-the checks that read the disk run through ``ops.op``, bound to this dialog.
+the checks that read the disk run through ``ops.op``, bound to this dialog. A recipe with SFT
+fields shows the daemon's preview of its data beside the form (``sft_preview.WizardPreview``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sparktrainer_gui.panels.jobs.recipe_fields import (
     drop_hint,
     drop_refusal,
 )
+from sparktrainer_gui.panels.jobs.sft_preview import WizardPreview
 from sparktrainer_gui.runtime import RuntimeConnection
 from trainer_runtime.api.schema.jobs import JobView
 from trainer_runtime.api.schema.recipes import RecipeView
@@ -116,6 +118,9 @@ class NewJobWizard(QDialog):
         self._timer.timeout.connect(self._revalidate)
         self._fit_timer = QTimer(self, singleShot=True, interval=0)  # a child: it dies with the dialog
         self._fit_timer.timeout.connect(self._fit_messages)
+        self.preview = WizardPreview(conn, self, self.recipe_fields.set_unset_text)
+        self.preview_panel = self.preview.panel
+        f.columns.addWidget(self.preview_panel, 1)
 
         f.submit_button.setEnabled(False)  # enabled by the first validation
         defaults = dict(spec_form.defaults(self.catalog), name=time.strftime("job-%m%d-%H%M"))
@@ -232,6 +237,7 @@ class NewJobWizard(QDialog):
         self.form.submit_button.setEnabled(ready)
         self.form.submit_button.setToolTip("" if ready else "Fix the fields marked in red first.")
         self._fit_timer.start()
+        self.preview.update(self.recipe_fields.view(), self.spec_dict())
 
     @Slot()
     def _fit_messages(self) -> None:
