@@ -10,6 +10,7 @@ from typing import get_args
 
 import pytest
 
+from trainer_runtime.jobs.recipes.registry import get as get_recipe
 from trainer_runtime.jobs.spec import DatasetFormat, LossOn, SpecError, parse_spec
 from trainer_runtime.worker.testing import log_text, metric_series, read_events, run_worker, write_job
 
@@ -65,6 +66,10 @@ def test_causal_lm_refuses_a_chat_format_named_in_its_spec(tmp_path: Path):
     )
     with pytest.raises(SpecError, match="dataset.format 'alpaca' is chat/instruction data: use recipe 'sft'"):
         parse_spec(spec)
+    del spec["recipe"]  # a spec naming no recipe but a chat format is an sft spec
+    assert parse_spec(spec).recipe == "sft"
+    spec["dataset"]["format"] = "text"
+    assert parse_spec(spec).recipe == "causal-lm"
 
 
 @pytest.mark.parametrize(
@@ -90,6 +95,9 @@ def test_chat_rows_are_refused_for_next_token_training(
     spec = parse_spec(sft_spec(p, recipe="causal-lm", dataset={"path": str(p), "text_field": text_field}))
     with pytest.raises(SpecError, match="holds alpaca data"):
         refuse_chat_data(spec)
+    with pytest.raises(SpecError, match="holds alpaca data") as refused:  # at submit, before the suffix rule
+        get_recipe("causal-lm").check_inputs(spec)
+    assert "use a .txt or .jsonl file" not in str(refused.value)
     with pytest.raises(WorkerError, match="holds alpaca data"):
         read_texts(spec.dataset)
 

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 def check_inputs(spec: JobSpec) -> None:
     from trainer_runtime.jobs.checks import check_dataset_file, check_model_folder
+    from trainer_runtime.jobs.sft_checks import refuse_chat_data
 
+    refuse_chat_data(spec)  # chat rows (in any suffix) belong to recipe sft: say so before the suffix rule
     check_dataset_file(spec.dataset.path or "", spec.dataset.text_field)
     if spec.model.path:
         check_model_folder(spec.model.path, causal_lm=True)  # a decoder, with a tokenizer that loads

@@ -65,6 +65,7 @@ class DatasetRule:
     hint: str = ""  # what dataset.path is, in a few words ("a .txt or .jsonl file")
     suffixes: tuple[str, ...] = ()  # a file pick: the suffixes offered in file dialogs and drops
     stored_only: bool = False  # only an imported dataset (dataset.name) will do
+    formats: tuple[str, ...] = ()  # dataset.format values only this recipe reads (a spec naming one is its)
 
 
 Rule = Callable[["JobSpec"], None]
@@ -162,10 +163,13 @@ def builtin_models() -> tuple[str, ...]:
 
 
 def infer(data: dict[str, Any]) -> str:
-    """The recipe of a spec mapping that names none: the one that owns a section it has, else
-    the only one that takes its model source or built-in model, else the default."""
+    """The recipe of a spec mapping that names none: the one that owns a section it has or reads
+    its ``dataset.format``, else the only one that takes its model source or built-in model, else
+    the default."""
+    dataset = data.get("dataset")
+    fmt = dataset.get("format") if isinstance(dataset, dict) else None
     for r in _RECIPES.values():
-        if any(data.get(s) is not None for s in r.sections):
+        if any(data.get(s) is not None for s in r.sections) or (fmt and fmt in r.dataset.formats):
             return r.name
     model = data.get("model")
     if isinstance(model, dict):

@@ -83,6 +83,7 @@ RECIPE = register(
             modality="chat",
             hint="a .json, .jsonl or .txt file of chat or instruction rows",
             suffixes=(".json", ".jsonl", ".txt"),
+            formats=CHAT_FORMATS,
         ),  # fmt: skip
         model_sources=("builtin", "path", "hub_id"),
         builtin_models=("tiny-gpt2",),
