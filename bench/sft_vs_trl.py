@@ -7,8 +7,19 @@ Both sides train a LoRA adapter (r 8, alpha 16, dropout 0.05 on ``c_attn``) on t
 a 2-layer GPT-2 (hidden 64) saved to a folder with a byte-level BPE trained on the bundled
 instruction sample (``resources/samples/sft-sample.json``) and the chatml template, so neither
 side trains a tokenizer. Both see the same training and held-out examples (our split), render
-them with that template, train on the assistant tokens only, pack them into ``--seq-len`` rows,
-with AdamW, the same lr, linear decay, no warm-up, gradient clipping at 1.0 and seed 0.
+them with that template and train on the assistant tokens only, with AdamW, the same lr, linear
+decay, no warm-up, gradient clipping at 1.0 and seed 0.
+
+Two batchings are measured (``--mode both``, the default):
+
+* ``packed``: examples packed into ``--seq-len`` rows by best-fit decreasing on both sides. Ours
+  keeps the rows and stops cross-example attention with a block-diagonal mask; TRL's packing
+  (strategy ``bfd``) is always padding-free: it flattens the batch into one sequence of
+  batch x seq-len tokens, which transformers masks block-diagonally from the restarting position
+  ids. Without FlashAttention (any CPU, and GPUs without the flash-attn package) that one long
+  sequence costs attention over batch x seq-len positions instead of seq-len per row.
+* ``padded``: no packing on either side, each example right-padded to the batch's longest: the
+  same rows, so the ratio is the per-step cost of the two trainers alone.
 
 Each round runs ours (A) and TRL (B) in fresh processes with the same thread count, in
 alternating order (A B, B A, ...); the first round is a warm-up and is dropped. Throughput is
@@ -84,13 +95,13 @@ def train_dict(args) -> dict:
             "seed": 0, "eval_every": 0, "checkpoint_every": 0, "log_every": 1, "eval_batches": 1000}  # fmt: skip
 
 
-def ours(base: Path, args) -> dict:
+def ours(base: Path, args, packed: bool) -> dict:
     """Our sft worker, as the daemon starts it (``worker/testing.py``: the same command line)."""
     from trainer_runtime.worker.testing import log_text, read_events, run_worker, worker_env, write_job
 
     spec = {
         "name": "bench", "recipe": "sft", "model": {"path": str(base)}, "method": "lora", "lora": dict(LORA),
-        "dataset": {"path": str(SAMPLE)}, "sft": {"loss_on": "completion", "packing": True},
+        "dataset": {"path": str(SAMPLE)}, "sft": {"loss_on": "completion", "packing": packed},
         "train": train_dict(args),
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="sft-bench-") as tmp:
@@ -109,7 +120,7 @@ def ours(base: Path, args) -> dict:
     return {"steps_per_s": rate, "eval_loss": evals[-1], "wall_s": wall}
 
 
-def trl_side(base: Path, args) -> dict:
+def trl_side(base: Path, args, packed: bool) -> dict:
     """TRL's SFTTrainer on the same base, examples and settings (runs in its own process)."""
     import torch
     from datasets import Dataset
@@ -131,7 +142,7 @@ def trl_side(base: Path, args) -> dict:
             output_dir=out, max_steps=args.steps, per_device_train_batch_size=args.batch_size,
             per_device_eval_batch_size=args.batch_size, learning_rate=args.lr, lr_scheduler_type="linear",
             warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0, seed=0, data_seed=0, max_length=args.seq_len,
-            packing=True, assistant_only_loss=True, logging_steps=10**9, save_strategy="no", report_to=[],
+            packing=packed, assistant_only_loss=True, logging_steps=10**9, save_strategy="no", report_to=[],
             eval_strategy="no", use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
         )  # fmt: skip
         peft = LoraConfig(
@@ -149,10 +160,11 @@ def trl_side(base: Path, args) -> dict:
     return {"steps_per_s": rate, "eval_loss": eval_loss}
 
 
-def run_trl(base: Path, args) -> dict:
+def run_trl(base: Path, args, packed: bool) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": THREADS, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, __file__, "--trl", str(base), "--steps", str(args.steps), "--skip", str(args.skip),
-           "--batch-size", str(args.batch_size), "--seq-len", str(args.seq_len), "--lr", str(args.lr)]  # fmt: skip
+           "--batch-size", str(args.batch_size), "--seq-len", str(args.seq_len), "--lr", str(args.lr),
+           "--mode", "packed" if packed else "padded"]  # fmt: skip
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
@@ -170,6 +182,7 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--mode", choices=("packed", "padded", "both"), default="both")
     ap.add_argument("--trl", metavar="BASE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -181,38 +194,40 @@ def main() -> int:
         )
         return 2
     if args.trl:
-        print(json.dumps(trl_side(Path(args.trl), args)))
+        print(json.dumps(trl_side(Path(args.trl), args, args.mode == "packed")))
         return 0
     import trl
 
-    a, b = [], []
+    modes = ("packed", "padded") if args.mode == "both" else (args.mode,)
+    results: dict[str, tuple[list, list]] = {m: ([], []) for m in modes}
     with tempfile.TemporaryDirectory(prefix="sft-base-") as tmp:
         base = Path(tmp) / "base"
         build_base(base, args.seq_len)
         for r in range(args.rounds):
-            if r % 2 == 0:
-                ra, rb = ours(base, args), run_trl(base, args)
-            else:
-                rb = run_trl(base, args)
-                ra = ours(base, args)
-            tag = "warm-up, dropped" if r == 0 else "kept"
-            print(f"round {r}: ours {ra['steps_per_s']:.2f} steps/s eval {ra['eval_loss']:.4f} (wall {ra['wall_s']:.1f}s)   "
-                  f"TRL {rb['steps_per_s']:.2f} steps/s eval {rb['eval_loss']:.4f} (wall {rb['wall_s']:.1f}s)   [{tag}]",
-                  flush=True)  # fmt: skip
-            if r:
-                a.append(ra)
-                b.append(rb)
-    ours_rate = statistics.median(x["steps_per_s"] for x in a)
-    trl_rate = statistics.median(x["steps_per_s"] for x in b)
-    print(f"\nmodel tiny GPT-2 (2 layers, 64 wide) LoRA r8 on c_attn, batch {args.batch_size} x seq {args.seq_len} "
-          f"packed, {args.steps} steps, {THREADS} threads, TRL {trl.__version__}")  # fmt: skip
-    print(
-        f"ours : {ours_rate:8.2f} steps/s (median of {len(a)}), final eval loss {statistics.median(x['eval_loss'] for x in a):.4f}"
-    )
-    print(
-        f"TRL  : {trl_rate:8.2f} steps/s (median of {len(b)}), final eval loss {statistics.median(x['eval_loss'] for x in b):.4f}"
-    )
-    print(f"ratio ours/TRL = {ours_rate / trl_rate:.3f}  (target >= 1.1, with an equal or lower eval loss)")
+            for mode in modes:
+                packed = mode == "packed"
+                if r % 2 == 0:
+                    ra, rb = ours(base, args, packed), run_trl(base, args, packed)
+                else:
+                    rb = run_trl(base, args, packed)
+                    ra = ours(base, args, packed)
+                tag = "warm-up, dropped" if r == 0 else "kept"
+                print(f"round {r} {mode}: ours {ra['steps_per_s']:.2f} steps/s eval {ra['eval_loss']:.4f} "
+                      f"(wall {ra['wall_s']:.1f}s)   TRL {rb['steps_per_s']:.2f} steps/s eval {rb['eval_loss']:.4f} "
+                      f"(wall {rb['wall_s']:.1f}s)   [{tag}]", flush=True)  # fmt: skip
+                if r:
+                    results[mode][0].append(ra)
+                    results[mode][1].append(rb)
+    print(f"\nmodel tiny GPT-2 (2 layers, 64 wide) LoRA r8 on c_attn, batch {args.batch_size} x seq {args.seq_len}, "
+          f"{args.steps} steps, {THREADS} threads, TRL {trl.__version__}")  # fmt: skip
+    for mode, (a, b) in results.items():
+        ours_rate = statistics.median(x["steps_per_s"] for x in a)
+        trl_rate = statistics.median(x["steps_per_s"] for x in b)
+        ours_eval = statistics.median(x["eval_loss"] for x in a)
+        trl_eval = statistics.median(x["eval_loss"] for x in b)
+        print(f"{mode:7s} ours {ours_rate:8.2f} steps/s, eval loss {ours_eval:.4f} | TRL {trl_rate:8.2f} steps/s, "
+              f"eval loss {trl_eval:.4f} | ratio ours/TRL {ours_rate / trl_rate:.3f} "
+              f"(medians of {len(a)}; target >= 1.1 with an equal or lower eval loss)")  # fmt: skip
     return 0
 
 

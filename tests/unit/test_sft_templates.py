@@ -200,3 +200,64 @@ def test_qwen_renders_tools_from_a_sharegpt_file():
         msgs, tools=tools, chat_template=(OFFICIAL / REFERENCE["qwen"]).read_text(), tokenize=False
     )
     assert ours == theirs and '"name": "search_recipes"' in ours and "<tool_response>" in ours
+
+
+def _model_templates() -> dict[str, str]:
+    found = {}
+    for config in sorted((OFFICIAL.parents[1] / "models").glob("*/tokenizer_config.json")):
+        template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+        if isinstance(template, str):
+            found[f"model {config.parent.name}"] = template
+    return found
+
+
+def test_the_daemons_renderer_renders_and_refuses_what_transformers_does():
+    """The submit check renders with jinja2 alone (the daemon has no transformers): for every named,
+    official and model template, each conversation gives transformers' text, or a refusal where it refuses."""
+    from trainer_runtime.sft.templates import renderer
+
+    templates = {
+        **{f"named {k}": (v, k) for k, v in TEMPLATES.items()},
+        **{f"official {k}": ((OFFICIAL / f).read_text(encoding="utf-8"), k) for k, f in REFERENCE.items()},
+        **{k: (v, "llama-3" if "llama" in k else "chatml") for k, v in _model_templates().items()},
+    }
+    assert len(templates) >= len(TEMPLATES) + len(REFERENCE) + 5
+    compared = refused = 0
+    for label, (template, family) in templates.items():
+        tok, render = _tokenizer(family), renderer(template)
+        for name, conversation in CONVERSATIONS.items():
+            for prompt in (False, True):
+                for tools in (None, TOOLS):
+                    theirs = _render(tok, template, conversation, prompt, tools)
+                    try:
+                        ours = render(conversation, tools, prompt, **SPECIAL[family])
+                    except (jinja2.TemplateError, ValueError, TypeError) as err:
+                        ours = f"refused: {type(err).__name__}"
+                    if theirs.startswith("refused"):
+                        assert ours.startswith("refused"), (
+                            f"{label}, {name}: transformers refuses, ours renders"
+                        )
+                        refused += 1
+                    else:
+                        assert ours == theirs, (
+                            f"{label}, {name}, generation prompt {prompt}, tools {bool(tools)}"
+                        )
+                        compared += 1
+    assert compared > 100 and refused > 0
+
+
+def test_the_submit_check_names_the_example_a_template_refuses(tmp_path: Path):
+    from trainer_runtime.sft.formats import read_examples
+    from trainer_runtime.sft.templates import check_renders
+
+    path = tmp_path / "chats.jsonl"
+    rows = [[_u("hi"), _a("yo")], [SYSTEM, _u("hi"), _a("yo")]]
+    path.write_text("\n".join(json.dumps({"messages": r}) for r in rows), encoding="utf-8")
+    _, examples = read_examples(path)
+    check_renders(TEMPLATES["chatml"], examples, SPECIAL["chatml"])  # chatml takes a system turn
+    with pytest.raises(ValueError) as err:
+        check_renders(TEMPLATES["gemma"], examples, SPECIAL["gemma"])
+    assert str(err.value) == (
+        "line 2 of chats.jsonl: the chat template cannot render this conversation (System role not "
+        "supported); fix the roles of this example or choose another sft.template."
+    )

@@ -4,12 +4,14 @@ training.
 
 What is checked before a job is queued: the dataset file reads in its format (the first
 ``CHECK_EXAMPLES`` examples, so a broken row near the top is named with its line), the template
-resolves (a named one exists; without a name the model's tokenizer has its own), the model
-folder is a causal LM with a tokenizer (``model_checks``), and ``train.seq_len`` is longer than
-the shortest prompt (else no answer token of any example would be trained).
+resolves (a named one exists; without a name the model's tokenizer has its own) and renders
+those examples (with jinja2 alone: a template's own refusal, such as gemma's "System role not
+supported", is named with the example), and the model folder is a causal LM with a tokenizer
+(``model_checks``).
 
 This module imports neither torch nor transformers (the daemon runs it): what needs a tokenizer
-is checked by the worker at start.
+(``train.seq_len`` against the shortest prompt) is checked by the worker at start and shown by the
+preview.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def template_name(spec: JobSpec) -> str | None:
 
 def check_sft_inputs(spec: JobSpec) -> None:
     """Every submit-time check of the sft recipe; SpecError names the field and why."""
-    check_sft_dataset(spec)
+    examples = check_sft_dataset(spec)
     if spec.model.path:
         from trainer_runtime.jobs.checks import check_model_folder
         from trainer_runtime.jobs.model_checks import check_lora_targets
@@ -56,7 +58,14 @@ def check_sft_inputs(spec: JobSpec) -> None:
         check_model_folder(spec.model.path, causal_lm=True)
         if spec.method == "lora" and spec.lora and spec.lora.target_modules:
             check_lora_targets(spec.model.path, spec.lora.target_modules)
-    check_template(spec)
+    template = check_template(spec)
+    if template is not None:  # the template's own refusals (gemma: no system role), named with the example
+        from trainer_runtime.sft.templates import check_renders
+
+        try:
+            check_renders(template, examples, _special_tokens(spec.model.path))
+        except ValueError as err:
+            raise SpecError([(WHERE, str(err))]) from None
     # seq_len against the shortest prompt needs the tokenizer (transformers, which the daemon never
     # loads): the worker checks it at start (worker/sft.py check_seq_len), the preview shows it.
 
@@ -96,6 +105,27 @@ def check_sft_dataset(spec: JobSpec, limit: int | None = CHECK_EXAMPLES) -> list
         raise SpecError([(WHERE, f"dataset file {display(p)} holds no examples")])
     log.debug("%s: %s data, %d examples checked", p.name, fmt, len(examples))
     return examples
+
+
+def _special_tokens(path: str | None) -> dict[str, str]:
+    """The special tokens a template may print (``bos_token``, ``eos_token``, ...), read from a model
+    folder's ``tokenizer_config.json`` with json; placeholders for a built-in model."""
+    found: dict[str, str] = {"bos_token": "<s>", "eos_token": "</s>"}
+    if not path:
+        return found
+    try:
+        config = json.loads(
+            read_bytes(Path(path) / "tokenizer_config.json", "tokenizer_config.json", 16 << 20)
+        )
+    except (UserFileError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return found
+    for key in ("bos_token", "eos_token", "unk_token", "pad_token"):
+        value = config.get(key) if isinstance(config, dict) else None
+        if isinstance(value, dict):  # an AddedToken written out
+            value = value.get("content")
+        if isinstance(value, str):
+            found[key] = value
+    return found
 
 
 def _folder_template(path: str) -> str | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainer_runtime.sft.formats import Example, FormatError
+from trainer_runtime.sft.templates import RENDER_ERRORS, render_problem
 
 LOSS_ON = ("all", "completion", "last_turn")
 IGNORE = -100
@@ -68,6 +69,7 @@ def _render(
     from transformers.utils.chat_template_utils import render_jinja_template
 
     tools = json.loads(example.tools) if example.tools else None
+    refusals: tuple[type[Exception], ...] = (jinja2.TemplateError, *RENDER_ERRORS)
     try:
         result: Any = render_jinja_template(  # annotated as str; it returns (texts, generation spans)
             conversations=[messages],
@@ -77,11 +79,8 @@ def _render(
             add_generation_prompt=prompt,
             **_special(tokenizer),
         )
-    except (jinja2.TemplateError, TypeError, ValueError, KeyError, IndexError) as err:
-        raise FormatError(
-            f"{example.where}: the chat template cannot render this conversation ({err}); fix the roles "
-            "of this example or choose another sft.template."
-        ) from err
+    except refusals as err:
+        raise FormatError(render_problem(example.where, err)) from err
     texts, spans = result
     return texts[0], [(int(a), int(b)) for a, b in (spans[0] if spans else [])]
 

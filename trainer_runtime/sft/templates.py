@@ -241,3 +241,94 @@ def resolve(tokenizer: Any, name: str | None) -> tuple[str, str]:
             "to use the model's own template."
         )
     return TEMPLATES[name], name
+
+
+# -- rendering without transformers (the daemon's submit check) ------------------------------------
+
+RENDER_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, KeyError, IndexError)
+
+
+def render_problem(where: str, err: Exception) -> str:
+    """The sentence for a conversation the template refuses (its own exception, named with the example)."""
+    return (
+        f"{where}: the chat template cannot render this conversation ({err}); fix the roles "
+        "of this example or choose another sft.template."
+    )
+
+
+def _environment() -> Any:
+    """A sandboxed jinja2 environment like the one transformers renders chat templates in: the same
+    whitespace rules, ``raise_exception``, ``strftime_now``, a ``tojson`` that keeps non-ASCII text,
+    and ``{% generation %}`` accepted (it only marks text; here the body is rendered as is)."""
+    import datetime
+    import json
+
+    from jinja2 import nodes
+    from jinja2.exceptions import TemplateError as JinjaError
+    from jinja2.ext import Extension, loopcontrols
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class Generation(Extension):
+        tags = {"generation"}
+
+        def parse(self, parser: Any) -> Any:
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return nodes.Scope(body).set_lineno(lineno)
+
+    def raise_exception(message: str) -> None:
+        raise JinjaError(message)
+
+    def tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None,
+               sort_keys: bool = False) -> str:  # fmt: skip
+        return json.dumps(
+            x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+        )
+
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=[Generation, loopcontrols]
+    )
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda fmt: datetime.datetime.now().strftime(fmt)
+    return env
+
+
+def renderer(template: str) -> Any:
+    """``render(messages, tools=None, add_generation_prompt=False, **special) -> str`` for
+    ``template``, with jinja2 alone (the same text transformers' ``apply_chat_template`` renders);
+    ``ValueError`` when the template does not parse."""
+    from jinja2.exceptions import TemplateError as JinjaError
+
+    try:
+        compiled = _environment().from_string(template)
+    except JinjaError as err:
+        raise ValueError(f"the chat template does not parse ({err}); choose another sft.template.") from None
+
+    def render(messages: list[dict[str, Any]], tools: Any = None, add_generation_prompt: bool = False,
+               **special: str) -> str:  # fmt: skip
+        return compiled.render(
+            messages=messages, tools=tools, add_generation_prompt=add_generation_prompt, **special
+        )
+
+    return render
+
+
+def check_renders(template: str, examples: list[Any], special: dict[str, str]) -> None:
+    """Render each chat example (``formats.Example``) with ``template`` and its ``special`` tokens
+    (``bos_token``, ``eos_token``, ...); ``ValueError`` with :func:`render_problem`'s sentence for the
+    first it refuses. Uses jinja2 alone, so the daemon can run it at submit."""
+    import json
+
+    from jinja2.exceptions import TemplateError as JinjaError
+
+    render = renderer(template)
+    refusals: tuple[type[Exception], ...] = (JinjaError, *RENDER_ERRORS)
+    for ex in examples:
+        if not ex.messages:  # format "text": no template
+            continue
+        messages = [{"role": m.role, "content": m.content} for m in ex.messages]
+        try:
+            render(messages, json.loads(ex.tools) if ex.tools else None, **special)
+        except refusals as err:
+            raise ValueError(render_problem(ex.where, err)) from None

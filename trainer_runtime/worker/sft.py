@@ -74,13 +74,15 @@ def render_text(template: str, example: Any) -> str:
     """An example as the template writes it (text only: for training a built-in model's BPE)."""
     from transformers.utils.chat_template_utils import render_jinja_template
 
+    from trainer_runtime.sft.templates import render_problem
+
     if example.text is not None:
         return example.text
     chat = [{"role": m.role, "content": m.content} for m in example.messages]
     try:
         rendered: Any = render_jinja_template([chat], chat_template=template, bos_token=EOS, eos_token=EOS)[0]
     except Exception as err:  # the template's own exception (jinja raises any type), named with the example
-        raise WorkerError(f"dataset.path: the chat template cannot render {example.where}: {err}") from err
+        raise WorkerError(f"dataset.path: {render_problem(example.where, err)}") from err
     return rendered[0]
 
 

@@ -71,7 +71,7 @@ def _tokenizer(model: dict[str, Any], examples: list[Any], name: str | None) -> 
         try:
             texts = [render_text(TEMPLATES[name], ex) for ex in examples]
         except WorkerError as err:
-            raise PreviewError("sft.template", str(err).removeprefix("dataset.path: ")) from None
+            raise PreviewError("dataset.path", str(err).removeprefix("dataset.path: ")) from None
         return train_bpe(texts, special_tokens=template_tokens(TEMPLATES[name])), name
     where = model.get("path") or model.get("hub_id")
     field = "model.path" if model.get("path") else "model.hub_id"
