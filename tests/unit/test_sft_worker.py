@@ -5,6 +5,7 @@ trained only on the answers, the template recorded in the saved tokenizer, gener
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import get_args
 
@@ -208,8 +209,24 @@ def test_submit_names_the_bad_row_the_missing_template_and_a_too_short_seq_len(t
     good.write_text(json.dumps(ALPACA * 4), encoding="utf-8")
     folder = tiny_model_folder("llama-3", tmp_path / "llama")
     _checked(sft_spec(good, model={"path": str(folder)}))  # its own template, a seq_len that fits
-    # seq_len against the shortest prompt needs the tokenizer, which the daemon never loads: the
-    # worker refuses it at start (and the preview shows it)
+    # at submit: the folder's tokenizer.json counts the prompts (tokenizers, no transformers)
+    for loss_on in ("completion", "last_turn"):
+        too_short = sft_spec(
+            good, model={"path": str(folder)}, train={"max_steps": 3, "seq_len": 8}, sft={"loss_on": loss_on}
+        )
+        with pytest.raises(SpecError) as refused:
+            _checked(too_short)
+        assert re.search(
+            r"train.seq_len: train.seq_len 8 is shorter than the shortest prompt \((\d+) tokens, example \d+ "
+            r"of good.json\): no answer token would be trained. Raise train.seq_len above \1\.",
+            str(refused.value),
+        ), str(refused.value)
+    _checked(
+        sft_spec(
+            good, model={"path": str(folder)}, train={"max_steps": 3, "seq_len": 8}, sft={"loss_on": "all"}
+        )
+    )
+    # the worker refuses it at start too (a built-in model's tokenizer exists only there)
     from transformers import AutoTokenizer
 
     from trainer_runtime.sft.formats import read_examples

@@ -9,9 +9,10 @@ those examples (with jinja2 alone: a template's own refusal, such as gemma's "Sy
 supported", is named with the example), and the model folder is a causal LM with a tokenizer
 (``model_checks``).
 
-This module imports neither torch nor transformers (the daemon runs it): what needs a tokenizer
-(``train.seq_len`` against the shortest prompt) is checked by the worker at start and shown by the
-preview.
+``train.seq_len`` against the shortest prompt is checked with the folder's ``tokenizer.json``
+through the ``tokenizers`` library. This module imports neither torch nor transformers (the daemon
+runs it): where that needs them (a built-in model's tokenizer, made by the job; a sentencepiece-only
+folder) the worker checks at start, and the preview shows it.
 """
 
 from __future__ import annotations
@@ -66,8 +67,60 @@ def check_sft_inputs(spec: JobSpec) -> None:
             check_renders(template, examples, _special_tokens(spec.model.path))
         except ValueError as err:
             raise SpecError([(WHERE, str(err))]) from None
-    # seq_len against the shortest prompt needs the tokenizer (transformers, which the daemon never
-    # loads): the worker checks it at start (worker/sft.py check_seq_len), the preview shows it.
+        if spec.model.path:
+            check_prompt_room(spec, template, examples)
+    # A built-in model's tokenizer is trained by the job, a sentencepiece-only folder needs
+    # transformers: for those the worker checks seq_len at start (worker/sft.py check_seq_len).
+
+
+MAX_TOKENIZER_JSON = 256 << 20
+
+
+def check_prompt_room(spec: JobSpec, template: str, examples: list[Any]) -> None:
+    """``train.seq_len`` must leave room for a trained token after the shortest prompt: the prompts
+    of the checked examples are rendered (jinja2) and counted with the folder's ``tokenizer.json``
+    through the ``tokenizers`` library (no torch, no transformers). Skipped where the folder has no
+    tokenizer.json or it does not load (the worker's own check at start still holds)."""
+    loss_on = spec.sft.loss_on if spec.sft else "completion"
+    if loss_on == "all" or not spec.model.path:
+        return
+    try:
+        raw = read_bytes(Path(spec.model.path) / "tokenizer.json", "tokenizer.json", MAX_TOKENIZER_JSON)
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_str(raw.decode("utf-8"))
+    except Exception as err:  # noqa: BLE001 - a tokenizer this library cannot read is the worker's to judge
+        log.debug("prompt-room check skipped: %s", err)
+        return
+    from trainer_runtime.sft.templates import renderer
+
+    render, special = renderer(template), _special_tokens(spec.model.path)
+    shortest: tuple[int, str] | None = None
+    for ex in examples:
+        turns = [i for i, m in enumerate(ex.messages) if m.role == "assistant"]
+        if not turns:
+            continue
+        upto = turns[-1] if loss_on == "last_turn" else turns[0]
+        messages = [{"role": m.role, "content": m.content} for m in ex.messages[:upto]]
+        try:
+            tools = json.loads(ex.tools) if ex.tools else None
+            prompt = render(messages, tools, True, **special)
+        except Exception:  # noqa: BLE001 - a prefix the template refuses: the full render was checked
+            continue
+        n = len(tok.encode(prompt, add_special_tokens=False).ids)
+        if shortest is None or n < shortest[0]:
+            shortest = (n, ex.where)
+    if shortest is not None and spec.train.seq_len < shortest[0]:
+        n, where = shortest
+        raise SpecError(
+            [
+                (
+                    "train.seq_len",
+                    f"train.seq_len {spec.train.seq_len} is shorter than the shortest prompt ({n} tokens, "
+                    f"{where}): no answer token would be trained. Raise train.seq_len above {n}.",
+                )
+            ]
+        )
 
 
 def check_sft_dataset(spec: JobSpec, limit: int | None = CHECK_EXAMPLES) -> list[Any]:
