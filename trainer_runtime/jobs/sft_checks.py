@@ -59,16 +59,17 @@ def check_sft_inputs(spec: JobSpec) -> None:
         check_model_folder(spec.model.path, causal_lm=True)
         if spec.method == "lora" and spec.lora and spec.lora.target_modules:
             check_lora_targets(spec.model.path, spec.lora.target_modules)
-    template = check_template(spec)
+    config = _tokenizer_config(spec.model.path)
+    template = check_template(spec, config)
     if template is not None:  # the template's own refusals (gemma: no system role), named with the example
         from trainer_runtime.sft.templates import check_renders
 
         try:
-            check_renders(template, examples, _special_tokens(spec.model.path))
+            check_renders(template, examples, _special_tokens(config))
         except ValueError as err:
             raise SpecError([(WHERE, str(err))]) from None
         if spec.model.path:
-            check_prompt_room(spec, template, examples)
+            check_prompt_room(spec, template, examples, _special_tokens(config))
     # A built-in model's tokenizer is trained by the job, a sentencepiece-only folder needs
     # transformers: for those the worker checks seq_len at start (worker/sft.py check_seq_len).
 
@@ -76,7 +77,7 @@ def check_sft_inputs(spec: JobSpec) -> None:
 MAX_TOKENIZER_JSON = 256 << 20
 
 
-def check_prompt_room(spec: JobSpec, template: str, examples: list[Any]) -> None:
+def check_prompt_room(spec: JobSpec, template: str, examples: list[Any], special: dict[str, str]) -> None:
     """``train.seq_len`` must leave room for a trained token after the shortest prompt: the prompts
     of the checked examples are rendered (jinja2) and counted with the folder's ``tokenizer.json``
     through the ``tokenizers`` library (no torch, no transformers). Skipped where the folder has no
@@ -94,7 +95,7 @@ def check_prompt_room(spec: JobSpec, template: str, examples: list[Any]) -> None
         return
     from trainer_runtime.sft.templates import renderer
 
-    render, special = renderer(template), _special_tokens(spec.model.path)
+    render = renderer(template)
     shortest: tuple[int, str] | None = None
     for ex in examples:
         turns = [i for i, m in enumerate(ex.messages) if m.role == "assistant"]
@@ -160,20 +161,25 @@ def check_sft_dataset(spec: JobSpec, limit: int | None = CHECK_EXAMPLES) -> list
     return examples
 
 
-def _special_tokens(path: str | None) -> dict[str, str]:
-    """The special tokens a template may print (``bos_token``, ``eos_token``, ...), read from a model
-    folder's ``tokenizer_config.json`` with json; placeholders for a built-in model."""
-    found: dict[str, str] = {"bos_token": "<s>", "eos_token": "</s>"}
+def _tokenizer_config(path: str | None) -> dict[str, Any]:
+    """A model folder's ``tokenizer_config.json``, read with json ({} when absent or unreadable)."""
     if not path:
-        return found
+        return {}
     try:
         config = json.loads(
             read_bytes(Path(path) / "tokenizer_config.json", "tokenizer_config.json", 16 << 20)
         )
     except (UserFileError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return found
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _special_tokens(config: dict[str, Any]) -> dict[str, str]:
+    """The special tokens a template may print (``bos_token``, ``eos_token``, ...) from a tokenizer
+    config; placeholders where it names none (a built-in model)."""
+    found: dict[str, str] = {"bos_token": "<s>", "eos_token": "</s>"}
     for key in ("bos_token", "eos_token", "unk_token", "pad_token"):
-        value = config.get(key) if isinstance(config, dict) else None
+        value = config.get(key)
         if isinstance(value, dict):  # an AddedToken written out
             value = value.get("content")
         if isinstance(value, str):
@@ -181,7 +187,7 @@ def _special_tokens(path: str | None) -> dict[str, str]:
     return found
 
 
-def _folder_template(path: str) -> str | None:
+def _folder_template(path: str, config: dict[str, Any]) -> str | None:
     """The chat template a model folder's tokenizer carries, read with json: ``chat_template.jinja``
     (transformers 4.43+ saves it there) or ``tokenizer_config.json``'s ``chat_template``."""
     folder = Path(path)
@@ -191,11 +197,7 @@ def _folder_template(path: str) -> str | None:
             return read_bytes(jinja, "chat_template.jinja", 1 << 20).decode("utf-8")
         except (UserFileError, UnicodeDecodeError):
             return None
-    try:
-        config = json.loads(read_bytes(folder / "tokenizer_config.json", "tokenizer_config.json", 16 << 20))
-    except (UserFileError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return None
-    value = config.get("chat_template") if isinstance(config, dict) else None
+    value = config.get("chat_template")
     if isinstance(value, list):  # several named templates: the default one
         value = next(
             (t.get("template") for t in value if isinstance(t, dict) and t.get("name") == "default"), None
@@ -203,14 +205,15 @@ def _folder_template(path: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def check_template(spec: JobSpec) -> str | None:
-    """The template text the job will use (None: a hub model, whose tokenizer is not here yet)."""
+def check_template(spec: JobSpec, config: dict[str, Any]) -> str | None:
+    """The template text the job will use (None: a hub model, whose tokenizer is not here yet);
+    ``config`` is the model folder's tokenizer config (``_tokenizer_config``)."""
     from trainer_runtime.sft.templates import TemplateError, resolve
 
     name = template_name(spec)
     if spec.model.hub_id and name is None:
         return None
-    own = _folder_template(spec.model.path) if spec.model.path else None
+    own = _folder_template(spec.model.path, config) if spec.model.path else None
     try:
         text, _label = resolve(SimpleNamespace(chat_template=own), name)
     except TemplateError as err:
