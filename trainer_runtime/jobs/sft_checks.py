@@ -57,7 +57,7 @@ def check_sft_inputs(spec: JobSpec) -> None:
 
         # a config.json naming its model_type, a decoder (model_checks.check_causal_lm_folder), a tokenizer
         check_model_folder(spec.model.path, causal_lm=True)
-        if spec.method == "lora" and spec.lora and spec.lora.target_modules:
+        if spec.adapter and spec.lora and spec.lora.target_modules:
             check_lora_targets(spec.model.path, spec.lora.target_modules)
     config = _tokenizer_config(spec.model.path)
     template = check_template(spec, config)

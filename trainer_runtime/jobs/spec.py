@@ -159,6 +159,12 @@ class DatasetSpec(_Strict):
         return self
 
 
+Method = Literal["full", "lora", "qlora"]
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+Strategy = Literal["auto", "ddp", "fsdp"]
+ADAPTER_METHODS = ("lora", "qlora")  # methods that train a LoRA adapter (qlora: on a 4-bit base)
+
+
 class TrainSpec(_Strict):
     max_steps: int = Field(..., gt=0, le=MAX_STEPS)
     batch_size: int = Field(8, gt=0, le=65536)
@@ -178,6 +184,27 @@ class TrainSpec(_Strict):
     image_size: int | None = Field(
         None, ge=8, le=4096, description="image recipes: side in pixels (default: the model's)"
     )
+    micro_batch_size: int | None = Field(
+        None,
+        gt=0,
+        le=65536,
+        description="samples per device per forward pass; batch_size = micro x accumulation x devices "
+        "(left out: batch_size / devices, no accumulation)",
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="recompute activations in the backward pass: less memory, about 30 % slower"
+    )
+    precision: Precision = Field(
+        "auto", description="auto: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU"
+    )
+
+    def accumulation(self, devices: int) -> int:
+        """Micro-batches per optimizer step on each of ``devices`` devices."""
+        return self.batch_size // (self.micro(devices) * devices)
+
+    def micro(self, devices: int) -> int:
+        """Samples per device per forward pass."""
+        return self.micro_batch_size or max(1, self.batch_size // devices)
 
 
 class ResourcesSpec(_Strict):
@@ -186,6 +213,11 @@ class ResourcesSpec(_Strict):
     )
     memory_gb: float | None = Field(
         None, gt=0, le=100_000, description="GPU memory per device in GB (decimal, as in MIG profile names)"
+    )
+    strategy: Strategy = Field(
+        "auto",
+        description="several devices: ddp (a whole copy per device) or fsdp (weights, gradients and "
+        "optimizer sharded per transformer block); auto: ddp when the job fits one device, else fsdp",
     )
 
 
@@ -224,7 +256,7 @@ class JobSpec(_Strict):
         "spec's sections and model, else the default recipe"
     )
     model: ModelSpec
-    method: Literal["full", "lora"] = "lora"
+    method: Method = "lora"
     lora: LoraSpec | None = None
     dataset: DatasetSpec
     train: TrainSpec
@@ -257,14 +289,37 @@ class JobSpec(_Strict):
     @model_validator(mode="after")
     def _recipe_rules(self) -> JobSpec:
         recipes.check_spec(self)  # the recipe's own rules (trainer_runtime/jobs/recipes/)
-        if "lora" not in recipes.get(self.recipe).methods:  # all weights train; LoRA does not apply
+        own = recipes.get(self.recipe)
+        if "lora" not in own.methods:  # all weights train; LoRA does not apply
             object.__setattr__(self, "method", "full")
             return self
-        if self.method == "lora" and self.lora is None:
+        if self.method not in own.methods:
+            raise ValueError(
+                f"recipe '{own.name}' has no method '{self.method}': use {' or '.join(own.methods)}"
+            )
+        if self.adapter and self.lora is None:
             object.__setattr__(self, "lora", LoraSpec())
         if self.method == "full" and self.lora is not None:
             raise ValueError("'lora' settings are given but method is 'full'")
+        self._batch_rule()
         return self
+
+    def _batch_rule(self) -> None:
+        t, devices = self.train, self.resources.devices
+        if t.micro_batch_size is None:
+            return
+        per_pass = t.micro_batch_size * devices
+        if t.batch_size % per_pass:
+            raise ValueError(
+                f"train.batch_size {t.batch_size} is the global batch: micro_batch_size "
+                f"{t.micro_batch_size} x accumulation x {devices} device(s), so it must be a multiple of "
+                f"{per_pass} (try batch_size {max(per_pass, t.batch_size // per_pass * per_pass)})"
+            )
+
+    @property
+    def adapter(self) -> bool:
+        """The job trains a LoRA adapter (method lora or qlora)."""
+        return self.method in ADAPTER_METHODS
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

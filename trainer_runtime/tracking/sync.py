@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from trainer_runtime.jobs.spec import ADAPTER_METHODS
 from trainer_runtime.jobs.state import JobState
 from trainer_runtime.paths import DataDir
 from trainer_runtime.secrets.redact import Redactor
@@ -317,7 +318,7 @@ def _dataset_tags(spec: dict[str, Any]) -> dict[str, str]:
 
 
 def _artifact_name(job: JobInfo) -> str:
-    return "adapter" if job.spec.get("method") == "lora" else "model"
+    return "adapter" if job.spec.get("method") in ADAPTER_METHODS else "model"
 
 
 __all__ = ["MirrorThread", "shown_uri"]

@@ -136,7 +136,7 @@ def wrap_lora(model, spec: JobSpec):
 def build_model(spec: JobSpec, tokenizer, job_dir: Path, fresh: bool, save_base: bool = True):
     """Base (seeded) + the method's wrapping. A LoRA job on a built-in base saves the base once."""
     model = load_base(spec, tokenizer, None if fresh else job_dir)
-    if spec.method == "lora":
+    if spec.adapter:
         if spec.model.builtin and save_base and not (job_dir / BASE_DIR / "config.json").is_file():
             save_atomically(model.save_pretrained, job_dir / BASE_DIR)
         model = wrap_lora(model, spec)
@@ -167,7 +167,7 @@ def save_final(model, tokenizer, spec: JobSpec, job_dir: Path) -> dict:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         base = job_dir / BASE_DIR
-        if spec.method == "lora" and spec.model.builtin and base.is_dir():
+        if spec.adapter and spec.model.builtin and base.is_dir():
             shutil.copytree(base, tmp / BASE_DIR)
 
     try:
@@ -177,7 +177,7 @@ def save_final(model, tokenizer, spec: JobSpec, job_dir: Path) -> dict:
             f"could not write the final model to {target}: {err.strerror or err}. "
             "The last checkpoint is intact; free some space and resume the job."
         ) from err
-    return {"kind": "adapter" if spec.method == "lora" else "model", "path": "final"}
+    return {"kind": "adapter" if spec.adapter else "model", "path": "final"}
 
 
 def load_trained(job_dir: str | Path, device: str | torch.device = "cpu"):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from trainer_runtime.api.schema.base import View
 from trainer_runtime.jobs import recipes
 from trainer_runtime.jobs.recipes.registry import FormField, Recipe
+from trainer_runtime.jobs.spec import Method
 
 FieldKind = Literal["int", "float", "text", "choice", "path", "folder"]
 
@@ -54,7 +55,11 @@ class RecipeView(View):
     wizard: bool = Field(description="offered by the new-job wizard (else started from its own panel)")
     model_sources: list[Literal["builtin", "path", "hub_id", "graph"]]
     builtin_models: list[str]
-    methods: list[Literal["full", "lora"]]
+    methods: list[Method]
+    scale: bool = Field(
+        description="its trainer takes train.micro_batch_size, gradient_checkpointing, precision and "
+        "resources.strategy"
+    )
     max_devices: int | None = Field(description="null: any number (DDP)")
     trains: bool = Field(description="false: the job trains nothing (it runs a model)")
     metrics: list[str] = Field(description="the metric keys its worker reports")
@@ -111,7 +116,7 @@ def recipe_view(r: Recipe) -> RecipeView:
     return RecipeView(
         name=r.name, title=r.title, description=r.description, default=r.default, wizard=r.wizard,
         model_sources=list(r.model_sources), builtin_models=list(r.builtin_models),  # type: ignore[arg-type]
-        methods=list(r.methods), max_devices=r.max_devices, trains=r.trains,  # type: ignore[arg-type]
+        methods=list(r.methods), scale=r.scale, max_devices=r.max_devices, trains=r.trains,  # type: ignore[arg-type]
         metrics=list(r.metrics), fields=[field_view(f) for f in r.fields],
         dataset=RecipeDataset(materialize=d.materialize, pick=d.pick, modality=d.modality, hint=d.hint,
                               suffixes=list(d.suffixes), stored_only=d.stored_only),

@@ -20,7 +20,7 @@ def check_inputs(spec: JobSpec) -> None:
     check_dataset_file(spec.dataset.path or "", spec.dataset.text_field)
     if spec.model.path:
         check_model_folder(spec.model.path, causal_lm=True)  # a decoder, with a tokenizer that loads
-        if spec.method == "lora" and spec.lora and spec.lora.target_modules:
+        if spec.adapter and spec.lora and spec.lora.target_modules:
             from trainer_runtime.jobs.model_checks import check_lora_targets
 
             check_lora_targets(spec.model.path, spec.lora.target_modules)
@@ -42,7 +42,8 @@ RECIPE = register(
         model_sources=("builtin", "path", "hub_id"),
         builtin_models=("tiny-gpt2",),
         model_noun="a language model",
-        methods=("lora", "full"),
+        methods=("lora", "qlora", "full"),
+        scale=True,
         metrics=("loss", "lr", "grad_norm", "tokens_per_s", "eval_loss"),
         fields=(
             f.METHOD,

@@ -89,7 +89,10 @@ class Recipe:
     model_sources: tuple[str, ...] = ("builtin", "path", "hub_id")
     builtin_models: tuple[str, ...] = ()
     model_noun: str = "a model"  # "an image model": in claim sentences
-    methods: tuple[str, ...] = ("full",)  # "lora" when a LoRA adapter can be trained
+    methods: tuple[str, ...] = (
+        "full",
+    )  # "lora" when a LoRA adapter can be trained ("qlora": on a 4-bit base)
+    scale: bool = False  # its trainer takes the workstation-scale settings (SCALE_SETTINGS)
     max_devices: int | None = None  # None: any number (DDP); 1: one process
     sections: tuple[str, ...] = ()  # optional spec sections only this recipe reads
     trains: bool = True  # False: a job that trains nothing (train.max_steps defaults to 1)
@@ -224,9 +227,27 @@ def check_spec(spec: JobSpec) -> None:
                 raise ValueError(f"'{section}' settings belong to recipe '{other.name}'")
     if "lora" not in own.methods and spec.lora is not None:
         raise ValueError(f"'lora' settings do not apply to recipe '{own.name}'")
+    if not own.scale:
+        for key, value in scale_settings(spec).items():
+            if value != SCALE_DEFAULTS[key]:
+                raise ValueError(f"{key} does not apply to recipe '{own.name}': leave it out")
     if own.max_devices is not None and spec.resources.devices > own.max_devices:
         where = "one device" if own.max_devices == 1 else f"at most {own.max_devices} devices"
         raise ValueError(f"recipe '{own.name}' runs on {where}: set resources.devices to {own.max_devices}")
+
+
+# The settings of the causal-LM trainer core (worker/causal_lm.py) and their defaults: a recipe
+# without ``scale`` refuses any other value.
+SCALE_DEFAULTS: dict[str, Any] = {
+    "train.micro_batch_size": None,
+    "train.gradient_checkpointing": False,
+    "train.precision": "auto",
+    "resources.strategy": "auto",
+}
+
+
+def scale_settings(spec: JobSpec) -> dict[str, Any]:
+    return {key: getattr(getattr(spec, key.split(".")[0]), key.split(".")[1]) for key in SCALE_DEFAULTS}
 
 
 def load_modules(env: dict[str, str] | None = None) -> list[str]:
@@ -250,6 +271,7 @@ def load_modules(env: dict[str, str] | None = None) -> list[str]:
 
 __all__ = [
     "MODULES_ENV",
+    "SCALE_DEFAULTS",
     "DatasetRule",
     "FormField",
     "Recipe",
@@ -264,4 +286,5 @@ __all__ = [
     "names",
     "recipes",
     "register",
+    "scale_settings",
 ]
